@@ -1,0 +1,211 @@
+"""The events on Kafka (ARCHITECTURE §2), as versioned pydantic models.
+
+Rules (STYLE §4): every event has ``schema_version``; a new version is a new model, never an edit
+in place; example payloads live in ``switchboard/examples/<Model>.v<N>.json`` and the contract test
+round-trips each of them. Serialisation is orjson (:func:`encode` / :func:`decode`).
+
+Times are UTC ``datetime``s; durations are whole seconds (``*_s``); money is a decimal string in
+the provider's currency (``cost`` + ``currency``), never a float.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Literal, TypeVar
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def new_id() -> str:
+    """A new random id (UUID4 hex string with dashes)."""
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class CallEventType(StrEnum):
+    """Normalised kinds of provider notification."""
+
+    CALL_RINGING = "call.ringing"
+    CALL_STARTED = "call.started"
+    INPUT_RECEIVED = "input.received"
+    RECORDING_RECEIVED = "recording.received"
+    CALL_PROGRESS = "call.progress"
+    CALL_TRANSFERRED = "call.transferred"
+    DIAL_LEG_ENDED = "dial.leg-ended"
+    CALL_ENDED = "call.ended"
+
+
+class CallStatus(StrEnum):
+    """Final status of a call, in Twilio's vocabulary (what call centres already report on)."""
+
+    COMPLETED = "completed"
+    BUSY = "busy"
+    NO_ANSWER = "no-answer"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CallEvent(_Event):
+    """One provider notification about a live call, normalised.
+
+    Producer: webhook-ingress. Consumer: flow-runner. Topic ``voice.call-events``, key ``call_key``.
+    ``event_id`` is minted by the ingress per accepted (non-duplicate) callback; the flow-runner
+    pushes its reply to ``sb:reply:{event_id}`` when ``expects_reply`` is true. ``raw`` keeps every
+    field of the provider's payload as received (unknown fields included).
+    """
+
+    schema_version: Literal[1] = 1
+    event_id: str = Field(default_factory=new_id)
+    type: CallEventType
+    provider: str
+    account: str = "default"
+    call_key: str = Field(description="'<provider>:<provider session id>'")
+    session_id: str
+    call_id: str | None = Field(default=None, description="Switchboard call id when echoed back")
+    direction: Direction
+    caller_number: str = ""
+    destination_number: str = ""
+    digits: str | None = None
+    recording_url: str | None = None
+    provider_state: str | None = Field(default=None, description="e.g. AT callSessionState")
+    provider_status: str | None = None
+    hangup_cause: str | None = Field(default=None, description="provider's raw hangup cause")
+    duration_s: int | None = None
+    cost: Decimal | None = None
+    currency: str | None = None
+    call_start_time: datetime | None = None
+    dial_destination_number: str | None = None
+    dial_duration_s: int | None = None
+    expects_reply: bool = False
+    received_at: datetime = Field(default_factory=utcnow)
+    raw: dict[str, str] = Field(default_factory=dict)
+
+
+class CampaignPolicy(_Event):
+    """How the dialer may place a request's calls. Only ``cps`` is honoured in this version."""
+
+    cps: float | None = Field(default=None, gt=0, description="calls per second cap")
+    max_concurrent: int | None = Field(default=None, ge=1)
+    ring_timeout_s: int = Field(default=30, ge=5, le=120)
+    max_attempts: int = Field(default=1, ge=1, le=10)
+
+
+class DialRequest(_Event):
+    """A request to place one outbound call.
+
+    Producer: the REST API (webhook-ingress). Consumer: dialer. Topic ``voice.dial-requests``, key
+    ``campaign_id`` or ``request_id``. ``call_id`` is minted by the API so it can answer before the
+    dialer has placed the call; the dialer keys the dial by ``idempotency_key`` (default:
+    ``request_id``) so a redelivered request is placed once.
+    """
+
+    schema_version: Literal[1] = 1
+    request_id: str = Field(default_factory=new_id)
+    call_id: str = Field(default_factory=new_id)
+    idempotency_key: str | None = None
+    provider: str = "africastalking"
+    account: str = "default"
+    to: str = Field(description="destination, E.164")
+    caller_id: str | None = Field(default=None, description="E.164; default: account's number")
+    flow: str = Field(description="flow name from flows/")
+    session_data: dict[str, Any] = Field(default_factory=dict)
+    campaign_id: str | None = None
+    policy: CampaignPolicy = Field(default_factory=CampaignPolicy)
+    requested_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def dedupe_key(self) -> str:
+        return self.idempotency_key or self.request_id
+
+
+class DialAttempt(_Event):
+    """The outcome of asking the provider to place a call.
+
+    Producer: dialer. Consumers: cdr-sink (rejected attempts become CDRs), analytics.
+    Topic ``voice.dial-attempts``, key ``call_key`` (accepted) or ``call_id`` (rejected).
+    """
+
+    schema_version: Literal[1] = 1
+    request_id: str
+    call_id: str
+    attempt: int = 1
+    provider: str
+    account: str = "default"
+    call_key: str | None = Field(default=None, description="set when accepted")
+    accepted: bool
+    provider_status: str = Field(description="e.g. AT entries[].status: Queued, InvalidPhoneNumber")
+    provider_response: dict[str, Any] = Field(default_factory=dict)
+    to: str
+    caller_id: str
+    flow: str
+    campaign_id: str | None = None
+    session_data: dict[str, Any] = Field(default_factory=dict)
+    requested_at: datetime
+    attempted_at: datetime = Field(default_factory=utcnow)
+
+
+class SessionEnded(_Event):
+    """Everything a CDR needs, emitted once per call when the provider reports its end.
+
+    Producer: flow-runner. Consumers: cdr-sink (idempotent upsert by ``call_key``), dialer, analytics.
+    Topic ``voice.sessions-ended``, key ``call_key``. ``inputs`` maps a COLLECT's name (or
+    ``collect_<n>``) to the digits pressed; ``hangup_cause`` is normalised to the AT/Q.850 names,
+    ``hangup_cause_raw`` is the provider's own value.
+    """
+
+    schema_version: Literal[1] = 1
+    call_key: str
+    call_id: str | None = None
+    provider: str
+    account: str = "default"
+    direction: Direction
+    caller_number: str
+    destination_number: str
+    status: CallStatus
+    hangup_cause: str | None = None
+    hangup_cause_raw: str | None = None
+    started_at: datetime | None = Field(default=None, description="answer time, null if never")
+    ended_at: datetime
+    duration_s: int = 0
+    cost: Decimal | None = None
+    currency: str | None = None
+    flow_id: str | None = None
+    flow_version: str | None = None
+    campaign_id: str | None = None
+    attempt: int | None = None
+    inputs: dict[str, str] = Field(default_factory=dict)
+    recordings: list[str] = Field(default_factory=list)
+    session_data: dict[str, Any] = Field(default_factory=dict)
+    flow_error: str | None = None
+
+
+EVENT_MODELS: tuple[type[_Event], ...] = (CallEvent, DialRequest, DialAttempt, SessionEnded)
+
+E = TypeVar("E", bound=BaseModel)
+
+
+def encode(event: BaseModel) -> bytes:
+    """Serialise an event to JSON bytes (orjson; decimals as strings, datetimes ISO 8601)."""
+    return orjson.dumps(event.model_dump(mode="json"))
+
+
+def decode(model: type[E], data: bytes | str) -> E:
+    """Parse and validate JSON bytes into ``model``. Raises ``pydantic.ValidationError``."""
+    return model.model_validate_json(data)

@@ -1,0 +1,1 @@
+"""The flow engine: documents, expressions, templates, the interpreter and one module per action."""

@@ -1,0 +1,166 @@
+"""Flow documents: loading (JSON or YAML), normalising and checking (FLOW-LANGUAGE.md).
+
+A :class:`Flow` is immutable once loaded. Its ``version`` is a digest of the document's content,
+so a call can pin the exact version it started with. Problems are reported as :class:`Problem`
+with the JSON pointer of the offending spot (``/actions/4/then/0/params/text``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from switchboard.flow.expressions import ExpressionError
+
+BRANCH_KEYS = ("then", "orElse")
+Path_ = tuple[int | str, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation finding. ``pointer`` is an RFC 6901 JSON pointer into the document."""
+
+    pointer: str
+    message: str
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.pointer or '/'}: {self.message}"
+
+
+class FlowInvalid(ValueError):
+    """A flow with at least one error. ``problems`` lists all findings, errors first."""
+
+    def __init__(self, name: str, problems: list[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda p: p.severity != "error")
+        lines = "\n  ".join(str(p) for p in self.problems)
+        super().__init__(f"flow {name!r} is invalid:\n  {lines}")
+
+
+def pointer_of(path: Path_) -> str:
+    """``(3, "then", 1)`` → ``/actions/3/then/1``."""
+    return "/actions/" + "/".join(str(p) for p in path)
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    version: str
+    actions: list[dict[str, Any]]
+    labels: dict[str, Path_] = field(default_factory=dict)
+    source: str = ""
+
+    def at(self, path: Path_ | list[int | str]) -> dict[str, Any] | None:
+        """The action at ``path``, or None past the end of its list."""
+        container = self.container(path)
+        index = path[-1]
+        assert isinstance(index, int)
+        return container[index] if index < len(container) else None
+
+    def container(self, path: Path_ | list[int | str]) -> list[dict[str, Any]]:
+        items: Any = self.actions
+        for i in range(0, len(path) - 1, 2):
+            items = items[path[i]][path[i + 1]]
+        return items  # type: ignore[no-any-return]
+
+
+def _normalise(action: Any, pointer: str, problems: list[Problem]) -> dict[str, Any]:
+    if not isinstance(action, dict):
+        problems.append(Problem(pointer, "an action must be an object with a 'type'"))
+        return {"type": "?"}
+    out = dict(action)
+    kind = out.get("type")
+    if not isinstance(kind, str):
+        problems.append(Problem(f"{pointer}/type", "missing or non-string 'type'"))
+        out["type"] = "?"
+    else:
+        out["type"] = kind.upper()
+    if "else" in out and "orElse" not in out:
+        out["orElse"] = out.pop("else")
+    for key in BRANCH_KEYS:
+        if key in out:
+            if not isinstance(out[key], list):
+                problems.append(Problem(f"{pointer}/{key}", f"'{key}' must be a list of actions"))
+                out[key] = []
+            out[key] = [_normalise(a, f"{pointer}/{key}/{i}", problems) for i, a in enumerate(out[key])]
+    if "params" in out and not isinstance(out["params"], dict):
+        problems.append(Problem(f"{pointer}/params", "'params' must be an object"))
+        out["params"] = {}
+    return out
+
+
+def walk(actions: list[dict[str, Any]], prefix: Path_ = ()) -> Iterator[tuple[Path_, dict[str, Any]]]:
+    """Every action with its path, depth first, in document order."""
+    for i, action in enumerate(actions):
+        path = (*prefix, i)
+        yield path, action
+        for key in BRANCH_KEYS:
+            if isinstance(action.get(key), list):
+                yield from walk(action[key], (*path, key))
+
+
+def parse_text(text: str, *, filename: str = "<flow>") -> Any:
+    """Parse JSON or YAML. Raises :class:`FlowInvalid` with the line and column of a syntax error."""
+    stripped = text.lstrip()
+    if filename.endswith(".json") or stripped.startswith(("{", "[")):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise FlowInvalid(filename, [Problem("", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")]) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise FlowInvalid(filename, [Problem("", f"invalid YAML{where}: {exc.problem}")]) from None
+
+
+def build_flow(doc: Any, *, name: str, source: str = "", check: bool = True) -> Flow:
+    """Normalise a parsed document into a :class:`Flow`.
+
+    Raises :class:`FlowInvalid` listing every error found (warnings alone do not raise).
+    """
+    from switchboard.flow.validate import validate  # the registry imports this module
+
+    problems: list[Problem] = []
+    if not isinstance(doc, dict) or not isinstance(doc.get("actions"), list):
+        raise FlowInvalid(name, [Problem("/actions", "a flow is an object with an 'actions' list")])
+    actions = [_normalise(a, f"/actions/{i}", problems) for i, a in enumerate(doc["actions"])]
+    labels: dict[str, Path_] = {}
+    for path, action in walk(actions):
+        if action["type"] == "LABEL":
+            label = (action.get("params") or {}).get("name", action.get("name"))
+            if label in labels:
+                problems.append(Problem(pointer_of(path), f"duplicate label {label!r}"))
+            elif isinstance(label, str):
+                labels[label] = path
+    version = hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    flow = Flow(name=str(doc.get("name") or name), version=version, actions=actions, labels=labels, source=source)
+    if check:
+        problems.extend(validate(flow))
+    if any(p.severity == "error" for p in problems):
+        raise FlowInvalid(flow.name, problems)
+    return flow
+
+
+def load_flow(path: Path) -> Flow:
+    """Read and check one flow file. Raises :class:`FlowInvalid` or ``OSError``."""
+    text = path.read_text(encoding="utf-8")
+    return build_flow(parse_text(text, filename=path.name), name=path.stem, source=str(path))
+
+
+def suggest(word: str, choices: list[str] | set[str] | frozenset[str]) -> str:
+    """`` (did you mean 'x'?)`` or ``""``."""
+    close = difflib.get_close_matches(word, sorted(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def expression_problem(pointer: str, exc: ExpressionError) -> Problem:
+    return Problem(pointer, f"expression does not parse: {exc}")

@@ -1,0 +1,1 @@
+"""Provider adapters (ARCHITECTURE §6): one package per provider, the same small surface each."""

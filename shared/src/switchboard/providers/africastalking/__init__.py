@@ -1,0 +1,19 @@
+"""Africa's Talking Voice adapter. Reference: ``shared/specs/providers/africastalking.md``."""
+
+from switchboard.providers.africastalking.callbacks import dedupe_key, parse_callback
+from switchboard.providers.africastalking.capabilities import CAPABILITIES
+from switchboard.providers.africastalking.client import AfricasTalkingClient, PlaceCallResult
+from switchboard.providers.africastalking.render import CONTENT_TYPE, render
+
+PROVIDER = "africastalking"
+
+__all__ = [
+    "CAPABILITIES",
+    "CONTENT_TYPE",
+    "PROVIDER",
+    "AfricasTalkingClient",
+    "PlaceCallResult",
+    "dedupe_key",
+    "parse_callback",
+    "render",
+]

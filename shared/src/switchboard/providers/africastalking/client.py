@@ -1,0 +1,100 @@
+"""Africa's Talking Voice REST client (``africastalking.md`` §2), on httpx.
+
+Auth: header ``apiKey`` plus body field ``username``; form-encoded requests; JSON responses.
+Only failures where the request certainly did not reach AT (connection refused, connect timeout)
+are retried: ``POST /call`` is not idempotent, and a retried timeout could ring a phone twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from switchboard.errors import ProviderError
+
+LIVE_URL = "https://voice.africastalking.com"
+
+
+@dataclass(frozen=True)
+class CallEntry:
+    """One ``entries[]`` item of a ``/call`` response. ``session_id`` is None for ``"None"``."""
+
+    phone_number: str
+    status: str
+    session_id: str | None
+
+
+@dataclass(frozen=True)
+class PlaceCallResult:
+    entries: list[CallEntry]
+    error_message: str | None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+class AfricasTalkingClient:
+    """``async with AfricasTalkingClient(base_url, username, api_key) as at: await at.call(...)``."""
+
+    def __init__(
+        self, base_url: str, username: str, api_key: str, *, timeout_s: float = 10.0,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.username = username
+        self._http = http or httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            timeout=timeout_s,
+            headers={"apiKey": api_key, "Accept": "application/json"},
+        )
+
+    async def __aenter__(self) -> AfricasTalkingClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _post(self, path: str, data: dict[str, str]) -> httpx.Response:
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(3),
+            wait=wait_exponential(multiplier=0.1, max=1),
+            retry=retry_if_exception_type((httpx.ConnectError, httpx.ConnectTimeout)),
+            reraise=True,
+        ):
+            with attempt:
+                return await self._http.post(path, data={"username": self.username, **data})
+        raise AssertionError("unreachable")
+
+    async def call(self, *, from_: str, to: str, client_request_id: str | None = None) -> PlaceCallResult:
+        """``POST /call``. Raises :class:`ProviderError` on a non-2xx answer, a body that is not
+        JSON, or a whole-request rejection (``errorMessage`` other than ``"None"``)."""
+        data = {"from": from_, "to": to}
+        if client_request_id:
+            data["clientRequestId"] = client_request_id
+        try:
+            resp = await self._post("/call", data)
+        except httpx.HTTPError as exc:
+            raise ProviderError(f"POST /call failed: {exc!r}") from exc
+        if resp.status_code not in (200, 201):
+            raise ProviderError(
+                f"POST /call answered {resp.status_code}", status_code=resp.status_code, body=resp.text[:500]
+            )
+        try:
+            body = resp.json()
+        except ValueError:
+            raise ProviderError("POST /call answered non-JSON", status_code=resp.status_code, body=resp.text[:500]) from None
+        error = body.get("errorMessage")
+        entries = [
+            CallEntry(
+                phone_number=str(e.get("phoneNumber", "")),
+                status=str(e.get("status", "")),
+                session_id=None if e.get("sessionId") in (None, "", "None") else str(e["sessionId"]),
+            )
+            for e in body.get("entries") or body.get("Entries") or []
+        ]
+        if error not in (None, "None") and not entries:
+            raise ProviderError(f"POST /call rejected: {error}", status_code=resp.status_code, body=resp.text[:500])
+        return PlaceCallResult(entries=entries, error_message=None if error == "None" else error, raw=body)

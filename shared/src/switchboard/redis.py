@@ -1,0 +1,54 @@
+"""Redis client factory and the key layout of ARCHITECTURE §3.
+
+Keys use hash tags (``{...}``) so one call's keys share a cluster slot.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import BlockingConnectionPool, Redis
+
+from switchboard.settings import ServiceSettings
+
+
+def make_redis(settings: ServiceSettings, *, max_connections: int = 512) -> Redis:
+    """An asyncio Redis client. A blocking pool: many webhook requests wait in ``BLPOP`` at once,
+    so callers wait for a free connection (up to 5 s) instead of failing."""
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url, max_connections=max_connections, timeout=5, decode_responses=False
+    )
+    return Redis(connection_pool=pool)
+
+
+def call_state_key(call_key: str) -> str:
+    """``sb:call:{<call key>}``: the JSON ``CallState`` of one live call."""
+    return f"sb:call:{{{call_key}}}"
+
+
+def reply_key(event_id: str) -> str:
+    """``sb:reply:{<event id>}``: list the flow-runner pushes one rendered reply onto."""
+    return f"sb:reply:{{{event_id}}}"
+
+
+def reply_cache_key(event_id: str) -> str:
+    """``sb:replied:{<event id>}``: a copy of the reply, served again to duplicate callbacks."""
+    return f"sb:replied:{{{event_id}}}"
+
+
+def seen_key(provider: str, dedupe_key: str) -> str:
+    """``sb:seen:{<provider>}:<key>``: duplicate-callback guard, value = first event id."""
+    return f"sb:seen:{{{provider}}}:{dedupe_key}"
+
+
+def dial_key(call_id: str) -> str:
+    """``sb:dial:{<call id>}``: an outbound call the dialer is placing (flow, session data)."""
+    return f"sb:dial:{{{call_id}}}"
+
+
+def dial_result_key(request_id: str) -> str:
+    """``sb:dialres:{<request id>}``: list the dialer pushes the provider's answer onto."""
+    return f"sb:dialres:{{{request_id}}}"
+
+
+def dial_done_key(dedupe_key: str) -> str:
+    """``sb:dialed:<idempotency key>``: a dial request already placed (``SET NX``)."""
+    return f"sb:dialed:{dedupe_key}"

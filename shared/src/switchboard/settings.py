@@ -1,0 +1,44 @@
+"""Typed settings shared by every service.
+
+Each service subclasses :class:`ServiceSettings` with its own ``env_prefix`` and the fields it
+needs. Values come from the environment (and a ``.env`` file if present); anything unsafe for
+production is refused at start-up by :meth:`ServiceSettings.refuse_unsafe_production`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service reads.
+
+    Environment variables (no prefix, shared by all services):
+    ``SB_ENV`` (``dev``/``prod``), ``SB_KAFKA_BOOTSTRAP`` (``host:port[,host:port]``),
+    ``SB_KAFKA_IDEMPOTENCE`` (bool; must be false on Tansu, which refuses ``InitProducerId``),
+    ``SB_REDIS_URL``, ``SB_LOG_LEVEL``, ``SB_LOG_JSON`` (unset = JSON unless stderr is a TTY).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SB_", extra="ignore", env_file=".env")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_idempotence: bool = False
+    kafka_partitions: int = Field(default=8, ge=1)
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    log_level: str = "INFO"
+    log_json: bool | None = None
+    consumer_max_retries: int = Field(default=3, ge=0, description="attempts before the DLQ")
+
+    @model_validator(mode="after")
+    def refuse_unsafe_production(self) -> ServiceSettings:
+        """Raise ``ValueError`` when ``env=prod`` is combined with dev-only values."""
+        if self.env == "prod":
+            if not self.kafka_idempotence:
+                raise ValueError("SB_KAFKA_IDEMPOTENCE must be true in production (Apache Kafka)")
+            if "127.0.0.1" in self.redis_url or "localhost" in self.redis_url:
+                raise ValueError("SB_REDIS_URL points at loopback in production")
+        return self
