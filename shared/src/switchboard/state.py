@@ -61,6 +61,8 @@ class CallState(BaseModel):
     answered_at: datetime | None = None
     applied_events: list[str] = Field(default_factory=list)
     flow_error: str | None = None
+    last_reply_event: str | None = Field(default=None, description="event id of the last reply")
+    last_reply: str | None = Field(default=None, description="that reply, packed (content type, body)")
     version: int = 0
 
     def mark_applied(self, event_id: str) -> None:

@@ -1,0 +1,63 @@
+"""dialer composition root: settings → logging → clients → subscriber → health."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from faststream import AckPolicy
+from faststream.kafka import KafkaMessage
+
+from switchboard.events import DialRequest, decode
+from switchboard.kafka import make_broker, run_guarded
+from switchboard.logging import configure_logging
+from switchboard.providers.africastalking import AfricasTalkingClient
+from switchboard.redis import make_redis
+from switchboard.topics import Topic
+
+from switchboard_dialer.placing import Dialer
+from switchboard_dialer.settings import DialerSettings
+
+GROUP_ID = "dialer"
+
+
+def build_app(settings: DialerSettings | None = None) -> FastAPI:
+    settings = settings or DialerSettings()
+    configure_logging("dialer", settings.log_level, settings.log_json)
+    broker = make_broker(settings, client_id="dialer")
+    redis = make_redis(settings)
+    client = AfricasTalkingClient(settings.at_base_url, settings.at_username, settings.at_api_key)
+    dialer = Dialer(settings, broker, redis, client)
+
+    # At least once delivery, at most once placement: the offset is committed after the attempt
+    # is published; a redelivered request is skipped by its idempotency key (see placing.py).
+    @broker.subscriber(Topic.DIAL_REQUESTS.value, group_id=GROUP_ID, ack_policy=AckPolicy.ACK,
+                       auto_offset_reset="earliest", max_workers=settings.dialer_concurrency)
+    async def on_dial_request(msg: KafkaMessage) -> None:
+        body: bytes = msg.body
+        await run_guarded(broker, Topic.DIAL_REQUESTS.value, body=body, key=msg.raw_message.key,  # type: ignore[union-attr]
+                          handle=lambda: dialer.place(decode(DialRequest, body)),
+                          max_retries=settings.consumer_max_retries)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await broker.start()
+        yield
+        await broker.stop()
+        await client.aclose()
+        await redis.aclose()
+
+    app = FastAPI(title="Switchboard dialer", version="0.1.0", lifespan=lifespan)
+
+    @app.get("/health", tags=["ops"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["ops"])
+    async def ready() -> JSONResponse:
+        ok = await broker.ping(timeout=2)
+        return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
+
+    return app

@@ -1,0 +1,107 @@
+"""Place one dial request (ARCHITECTURE §1, dialer).
+
+Idempotency: ``SET NX sb:dialed:<idempotency key>`` before asking the provider, so a redelivered
+request never rings the same person twice. The cost of that choice: if the dialer dies between the
+``SET`` and the provider's answer, that request is not placed (at most once for placement; the
+DialAttempt never appears and the campaign's accounting shows it). Connection failures where the
+request surely did not reach the provider release the key and are retried.
+"""
+
+from __future__ import annotations
+
+import orjson
+from aiolimiter import AsyncLimiter
+from faststream.kafka import KafkaBroker
+from redis.asyncio import Redis
+
+from switchboard.errors import ProviderError, TransientError
+from switchboard.events import DialAttempt, DialRequest, Direction, encode
+from switchboard.logging import bind_call, get_logger
+from switchboard.providers.africastalking import AfricasTalkingClient, PlaceCallResult
+from switchboard.redis import dial_done_key, dial_result_key
+from switchboard.state import CallState, StateStore
+from switchboard.topics import Topic
+
+from switchboard_dialer.settings import DialerSettings
+
+log = get_logger(__name__)
+PROVIDER = "africastalking"
+
+
+def attempt_from(request: DialRequest, caller_id: str, result: PlaceCallResult | None,
+                 error: ProviderError | None = None) -> DialAttempt:
+    """The DialAttempt for a provider answer (pure)."""
+    entry = result.entries[0] if result and result.entries else None
+    accepted = bool(entry and entry.session_id and entry.status == "Queued")
+    if entry is not None:
+        status = entry.status
+    elif error is not None:
+        status = f"Error{error.status_code or ''}: {error}"[:200]
+    else:
+        status = result.error_message if result and result.error_message else "NoEntry"
+    return DialAttempt(
+        request_id=request.request_id, call_id=request.call_id, provider=PROVIDER, account=request.account,
+        call_key=f"{PROVIDER}:{entry.session_id}" if accepted and entry else None,
+        accepted=accepted, provider_status=status,
+        provider_response=result.raw if result else {"error": str(error), "body": error.body if error else ""},
+        to=request.to, caller_id=caller_id, flow=request.flow, campaign_id=request.campaign_id,
+        session_data=request.session_data, requested_at=request.requested_at,
+    )
+
+
+def initial_state(attempt: DialAttempt, request: DialRequest) -> CallState:
+    """What the first callback of the call will find. AT reports an outbound call with
+    ``callerNumber`` = the person called and ``destinationNumber`` = our number (spec §3)."""
+    assert attempt.call_key
+    return CallState(
+        call_key=attempt.call_key, call_id=request.call_id, provider=PROVIDER, account=request.account,
+        direction=Direction.OUTBOUND, caller_number=request.to, destination_number=attempt.caller_id,
+        flow_id=request.flow, session_data=dict(request.session_data), status="dialing",
+        campaign_id=request.campaign_id, attempt=attempt.attempt,
+    )
+
+
+class Dialer:
+    def __init__(self, settings: DialerSettings, broker: KafkaBroker, redis: Redis,
+                 client: AfricasTalkingClient) -> None:
+        self.settings = settings
+        self.broker = broker
+        self.redis = redis
+        self.client = client
+        self.store = StateStore(redis)
+        self.limiter = AsyncLimiter(settings.dial_cps, 1)
+
+    async def place(self, request: DialRequest) -> DialAttempt | None:
+        """Place ``request``; None when it was placed before (a redelivery)."""
+        bind_call(call_id=request.call_id)
+        done = dial_done_key(request.dedupe_key)
+        if not await self.redis.set(done, request.call_id, nx=True, ex=7 * 24 * 3600):
+            log.info("dial request already placed; skipped", request_id=request.request_id)
+            return None
+        caller_id = request.caller_id or self.settings.at_from_number
+        async with self.limiter:
+            try:
+                result = await self.client.call(from_=caller_id, to=request.to, client_request_id=request.call_id)
+                attempt = attempt_from(request, caller_id, result)
+            except ProviderError as exc:
+                if exc.status_code is None:  # never reached the provider: safe to retry
+                    await self.redis.delete(done)
+                    raise TransientError(str(exc)) from exc
+                attempt = attempt_from(request, caller_id, None, exc)
+        if attempt.accepted:
+            await self.store.create_if_absent(initial_state(attempt, request))
+        key = (attempt.call_key or request.call_id).encode()
+        await self.broker.publish(encode(attempt), Topic.DIAL_ATTEMPTS.value, key=key)
+        await self._hand_back(attempt)
+        log.info("dial attempt", accepted=attempt.accepted, status=attempt.provider_status, call_key=attempt.call_key)
+        return attempt
+
+    async def _hand_back(self, attempt: DialAttempt) -> None:
+        """Give the provider's answer to an API request waiting on it (``invoke-call``)."""
+        key = dial_result_key(attempt.request_id)
+        payload = orjson.dumps(attempt.model_dump(mode="json", include={
+            "accepted", "provider_status", "provider_response", "call_key", "call_id"}))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, payload)
+            pipe.expire(key, 60)
+            await pipe.execute()

@@ -1,0 +1,65 @@
+"""flow-runner composition root: settings → logging → flows → clients → subscriber → health."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from faststream import AckPolicy
+from faststream.kafka import KafkaMessage
+
+from switchboard.events import CallEvent, decode
+from switchboard.kafka import make_broker, run_guarded
+from switchboard.logging import configure_logging, unbind_call
+from switchboard.redis import make_redis
+from switchboard.topics import Topic
+
+from switchboard_flow_runner.flows import FlowRepository
+from switchboard_flow_runner.handler import CallEventHandler
+from switchboard_flow_runner.settings import FlowRunnerSettings
+
+GROUP_ID = "flow-runner"
+
+
+def build_app(settings: FlowRunnerSettings | None = None) -> FastAPI:
+    settings = settings or FlowRunnerSettings()
+    configure_logging("flow-runner", settings.log_level, settings.log_json)
+    flows = FlowRepository(settings.flows_dir)
+    broker = make_broker(settings, client_id="flow-runner")
+    redis = make_redis(settings)
+    handler = CallEventHandler(settings, broker, redis, flows)
+
+    # At least once: the offset is committed after the state is saved and the reply pushed;
+    # idempotent because each event id is applied once (CallState.applied_events). Partitions
+    # run concurrently; one call's events stay in order on its partition.
+    @broker.subscriber(Topic.CALL_EVENTS.value, group_id=GROUP_ID, ack_policy=AckPolicy.ACK,
+                       auto_offset_reset="earliest", max_workers=settings.runner_concurrency)
+    async def on_call_event(msg: KafkaMessage) -> None:
+        body: bytes = msg.body
+        key = msg.raw_message.key  # type: ignore[union-attr]
+        await run_guarded(broker, Topic.CALL_EVENTS.value, body=body, key=key,
+                          handle=lambda: handler.handle(decode(CallEvent, body)),
+                          max_retries=settings.consumer_max_retries)
+        unbind_call("call_key", "event_id")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await broker.start()
+        yield
+        await broker.stop()
+        await redis.aclose()
+
+    app = FastAPI(title="Switchboard flow-runner", version="0.1.0", lifespan=lifespan)
+
+    @app.get("/health", tags=["ops"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["ops"])
+    async def ready() -> JSONResponse:
+        ok = await broker.ping(timeout=2)
+        return JSONResponse({"ready": ok, "flows": sorted(flows.current)}, status_code=200 if ok else 503)
+
+    return app

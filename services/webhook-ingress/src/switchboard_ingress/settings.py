@@ -1,0 +1,29 @@
+"""webhook-ingress settings (environment, ``SB_`` prefix)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from switchboard.settings import ServiceSettings
+
+
+class IngressSettings(ServiceSettings):
+    """``SB_INGRESS_HOST``/``SB_INGRESS_PORT``: where to listen (default 127.0.0.1:8080).
+    ``SB_REPLY_TIMEOUT_S``: how long a live callback waits for the flow-runner before the fallback.
+    ``SB_FALLBACK_MODE``: ``redirect`` (hold prompt, then the provider posts again and gets the late
+    reply; at most ``SB_FALLBACK_MAX_REDIRECTS`` times) or ``hangup`` (apology, end of call).
+    ``SB_DIAL_WAIT_S``: how long ``invoke-call`` waits for the dialer before answering 202.
+    ``SB_DEDUPE_TTL_S``: how long a callback is remembered for duplicate detection."""
+
+    ingress_host: str = "127.0.0.1"
+    ingress_port: int = 8080
+    reply_timeout_s: float = Field(default=3.0, gt=0)
+    fallback_mode: Literal["redirect", "hangup"] = "redirect"
+    fallback_max_redirects: int = 2
+    hold_message: str = "Please hold."
+    apology_message: str = "Sorry, we cannot take your call right now. Please try again later."
+    dial_wait_s: float = 5.0
+    dedupe_ttl_s: int = 6 * 3600
+    invoke_flow: str = "survey"
