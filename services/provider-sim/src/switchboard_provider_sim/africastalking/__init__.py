@@ -1,0 +1,1 @@
+"""Africa's Talking gateway simulator (``africastalking.md``)."""

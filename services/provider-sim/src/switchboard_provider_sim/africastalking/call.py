@@ -1,0 +1,320 @@
+"""One simulated AT call: rings, answers (or not), runs the platform's XML, posts notifications.
+
+Time is simulated: ``SimClock`` counts call seconds, and real sleeps are those seconds divided by
+``SIM_SPEED``; durations and costs are computed from simulated seconds, so a fast test still bills
+a realistic 40 s call. Speech takes 0.4 s per word (~150 words a minute).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Literal
+
+import httpx
+import structlog
+
+from switchboard_provider_sim.africastalking.xml import BadResponse, parse_response, truthy
+from switchboard_provider_sim.settings import SimSettings
+
+log = structlog.get_logger(__name__)
+Answer = Literal["answer", "busy", "no-answer"]
+
+
+@dataclass
+class PhoneScript:
+    """How a simulated person behaves. ``digits``: what to press at each GetDigits in turn (``""``
+    = press nothing); past the list, random keys from ``SIM_DIGITS``. ``hangup_after_s``: the
+    person hangs up after this many call seconds."""
+
+    answer: Answer = "answer"
+    digits: list[str] | None = None
+    ring_s: float | None = None
+    hangup_after_s: float | None = None
+
+
+class CallerHungUp(Exception):
+    pass
+
+
+class EndCall(Exception):
+    def __init__(self, cause: str, *, state: str = "Completed", status: str = "Success") -> None:
+        super().__init__(cause)
+        self.cause = cause
+        self.state = state
+        self.status = status
+
+
+@dataclass
+class SimCall:
+    session_id: str
+    direction: Literal["Inbound", "Outbound"]
+    caller_number: str  # the phone user
+    destination_number: str  # the AT number
+    script: PhoneScript
+    client_request_id: str | None = None
+    transcript: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    callbacks: int = 0
+    sim_s: float = 0.0
+    started: datetime | None = None
+    state: str = "queued"
+    hangup_cause: str | None = None
+    duration_s: int = 0
+    amount: str = "0"
+    dial: dict[str, str] = field(default_factory=dict)
+    recording_url: str | None = None
+    final_posted: bool = False
+    digit_index: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id, "direction": self.direction, "caller_number": self.caller_number,
+            "destination_number": self.destination_number, "client_request_id": self.client_request_id,
+            "state": self.state, "hangup_cause": self.hangup_cause, "duration_s": self.duration_s,
+            "amount": self.amount, "callbacks": self.callbacks, "errors": self.errors,
+            "final_posted": self.final_posted, "transcript": self.transcript,
+        }
+
+
+def new_session_id() -> str:
+    return f"ATVId_{secrets.token_hex(12)}"
+
+
+def at_time(value: datetime) -> str:
+    """``YYYY-MM-DD+HH:MM:SS`` as AT writes it (spec §8)."""
+    return value.strftime("%Y-%m-%d+%H:%M:%S")
+
+
+class CallRunner:
+    """Runs :class:`SimCall` s against the platform's callback URLs."""
+
+    def __init__(self, settings: SimSettings, http: httpx.AsyncClient, rng: random.Random) -> None:
+        self.settings = settings
+        self.http = http
+        self.rng = rng
+
+    # --- time ---------------------------------------------------------------------------------
+    async def pass_time(self, call: SimCall, seconds: float) -> None:
+        if call.script.hangup_after_s is not None and call.sim_s + seconds >= call.script.hangup_after_s:
+            await asyncio.sleep(max(0.0, call.script.hangup_after_s - call.sim_s) / self.settings.speed)
+            call.sim_s = call.script.hangup_after_s
+            raise CallerHungUp()
+        call.sim_s += seconds
+        await asyncio.sleep(seconds / self.settings.speed)
+
+    def note(self, call: SimCall, kind: str, **data: Any) -> None:
+        call.transcript.append({"t": round(call.sim_s, 2), "kind": kind, **data})
+
+    # --- notifications ------------------------------------------------------------------------
+    def base_fields(self, call: SimCall, *, active: bool) -> dict[str, str]:
+        return {
+            "isActive": "1" if active else "0",
+            "sessionId": call.session_id,
+            "direction": call.direction,
+            "callerNumber": call.caller_number,
+            "destinationNumber": call.destination_number,
+            "callerCountryCode": call.caller_number.lstrip("+")[:3],
+            "callStartTime": at_time(call.started) if call.started else "None",
+        }
+
+    async def post(self, url: str, fields: dict[str, str]) -> httpx.Response:
+        return await self.http.post(url, data=fields, timeout=self.settings.response_timeout_s)
+
+    async def instruct(self, call: SimCall, url: str, extra: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """POST a live notification and return the parsed actions; EndCall on any failure (§7)."""
+        call.callbacks += 1
+        if call.callbacks > self.settings.max_callbacks_per_call:
+            raise EndCall("UNSPECIFIED", status="Aborted")
+        fields = {**self.base_fields(call, active=True), **(extra or {})}
+        try:
+            resp = await self.post(url, fields)
+        except httpx.HTTPError as exc:
+            call.errors.append(f"callback failed: {exc!r}")
+            raise EndCall("UNSPECIFIED", status="Aborted") from None
+        if resp.status_code != 200:
+            call.errors.append(f"callback answered {resp.status_code}: {resp.text[:200]}")
+            raise EndCall("UNSPECIFIED", status="Aborted")
+        try:
+            return parse_response(resp.content)
+        except BadResponse as exc:
+            call.errors.append(f"bad XML: {exc}")
+            raise EndCall("UNSPECIFIED", status="Aborted") from None
+
+    async def event(self, call: SimCall, fields: dict[str, str]) -> None:
+        if not self.settings.at_events_url:
+            return
+        if call.client_request_id:
+            fields = {**fields, "clientRequestId": call.client_request_id}
+        try:
+            await self.post(self.settings.at_events_url, fields)
+        except httpx.HTTPError as exc:
+            call.errors.append(f"events URL failed: {exc!r}")
+
+    # --- the call -----------------------------------------------------------------------------
+    async def run(self, call: SimCall) -> None:
+        try:
+            await self._run(call)
+        except Exception as exc:  # the simulator must never leave a call hanging silently
+            log.exception("simulated call crashed", session_id=call.session_id)
+            call.errors.append(f"simulator error: {exc!r}")
+            if not call.final_posted:
+                await self.finish(call, EndCall("UNSPECIFIED", status="Aborted"))
+
+    async def _run(self, call: SimCall) -> None:
+        if call.direction == "Outbound":
+            call.state = "ringing"
+            await self.event(call, {**self.base_fields(call, active=True), "callSessionState": "Ringing"})
+            ring = call.script.ring_s if call.script.ring_s is not None else self.settings.ring_s
+            await asyncio.sleep(ring / self.settings.speed)
+            if call.script.answer == "busy":
+                await self.finish(call, EndCall("USER_BUSY", state="NotAnswered", status="NotAnswered"))
+                return
+            if call.script.answer == "no-answer":
+                await self.finish(call, EndCall("NO_ANSWER", state="NotAnswered", status="NotAnswered"))
+                return
+        call.started = datetime.now(UTC).replace(microsecond=0)
+        call.state = "active"
+        url = self.settings.at_callback_url
+        try:
+            actions = await self.instruct(call, url)
+            while True:
+                outcome = await self.execute(call, actions, url)
+                if outcome is None:
+                    raise EndCall("NORMAL_CLEARING")
+                actions, url = outcome
+        except CallerHungUp:
+            self.note(call, "caller-hangup")
+            await self.finish(call, EndCall("NORMAL_CLEARING"))
+        except EndCall as end:
+            await self.finish(call, end)
+
+    async def speak(self, call: SimCall, el: dict[str, Any]) -> None:
+        if el["tag"] == "Say":
+            self.note(call, "say", text=el["text"], voice=el["attrs"].get("voice", "woman"))
+            await self.pass_time(call, max(1.0, 0.4 * len(el["text"].split())))
+            if truthy(el["attrs"].get("playBeep")):
+                self.note(call, "beep")
+        else:
+            self.note(call, "play", url=el["attrs"]["url"])
+            await self.pass_time(call, 3.0)
+
+    def next_digits(self, call: SimCall, el: dict[str, Any]) -> str:
+        script = call.script.digits
+        if script is not None and call.digit_index < len(script):
+            digits = script[call.digit_index]
+        elif self.rng.random() < self.settings.no_input_chance:
+            digits = ""
+        else:
+            count = int(el["attrs"].get("numDigits") or 1)
+            digits = "".join(self.rng.choice(self.settings.digits) for _ in range(count))
+        call.digit_index += 1
+        return digits
+
+    async def execute(self, call: SimCall, actions: list[dict[str, Any]], url: str):  # type: ignore[no-untyped-def]
+        """Run ``actions``; return ``(new actions, callback URL)`` when a notification answered
+        with more, or None when the actions ran out."""
+        for el in actions:
+            tag, attrs = el["tag"], el["attrs"]
+            if tag in ("Say", "Play"):
+                await self.speak(call, el)
+            elif tag == "GetDigits":
+                for prompt in el["children"]:
+                    await self.speak(call, prompt)
+                digits = self.next_digits(call, el)
+                key = attrs.get("finishOnKey")
+                timeout = float(attrs.get("timeout") or 30)
+                if not digits:
+                    self.note(call, "no-input")
+                    await self.pass_time(call, timeout)
+                    continue
+                await self.pass_time(call, 0.5 * len(digits))
+                self.note(call, "digits", digits=digits)
+                if key and digits.endswith(key):
+                    digits = digits[: -len(key)]  # spec §8: the terminator is not echoed
+                target = attrs.get("callbackUrl") or url
+                return await self.instruct(call, target, {"dtmfDigits": digits}), url
+            elif tag == "Record":
+                if not attrs and not el["children"]:
+                    self.note(call, "record", terminal=True)
+                    call.recording_url = f"https://sim.recordings.test/{call.session_id}/final.mp3"
+                    await self.pass_time(call, 10.0)
+                    raise EndCall("NORMAL_CLEARING")
+                for prompt in el["children"]:
+                    await self.speak(call, prompt)
+                length = min(float(attrs.get("maxLength") or 8), 8.0)
+                await self.pass_time(call, length)
+                rec = f"https://sim.recordings.test/{call.session_id}/{len(call.transcript)}.mp3"
+                self.note(call, "record", url=rec)
+                return await self.instruct(call, attrs.get("callbackUrl") or url, {"recordingUrl": rec}), url
+            elif tag == "Dial":
+                numbers = attrs["phoneNumbers"].split(",")
+                self.note(call, "dial", numbers=numbers, record=truthy(attrs.get("record")))
+                await self.pass_time(call, 3.0)
+                talk = float(self.rng.randint(5, 15))
+                if attrs.get("maxDuration"):
+                    talk = min(talk, float(attrs["maxDuration"]))
+                start = datetime.now(UTC).replace(microsecond=0)
+                await self.pass_time(call, talk)
+                call.dial = {"dialDestinationNumber": numbers[0], "dialDurationInSeconds": str(int(talk)),
+                             "dialStartTime": at_time(start)}
+                if truthy(attrs.get("record")):
+                    call.recording_url = f"https://sim.recordings.test/{call.session_id}/dial.mp3"
+                raise EndCall("NORMAL_CLEARING")
+            elif tag == "Redirect":
+                self.note(call, "redirect", url=el["text"])
+                return await self.instruct(call, el["text"]), el["text"]
+            elif tag == "Reject":
+                self.note(call, "reject")
+                call.started = None
+                raise EndCall("CALL_REJECTED", state="Completed", status="Aborted")
+            elif tag in ("Enqueue", "Dequeue", "Conference"):
+                self.note(call, tag.lower(), **attrs)
+                await self.pass_time(call, 20.0)
+                raise EndCall("NORMAL_CLEARING")
+        return None
+
+    async def finish(self, call: SimCall, end: EndCall) -> None:
+        """The final ``isActive=0`` notification with duration, cost and hangup cause."""
+        answered = call.started is not None
+        call.duration_s = int(round(call.sim_s)) if answered else 0
+        rate = Decimal(self.settings.rate_per_minute)
+        amount = (rate * call.duration_s / 60).quantize(Decimal("0.001"), ROUND_HALF_UP) if answered else Decimal(0)
+        call.amount = f"{amount}"
+        call.hangup_cause = end.cause
+        call.state = "ended"
+        fields = {
+            **self.base_fields(call, active=False),
+            "durationInSeconds": str(call.duration_s),
+            "currencyCode": self.settings.currency,
+            "amount": call.amount,
+            "callSessionState": end.state,
+            "status": end.status,
+            "hangupCause": end.cause,
+            "callerCarrierName": self.settings.carrier,
+            **call.dial,
+        }
+        if call.recording_url:
+            fields["recordingUrl"] = call.recording_url
+        self.note(call, "end", cause=end.cause)
+        try:
+            await self.post(self.settings.at_callback_url, fields)
+        except httpx.HTTPError as exc:
+            call.errors.append(f"final notification failed: {exc!r}")
+        if self.settings.final_to_events_url:
+            await self.event(call, fields)
+        call.final_posted = True
+
+
+def scripted_outcome(settings: SimSettings, rng: random.Random) -> Answer:
+    roll = rng.random()
+    if roll < settings.answer_ratio:
+        return "answer"
+    if roll < settings.answer_ratio + settings.busy_ratio:
+        return "busy"
+    return "no-answer"
+

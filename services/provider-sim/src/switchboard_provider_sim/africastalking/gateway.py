@@ -1,0 +1,144 @@
+"""The AT REST API (``africastalking.md`` §2) and the simulator's control API.
+
+- ``POST /call``: form, multipart or JSON; ``apiKey`` header (any casing) and ``username``; ``to``
+  comma-separated or a JSON array. 401 plain text for bad credentials, 400 plain text for a
+  missing field, else 201 with ``{entries[], errorMessage}``; a malformed number gets
+  ``InvalidPhoneNumber`` and ``sessionId: "None"``.
+- ``/sim/...``: script a phone's behaviour, start an inbound call, read a call's transcript, wait
+  until all calls have ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel
+
+from switchboard_provider_sim.africastalking.call import (
+    CallRunner,
+    PhoneScript,
+    SimCall,
+    new_session_id,
+    scripted_outcome,
+)
+from switchboard_provider_sim.settings import SimSettings
+
+E164ISH = re.compile(r"^\+[1-9]\d{7,14}$")
+
+
+class InboundCall(BaseModel):
+    caller: str
+    to: str
+    digits: list[str] | None = None
+    hangup_after_s: float | None = None
+
+
+class ScriptIn(BaseModel):
+    answer: str = "answer"
+    digits: list[str] | None = None
+    ring_s: float | None = None
+    hangup_after_s: float | None = None
+
+
+class Gateway:
+    def __init__(self, settings: SimSettings, runner: CallRunner) -> None:
+        self.settings = settings
+        self.runner = runner
+        self.calls: dict[str, SimCall] = {}
+        self.scripts: dict[str, PhoneScript] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.rejected: list[dict[str, str]] = []
+
+    def start(self, call: SimCall) -> None:
+        self.calls[call.session_id] = call
+        task = asyncio.create_task(self.runner.run(call))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def script_for(self, number: str) -> PhoneScript:
+        if number in self.scripts:
+            return self.scripts[number]
+        return PhoneScript(answer=scripted_outcome(self.settings, self.runner.rng))
+
+
+async def read_body(request: Request) -> dict[str, Any]:
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/json"):
+        data = await request.json()
+        return data if isinstance(data, dict) else {}
+    form = await request.form()
+    return {k: v for k, v in form.items()}
+
+
+def build_router(gw: Gateway) -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/call", tags=["africastalking"])
+    async def call(request: Request) -> Any:
+        key = next((v for k, v in request.headers.items() if k.lower() == "apikey"), None)
+        body = await read_body(request)
+        if key != gw.settings.at_api_key or body.get("username") != gw.settings.at_username:
+            return PlainTextResponse("The supplied authentication is invalid", status_code=401)
+        for name in ("username", "from", "to"):
+            if not body.get(name):
+                return PlainTextResponse(f"Request is missing required form field '{name}'", status_code=400)
+        to = body["to"]
+        numbers = [n.strip() for n in (to if isinstance(to, list) else str(to).split(",")) if n.strip()]
+        entries = []
+        for number in numbers:
+            if not E164ISH.match(number):
+                entries.append({"phoneNumber": number, "status": "InvalidPhoneNumber", "sessionId": "None"})
+                gw.rejected.append({"phoneNumber": number, "status": "InvalidPhoneNumber"})
+                continue
+            sim = SimCall(session_id=new_session_id(), direction="Outbound", caller_number=number,
+                          destination_number=str(body["from"]), script=gw.script_for(number),
+                          client_request_id=body.get("clientRequestId") or None)
+            gw.start(sim)
+            entries.append({"phoneNumber": number, "status": "Queued", "sessionId": sim.session_id})
+        return JSONResponse({"entries": entries, "errorMessage": "None"}, status_code=201)
+
+    @router.put("/sim/phones/{number}", tags=["control"])
+    async def script_phone(number: str, script: ScriptIn) -> dict[str, str]:
+        if script.answer not in ("answer", "busy", "no-answer"):
+            raise HTTPException(422, "answer must be answer, busy or no-answer")
+        gw.scripts[number] = PhoneScript(answer=script.answer, digits=script.digits,  # type: ignore[arg-type]
+                                         ring_s=script.ring_s, hangup_after_s=script.hangup_after_s)
+        return {"number": number, "status": "scripted"}
+
+    @router.post("/sim/inbound", tags=["control"])
+    async def inbound(req: InboundCall) -> dict[str, str]:
+        sim = SimCall(session_id=new_session_id(), direction="Inbound", caller_number=req.caller,
+                      destination_number=req.to,
+                      script=PhoneScript(digits=req.digits, hangup_after_s=req.hangup_after_s))
+        gw.start(sim)
+        return {"session_id": sim.session_id}
+
+    @router.get("/sim/calls/{session_id}", tags=["control"])
+    async def get_call(session_id: str) -> dict[str, Any]:
+        if session_id not in gw.calls:
+            raise HTTPException(404, "no such call")
+        return gw.calls[session_id].summary()
+
+    @router.get("/sim/calls", tags=["control"])
+    async def list_calls() -> dict[str, Any]:
+        return {"calls": [c.summary() for c in gw.calls.values()]}
+
+    @router.get("/sim/stats", tags=["control"])
+    async def stats() -> dict[str, Any]:
+        states: dict[str, int] = {}
+        for c in gw.calls.values():
+            states[c.state] = states.get(c.state, 0) + 1
+        return {"calls": len(gw.calls), "active": len(gw.tasks), "by_state": states,
+                "rejected": len(gw.rejected)}
+
+    @router.post("/sim/wait-idle", tags=["control"])
+    async def wait_idle(timeout_s: float = 60) -> dict[str, Any]:
+        if gw.tasks:
+            await asyncio.wait(set(gw.tasks), timeout=timeout_s)
+        return {"active": len(gw.tasks)}
+
+    return router

