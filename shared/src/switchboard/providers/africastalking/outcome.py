@@ -39,6 +39,6 @@ def classify_end(event: CallEvent) -> tuple[CallStatus, str | None]:
     state = (event.provider_state or "").lower()
     if state == "notanswered" or (event.provider_status or "").lower() == "notanswered":
         return CallStatus.NO_ANSWER, cause or "NO_ANSWER"
-    if answered or state == "completed":
+    if answered:
         return CallStatus.COMPLETED, cause or "NORMAL_CLEARING"
     return CallStatus.FAILED, cause or "UNSPECIFIED"

@@ -1,0 +1,41 @@
+# Switchboard: the two front-door commands are `make demo` and `make test`.
+SHELL := /bin/bash
+UV ?= uv
+
+.PHONY: help bootstrap up down status demo test test-all lint bench
+
+help:
+	@echo "make demo      install what is missing, start the stack, run 120 calls, print the summary"
+	@echo "make test      the bounded test suite (real Tansu, Redis, PostgreSQL started by fixtures)"
+	@echo "make test-all  everything, including slow load and chaos tests"
+	@echo "make up/down   start/stop the local stack (ports: SB_STACK_*_PORT, ingress 127.0.0.1:8080)"
+	@echo "make bench     benchmarks under bench/ (figures in bench/results and docs/benchmarks.md)"
+	@echo "make lint      ruff and mypy"
+
+bootstrap:
+	@./scripts/bootstrap.sh
+
+up: bootstrap
+	$(UV) run sb-stack up
+
+down:
+	$(UV) run sb-stack down
+
+status:
+	$(UV) run sb-stack status
+
+demo: bootstrap
+	$(UV) run sb-stack demo $(if $(PROVIDER),--provider $(PROVIDER),)
+
+test: bootstrap
+	$(UV) run pytest -m "not slow" -q
+
+test-all: bootstrap
+	$(UV) run pytest -q
+
+lint: bootstrap
+	$(UV) run ruff check .
+	$(UV) run mypy
+
+bench: bootstrap
+	$(UV) run python bench/webhook_roundtrip.py

@@ -1,0 +1,143 @@
+"""The interpreter: resumable steps, control flow, limits and polite failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from switchboard.events import CallEvent, CallEventType, Direction
+from switchboard.flow.actions.base import EngineSettings
+from switchboard.flow.document import FlowInvalid, build_flow, load_flow, parse_text
+from switchboard.flow.interpreter import run
+from switchboard.providers.actions import GetDigits, Hangup, Redirect, Say
+from switchboard.state import CallState
+
+FLOWS = Path(__file__).resolve().parents[2] / "flows"
+SETTINGS = EngineSettings(callback_url="https://sb.test/voice/instruct")
+
+
+def event(digits: str | None = None) -> CallEvent:
+    return CallEvent(type=CallEventType.INPUT_RECEIVED if digits is not None else CallEventType.CALL_STARTED,
+                     provider="africastalking", call_key="africastalking:1", session_id="1",
+                     direction=Direction.INBOUND, digits=digits)
+
+
+def state(**kw) -> CallState:
+    return CallState(call_key="africastalking:1", provider="africastalking", direction=Direction.INBOUND, **kw)
+
+
+def says(actions) -> list[str]:
+    out = []
+    for a in actions:
+        if isinstance(a, Say):
+            out.append(a.text)
+        elif isinstance(a, GetDigits) and isinstance(a.prompt, Say):
+            out.append(a.prompt.text)
+    return out
+
+
+def test_survey_flow_valid_answer():
+    flow = load_flow(FLOWS / "survey.yaml")
+    t = run(flow, state(), event(), SETTINGS)
+    assert isinstance(t.actions[-2], GetDigits) and isinstance(t.actions[-1], Redirect)
+    assert t.actions[-2].callback_url == "https://sb.test/voice/instruct?step=0"
+    assert t.actions[-1].url.endswith("?step=0&noinput=1")
+    assert not t.ended and t.state.step == 1 and t.state.waiting["name"] == "rating"
+    t = run(flow, t.state, event("4"), SETTINGS)
+    assert says(t.actions) == ["Thank you. You rated us 4. Goodbye."]
+    assert t.ended and isinstance(t.actions[-1], Hangup) and t.state.collected == {"rating": "4"}
+
+
+def test_survey_flow_retries_then_gives_up():
+    flow = load_flow(FLOWS / "survey.yaml")
+    t = run(flow, state(), event(), SETTINGS)
+    for _ in range(2):
+        t = run(flow, t.state, event("9"), SETTINGS)
+        assert says(t.actions)[0] == "Sorry, please press a key from 1 to 5." and not t.ended
+    t = run(flow, t.state, event(""), SETTINGS)  # no input: the redirect came back without digits
+    assert says(t.actions) == ["We did not get your answer. Goodbye."] and t.ended
+    assert t.state.session_data["tries"] == "3"
+
+
+def test_ivr_repeat_then_choice():
+    flow = load_flow(FLOWS / "ivr.yaml")
+    t = run(flow, state(), event(), SETTINGS)
+    t = run(flow, t.state, event("9"), SETTINGS)
+    assert says(t.actions) == ["For your balance, press 1. To speak to an agent, press 2. To hear this menu again, press 9."]
+    t = run(flow, t.state, event("1"), SETTINGS)
+    assert says(t.actions) == ["Your account balance is 1,250 shillings. Goodbye."] and t.ended
+
+
+def test_finish_on_key_is_stripped_and_state_is_not_mutated():
+    flow = build_flow({"actions": [{"type": "COLLECT", "params": {"finish_on_key": "pound"}},
+                                   {"type": "SAY", "params": {"text": "got ${keyPresses}"}}]}, name="f")
+    first = state()
+    t = run(flow, first, event(), SETTINGS)
+    assert t.actions[0].finish_on_key == "#"
+    assert first.pc == [0] and first.step == 0  # the input state is left as it was
+    t = run(flow, t.state, event("123#"), SETTINGS)
+    assert says(t.actions) == ["got 123"] and t.state.collected == {"collect_1": "123"}
+    assert isinstance(t.actions[-1], Hangup)  # end of actions hangs up
+
+
+def test_endless_loop_breaks_the_step_budget_politely():
+    flow = build_flow({"actions": [{"type": "LABEL", "params": {"name": "a"}},
+                                   {"type": "GOTO", "params": {"label": "a"}}]}, name="loop")
+    t = run(flow, state(), event(), EngineSettings(step_budget=50, error_message="Sorry."))
+    assert t.ended and t.error and "step budget" in t.error
+    assert says(t.actions) == ["Sorry."] and isinstance(t.actions[-1], Hangup)
+
+
+def test_expression_error_at_run_time_is_polite():
+    flow = build_flow({"actions": [{"type": "IF", "condition": "hour_in(sessionData.tz) > 1",
+                                    "then": [{"type": "SAY", "params": {"text": "x"}}]}]}, name="tz")
+    t = run(flow, state(session_data={"tz": "Nowhere/Atlantis"}), event(), SETTINGS)
+    assert t.ended and "/actions/0" in (t.error or "") and "time zone" in (t.error or "")
+
+
+def test_nested_if_resumes_inside_branch():
+    flow = build_flow({"actions": [
+        {"type": "IF", "condition": "true", "then": [
+            {"type": "COLLECT", "name": "a"},
+            {"type": "SAY", "params": {"text": "inner ${collected.a}"}}]},
+        {"type": "SAY", "params": {"text": "outer"}}]}, name="n")
+    t = run(flow, state(), event(), SETTINGS)
+    assert t.state.pc == [0, "then", 1]
+    t = run(flow, t.state, event("7"), SETTINGS)
+    assert says(t.actions) == ["inner 7", "outer"]
+
+
+def test_sessiondata_templates_and_voxology_style():
+    flow = build_flow({"actions": [{"type": "sessiondata", "session_data": {"greet": "Hi ${callerNo}"}},
+                                   {"type": "SAY", "params": {"text": "{{$sessionData.greet}}"}}]}, name="s")
+    t = run(flow, state(caller_number="+254700000001"), event(), SETTINGS)
+    assert says(t.actions) == ["Hi +254700000001"]
+
+
+@pytest.mark.parametrize(("doc", "pointer", "fragment"), [
+    ({"actions": [{"type": "SAYY", "params": {"text": "x"}}]}, "/actions/0/type", "did you mean 'SAY'"),
+    ({"actions": [{"type": "SAY", "params": {"txt": "x"}}]}, "/actions/0/params/txt", "did you mean 'text'"),
+    ({"actions": [{"type": "GOTO", "params": {"label": "nowhere"}}]}, "/actions/0/params/label", "undefined label"),
+    ({"actions": [{"type": "IF", "condition": "new Date()", "then": []}]}, "/actions/0/condition", "'new'"),
+    ({"actions": [{"type": "IF", "condition": "1", "then": [{"type": "SAY", "params": {"text": "${a +}"}}]}]},
+     "/actions/0/then/0/params/text", "does not parse"),
+    ({"actions": [{"type": "LABEL", "params": {"name": "x"}}, {"type": "LABEL", "params": {"name": "x"}}]},
+     "/actions/1", "duplicate label"),
+])
+def test_validation_points_at_the_problem(doc, pointer, fragment):
+    with pytest.raises(FlowInvalid) as info:
+        build_flow(doc, name="bad")
+    assert any(p.pointer == pointer and fragment in p.message for p in info.value.problems), info.value.problems
+
+
+def test_invalid_yaml_reports_line_and_column():
+    with pytest.raises(FlowInvalid) as info:
+        parse_text("actions:\n  - type: SAY\n    params: {text: 'x'\n", filename="f.yaml")
+    assert "line" in str(info.value) and "column" in str(info.value)
+
+
+def test_invalid_json_reports_line_and_column():
+    with pytest.raises(FlowInvalid) as info:
+        parse_text('{"actions": [\n  {"type": "SAY",}\n]}', filename="f.json")
+    assert "line 2, column" in str(info.value)

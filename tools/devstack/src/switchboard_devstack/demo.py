@@ -1,0 +1,135 @@
+"""``make demo``: a real workload through the whole pipeline, against the provider simulator.
+
+100 outbound calls of the survey flow, placed through ``GET /voice/invoke-call`` (the public API),
+and 20 inbound calls to the IVR number, started on the simulator. The simulated people answer,
+are busy or do not answer in the simulator's mix, and press keys. The demo waits until PostgreSQL
+holds a CDR for every call, then prints the summary read back from PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+import asyncpg
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from switchboard_devstack.stack import Stack, StackConfig
+from switchboard_devstack.summary import Summary, read_summary
+
+console = Console()
+IVR_NUMBER = "+254711000200"
+IVR_SCRIPTS = [["1"], ["2"], ["9", "1"], ["7", "2"], ["5", "5", "5"]]
+
+
+async def place_outbound(http: httpx.AsyncClient, ingress: str, count: int, rng: random.Random) -> list[dict]:
+    limit = asyncio.Semaphore(20)
+
+    async def one(i: int) -> dict:
+        phone = f"2547{rng.randint(10, 99)}{i:06d}"
+        async with limit:
+            r = await http.get(f"{ingress}/voice/invoke-call", params={"phone": phone, "flow": "survey"})
+        return {"status": r.status_code, **r.json()}
+
+    return await asyncio.gather(*(one(i) for i in range(count)))
+
+
+async def start_inbound(http: httpx.AsyncClient, sim: str, count: int, rng: random.Random) -> None:
+    for i in range(count):
+        script = IVR_SCRIPTS[i % len(IVR_SCRIPTS)]
+        caller = f"+2547{rng.randint(10, 99)}{500000 + i:06d}"
+        r = await http.post(f"{sim}/sim/inbound", json={"caller": caller, "to": IVR_NUMBER, "digits": script})
+        r.raise_for_status()
+        await asyncio.sleep(0.05)
+
+
+async def _count(database_url: str) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM cdrs"))
+    finally:
+        await conn.close()
+
+
+async def workload(config: StackConfig, outbound: int, inbound: int, timeout_s: float = 600) -> tuple[list[dict], float]:
+    rng = random.Random(2026)
+    expected = outbound + inbound
+    started = time.monotonic()
+    async with httpx.AsyncClient(timeout=30) as http:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console) as progress:
+            placing = progress.add_task("calls placed", total=expected)
+            cdrs = progress.add_task("CDRs in PostgreSQL", total=expected)
+            inbound_task = asyncio.create_task(start_inbound(http, config.sim_url, inbound, rng))
+            results = await place_outbound(http, config.ingress_url, outbound, rng)
+            await inbound_task
+            progress.update(placing, completed=expected)
+            while time.monotonic() - started < timeout_s:
+                done = await _count(config.database_url)
+                progress.update(cdrs, completed=done)
+                if done >= expected:
+                    break
+                await asyncio.sleep(0.5)
+    return results, time.monotonic() - started
+
+
+def print_summary(s: Summary, results: list[dict], elapsed: float, expected: int) -> None:
+    refused = [r for r in results if r["status"] not in (200, 202)]
+    console.print(f"\n[bold]Workload[/]: {len(results)} outbound requests ({len(refused)} refused by the API), "
+                  f"{expected - len(results)} inbound calls, {elapsed:.1f} s wall clock\n")
+    table = Table(title="Calls by final status (from PostgreSQL)")
+    table.add_column("status")
+    table.add_column("calls", justify="right")
+    for status, n in s.by_status.items():
+        table.add_row(status, str(n))
+    table.add_row("[bold]total", f"[bold]{s.total}")
+    console.print(table)
+    console.print(f"Outbound answer rate: [bold]{s.answer_rate_outbound:.1%}[/]")
+    console.print(f"Mean duration of answered calls: [bold]{s.mean_duration_s:.1f} s[/]")
+    for currency, cost in s.cost_by_currency.items():
+        console.print(f"Total cost: [bold]{cost:.3f} {currency}[/]")
+    answers = Table(title="Survey answers (press 1 to 5)")
+    answers.add_column("answer")
+    answers.add_column("calls", justify="right")
+    for answer, n in s.survey_answers.items():
+        answers.add_row(str(answer), f"{n}  {'#' * n}")
+    console.print(answers)
+    console.print("IVR menu choices: " + ", ".join(f"{k or 'none'}: {v}" for k, v in s.ivr_choices.items()))
+
+
+def run_demo(*, provider: str, outbound: int, inbound: int, speed: float) -> int:
+    if provider != "africastalking":
+        console.print(f"[red]provider {provider!r} is not available yet; only africastalking is[/]")
+        return 2
+    config = StackConfig(speed=speed)
+    config.extra_env.setdefault("SIM_NO_INPUT_CHANCE", "0.05")
+    stack = Stack(config)
+    if any(stack.status().values()):
+        console.print("[yellow]a stack is already running; stopping it first[/]")
+        stack.down()
+    with console.status("starting Tansu, Redis, PostgreSQL and the five services…"):
+        stack.up()
+    try:
+        asyncio.run(_truncate(config.database_url))
+        results, elapsed = asyncio.run(workload(config, outbound, inbound))
+        summary = asyncio.run(read_summary(config.database_url))
+        print_summary(summary, results, elapsed, outbound + inbound)
+        if summary.total < outbound + inbound:
+            console.print(f"[red]only {summary.total} of {outbound + inbound} calls reached PostgreSQL[/]")
+            return 1
+        return 0
+    finally:
+        with console.status("stopping the stack…"):
+            stack.down()
+
+
+async def _truncate(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("TRUNCATE cdrs")
+    finally:
+        await conn.close()
