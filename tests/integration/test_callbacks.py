@@ -1,0 +1,129 @@
+"""The ingress as Africa's Talking sees it: the documented form notifications, bad input,
+duplicates, and the seed 001 endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from urllib.parse import parse_qsl, urlsplit
+from xml.etree import ElementTree as ET
+
+import orjson
+import pytest
+import redis.asyncio as aioredis
+
+from switchboard.redis import call_state_key
+from switchboard.topics import Topic
+
+from .helpers import read_topic, wait_cdr
+
+pytestmark = pytest.mark.integration
+IVR = "+254711000200"
+
+
+def base(session_id: str, **extra: str) -> dict[str, str]:
+    return {"isActive": "1", "sessionId": session_id, "direction": "Inbound", "callerNumber": "+254700000001",
+            "destinationNumber": IVR, "callerCountryCode": "254", "callStartTime": "2024-05-06+09:30:00", **extra}
+
+
+def final(session_id: str, **extra: str) -> dict[str, str]:
+    return {**base(session_id), "isActive": "0", "callSessionState": "Completed", "status": "Success",
+            "hangupCause": "NORMAL_CLEARING", "durationInSeconds": "48", "currencyCode": "KES",
+            "amount": "4.800", "callerCarrierName": "ExampleNet", **extra}
+
+
+def parse(body: bytes) -> ET.Element:
+    root = ET.fromstring(body)
+    assert root.tag == "Response"
+    return root
+
+
+async def test_live_callbacks_get_xml_and_final_gets_empty_200(stack, http):
+    sid = f"ATVId_{uuid.uuid4().hex}"
+    url = f"{stack.config.ingress_url}/voice/instruct"
+    r = await http.post(url, data=base(sid))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/xml")
+    root = parse(r.content)
+    assert [el.tag for el in root] == ["Say", "GetDigits", "Redirect"]
+    digits_url = root[1].get("callbackUrl")
+    assert urlsplit(digits_url).path == "/voice/instruct" and "step=0" in digits_url
+    # the provider posts the digits to the GetDigits callbackUrl
+    r = await http.post(digits_url, data=base(sid, dtmfDigits="1"))
+    assert [el.text for el in parse(r.content)] == ["Your account balance is 1,250 shillings. Goodbye."]
+    r = await http.post(url, data=final(sid, dialDestinationNumber="+254700000010", dialDurationInSeconds="20",
+                                         dialStartTime="2024-05-06+09:30:20",
+                                         recordingUrl="https://media.example.test/dial.mp3"))
+    assert r.status_code == 200 and r.content == b""
+    row = await wait_cdr(stack, f"africastalking:{sid}")
+    assert row["status"] == "completed" and row["duration_s"] == 48 and str(row["cost"]) == "4.8000"
+    assert "https://media.example.test/dial.mp3" in str(row["recordings"])
+    assert "1" in str(row["inputs"])
+
+
+async def test_final_without_dial_and_events_url(stack, http):
+    sid = f"ATVId_{uuid.uuid4().hex}"
+    r = await http.post(f"{stack.config.ingress_url}/voice/events", data={**base(sid), "callSessionState": "Ringing"})
+    assert r.status_code == 200 and r.text == "OK"
+    r = await http.post(f"{stack.config.ingress_url}/providers/africastalking/callback", data=final(sid))
+    assert r.status_code == 200 and r.content == b""
+    row = await wait_cdr(stack, f"africastalking:{sid}")
+    assert row["status"] == "completed" and row["flow_id"] is None  # never ran a flow
+
+
+@pytest.mark.parametrize(("data", "field"), [
+    ({"isActive": "1"}, "sessionId"),
+    ({**base("ATVId_bad"), "isActive": "yes"}, "isActive"),
+    ({**base("ATVId_bad"), "direction": "Sideways"}, "direction"),
+    ({**final("ATVId_bad"), "durationInSeconds": "forty"}, "durationInSeconds"),
+])
+async def test_malformed_callbacks_get_400_naming_the_field(stack, http, data, field):
+    for path in ("/voice/instruct", "/voice/events"):
+        r = await http.post(f"{stack.config.ingress_url}{path}", data=data)
+        assert r.status_code == 400 and r.json()["field"] == field and field in r.json()["error"]
+
+
+async def test_non_form_body_is_415(stack, http):
+    r = await http.post(f"{stack.config.ingress_url}/voice/instruct", json=base("ATVId_json"))
+    assert r.status_code == 415 and "form" in r.json()["error"]
+
+
+async def test_repeated_callbacks_have_one_effect(stack, http):
+    sid = f"ATVId_{uuid.uuid4().hex}"
+    url = f"{stack.config.ingress_url}/voice/instruct"
+    first = await http.post(url, data=base(sid))
+    digits_url = parse(first.content)[1].get("callbackUrl")
+    # the same digits notification three times, two of them at once
+    a, b = await asyncio.gather(http.post(digits_url, data=base(sid, dtmfDigits="9")),
+                                http.post(digits_url, data=base(sid, dtmfDigits="9")))
+    c = await http.post(digits_url, data=base(sid, dtmfDigits="9"))
+    assert a.content == b.content == c.content
+    assert "menu" in parse(a.content)[0][0].text  # the menu again, once
+    redis = aioredis.from_url(stack.config.redis_url)
+    state = orjson.loads(await redis.get(call_state_key(f"africastalking:{sid}")))
+    await redis.aclose()
+    assert state["step"] == 2 and state["collected"] == {"menu": "9"}
+    # the final notification on both URLs, twice each
+    for path in ("/voice/instruct", "/voice/events", "/voice/instruct", "/voice/events"):
+        r = await http.post(f"{stack.config.ingress_url}{path}", data=final(sid, clientRequestId="x"))
+        assert r.status_code == 200
+    await wait_cdr(stack, f"africastalking:{sid}")
+    key = f"africastalking:{sid}".encode()
+    assert len(await read_topic(stack, Topic.SESSIONS_ENDED.value, key=key)) == 1
+    events = await read_topic(stack, Topic.CALL_EVENTS.value, key=key)
+    assert len(events) == 3  # start, digits, final: each once
+
+
+async def test_seed_001_endpoints(stack, http):
+    ingress = stack.config.ingress_url
+    assert (await http.get(f"{ingress}/voice/")).json() == {"service": "voice", "status": "ready"}
+    r = await http.get(f"{ingress}/voice/invoke-call")
+    assert r.status_code == 400 and "phone" in r.json()["error"]
+    r = await http.get(f"{ingress}/voice/invoke-call", params={"phone": "12345"})
+    assert r.status_code == 400 and "not a valid phone number" in r.json()["error"]
+    spec = (await http.get(f"{ingress}/openapi.json")).json()
+    assert {"/voice/", "/voice/invoke-call", "/voice/instruct", "/voice/events"} <= set(spec["paths"])
+    assert (await http.get(f"{ingress}/docs")).status_code == 200
+
+
+def query(url: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(url).query))

@@ -1,0 +1,105 @@
+"""What happens when a part is slow or a message is bad: the caller still hears something, and
+nothing is lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+from xml.etree import ElementTree as ET
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from switchboard.events import SessionEnded, encode
+from switchboard.topics import Topic
+
+from .helpers import cdr, read_topic, wait_cdr, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def base(session_id: str) -> dict[str, str]:
+    return {"isActive": "1", "sessionId": session_id, "direction": "Inbound", "callerNumber": "+254700000001",
+            "destinationNumber": "+254711000200", "callStartTime": "2024-05-06+09:30:00"}
+
+
+async def test_late_reply_gets_hold_and_redirect_then_the_real_reply(stack, http):
+    pid = int((stack.run_dir / "flow-runner.pid").read_text())
+    sid = f"ATVId_{uuid.uuid4().hex}"
+    url = f"{stack.config.ingress_url}/voice/instruct"
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        r = await http.post(url, data=base(sid))
+        assert r.status_code == 200 and r.headers.get("x-switchboard-fallback") == "1"
+        root = ET.fromstring(r.content)
+        assert [el.tag for el in root] == ["Say", "Redirect"] and root[0].text == "Please hold."
+        again = root[1].text
+        assert "fallback=1" in again
+        r = await http.post(url + "?fallback=2", data=base(sid))  # redirects are capped
+        root = ET.fromstring(r.content)
+        assert [el.tag for el in root] == ["Say"] and "Sorry" in root[0].text
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    # the provider follows the redirect; by now the runner has answered the first copy
+    r = await http.post(again, data=base(sid))
+    assert [el.tag for el in ET.fromstring(r.content)] == ["Say", "GetDigits", "Redirect"]
+    assert r.headers.get("x-switchboard-fallback") is None
+
+
+async def publish(stack, topic: str, value: bytes, key: bytes) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=stack.config.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def test_poison_call_event_goes_to_the_dead_letter_topic(stack):
+    key = f"poison-{uuid.uuid4().hex}".encode()
+    await publish(stack, Topic.CALL_EVENTS.value, b'{"not": "a call event"}', key)
+
+    async def dead_lettered():  # type: ignore[no-untyped-def]
+        return await read_topic(stack, Topic.CALL_EVENTS.dlq, key=key, idle_s=1)
+
+    (record,) = await wait_for(dead_lettered, 30, 0.5)
+    headers = {k: v.decode() for k, v in record.headers}
+    assert record.value == b'{"not": "a call event"}'
+    assert headers["x-error-class"] == "ValidationError" and headers["x-source-topic"] == Topic.CALL_EVENTS.value
+
+
+async def test_cdr_upsert_is_idempotent_and_bad_records_are_dead_lettered(stack):
+    example = orjson.loads(open(os.path.join(os.path.dirname(__file__), "../../shared/src/switchboard/examples/SessionEnded.v1.json"), "rb").read())
+    call_key = f"africastalking:ATVId_{uuid.uuid4().hex}"
+    event = SessionEnded.model_validate({**example, "call_key": call_key})
+    for _ in range(2):
+        await publish(stack, Topic.SESSIONS_ENDED.value, encode(event), call_key.encode())
+    first = await wait_cdr(stack, call_key)
+    bad_key = f"bad-{uuid.uuid4().hex}".encode()
+    await publish(stack, Topic.SESSIONS_ENDED.value, b'{"call_key": 1}', bad_key)
+    corrected = event.model_copy(update={"duration_s": 50})
+    await publish(stack, Topic.SESSIONS_ENDED.value, encode(corrected), call_key.encode())
+
+    async def updated():  # type: ignore[no-untyped-def]
+        row = await cdr(stack, call_key)
+        return row if row and row["duration_s"] == 50 else None
+
+    row = await wait_for(updated, 30)
+    assert row["created_at"] == first["created_at"] and row["inputs"] == first["inputs"]
+
+    async def dead_lettered():  # type: ignore[no-untyped-def]
+        return await read_topic(stack, Topic.SESSIONS_ENDED.dlq, key=bad_key, idle_s=1)
+
+    assert len(await wait_for(dead_lettered, 30, 0.5)) == 1
+
+
+async def test_migrations_are_at_head(stack):
+    import asyncpg
+
+    conn = await asyncpg.connect(stack.config.database_url)
+    try:
+        assert await conn.fetchval("SELECT version_num FROM alembic_version") == "0001"
+    finally:
+        await conn.close()
