@@ -14,10 +14,15 @@ from switchboard.providers.africastalking import dedupe_key, parse_callback
 from switchboard.providers.africastalking.outcome import classify_end
 
 # The spec's synthetic wire examples (§3.1), decoded as a form parser would.
-START = "isActive=1&sessionId=ATVId_example0001&direction=Inbound&callerNumber=%2B254700000001&destinationNumber=%2B254700000099&callerCountryCode=254&callStartTime=2024-05-06%2B09%3A30%3A00"
+START = (
+    "isActive=1&sessionId=ATVId_example0001&direction=Inbound&callerNumber=%2B254700000001"
+    "&destinationNumber=%2B254700000099&callerCountryCode=254&callStartTime=2024-05-06%2B09%3A30%3A00"
+)
 DIGITS = START + "&dtmfDigits=4321"
-FINAL = ("isActive=0&sessionId=ATVId_example0001&direction=Inbound&callerNumber=%2B254700000001&destinationNumber=%2B254700000099&callerCountryCode=254&callStartTime=2024-05-06%2B09%3A30%3A00"
-         "&callSessionState=Completed&status=Success&hangupCause=NORMAL_CLEARING&durationInSeconds=48&currencyCode=KES&amount=4.800&callerCarrierName=ExampleNet")
+FINAL = (
+    "isActive=0&sessionId=ATVId_example0001&direction=Inbound&callerNumber=%2B254700000001&destinationNumber=%2B254700000099&callerCountryCode=254&callStartTime=2024-05-06%2B09%3A30%3A00"
+    "&callSessionState=Completed&status=Success&hangupCause=NORMAL_CLEARING&durationInSeconds=48&currencyCode=KES&amount=4.800&callerCarrierName=ExampleNet"
+)
 
 
 def form(wire: str) -> dict[str, str]:
@@ -57,8 +62,13 @@ def test_final_notification_every_field():
 
 
 def test_final_with_dial_and_recording():
-    f = {**form(FINAL), "dialDestinationNumber": "+254700000010", "dialDurationInSeconds": "30",
-         "dialStartTime": "2024-05-06+09:30:10", "recordingUrl": "https://media.example.test/dial.mp3"}
+    f = {
+        **form(FINAL),
+        "dialDestinationNumber": "+254700000010",
+        "dialDurationInSeconds": "30",
+        "dialStartTime": "2024-05-06+09:30:10",
+        "recordingUrl": "https://media.example.test/dial.mp3",
+    }
     e = parse_callback(f)
     assert e.type is CallEventType.CALL_ENDED
     assert e.dial_destination_number == "+254700000010" and e.dial_duration_s == 30
@@ -66,9 +76,19 @@ def test_final_with_dial_and_recording():
 
 
 def test_unanswered_outbound_with_call_start_time_none():
-    f = {"isActive": "0", "sessionId": "ATVId_x", "direction": "Outbound", "callerNumber": "+254700000002",
-         "destinationNumber": "+254700000099", "callStartTime": "None", "callSessionState": "NotAnswered",
-         "durationInSeconds": "0", "amount": "0", "hangupCause": "NO_ANSWER", "currencyCode": "KES"}
+    f = {
+        "isActive": "0",
+        "sessionId": "ATVId_x",
+        "direction": "Outbound",
+        "callerNumber": "+254700000002",
+        "destinationNumber": "+254700000099",
+        "callStartTime": "None",
+        "callSessionState": "NotAnswered",
+        "durationInSeconds": "0",
+        "amount": "0",
+        "hangupCause": "NO_ANSWER",
+        "currencyCode": "KES",
+    }
     e = parse_callback(f)
     assert e.call_start_time is None and e.duration_s == 0
     assert classify_end(e)[0].value == "no-answer"
@@ -76,7 +96,9 @@ def test_unanswered_outbound_with_call_start_time_none():
 
 @pytest.mark.parametrize("value", ["2024-05-06+09:30:00", "2024-05-06 09:30:00", "2024-05-06T09:30:00"])
 def test_call_start_time_separators(value):
-    assert parse_callback({**form(START), "callStartTime": value}).call_start_time == datetime(2024, 5, 6, 9, 30, tzinfo=UTC)
+    assert parse_callback({**form(START), "callStartTime": value}).call_start_time == datetime(
+        2024, 5, 6, 9, 30, tzinfo=UTC
+    )
 
 
 def test_absent_optional_fields_are_fine():
@@ -96,8 +118,14 @@ def test_events_url_fields_and_client_request_id():
 
 
 def test_transfer_event():
-    f = {**form(START), "callSessionState": "Transferred", "callTransferParam": "+254700000003:20",
-         "callTransferredToNumber": "+254700000003", "callTransferState": "Active", "status": "Success"}
+    f = {
+        **form(START),
+        "callSessionState": "Transferred",
+        "callTransferParam": "+254700000003:20",
+        "callTransferredToNumber": "+254700000003",
+        "callTransferState": "Active",
+        "status": "Success",
+    }
     assert parse_callback(f, source="events").type is CallEventType.CALL_TRANSFERRED
 
 
@@ -110,9 +138,16 @@ def test_missing_required_field_is_named(field):
     assert info.value.field == field and field in str(info.value)
 
 
-@pytest.mark.parametrize(("field", "value"), [("isActive", "2"), ("direction", "Sideways"),
-                                              ("durationInSeconds", "ten"), ("amount", "1,5"),
-                                              ("callStartTime", "yesterday")])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("isActive", "2"),
+        ("direction", "Sideways"),
+        ("durationInSeconds", "ten"),
+        ("amount", "1,5"),
+        ("callStartTime", "yesterday"),
+    ],
+)
 def test_malformed_field_is_named(field, value):
     with pytest.raises(InvalidEvent) as info:
         parse_callback({**form(FINAL), field: value})
@@ -127,9 +162,16 @@ def test_dedupe_key_tells_steps_apart_but_not_copies():
     assert dedupe_key(form(FINAL)) == dedupe_key({**form(FINAL), "clientRequestId": "abc"})
 
 
-@pytest.mark.parametrize(("cause", "status"), [("USER_BUSY", "busy"), ("NO_ANSWER", "no-answer"),
-                                               ("CALL_REJECTED", "rejected"), ("UNALLOCATED_NUMBER", "failed"),
-                                               ("SOMETHING_NEW", "failed")])
+@pytest.mark.parametrize(
+    ("cause", "status"),
+    [
+        ("USER_BUSY", "busy"),
+        ("NO_ANSWER", "no-answer"),
+        ("CALL_REJECTED", "rejected"),
+        ("UNALLOCATED_NUMBER", "failed"),
+        ("SOMETHING_NEW", "failed"),
+    ],
+)
 def test_end_classification_unanswered(cause, status):
     f = {**form(FINAL), "hangupCause": cause, "callStartTime": "None", "durationInSeconds": "0"}
     assert classify_end(parse_callback(f))[0].value == status

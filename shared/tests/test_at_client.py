@@ -13,16 +13,26 @@ from switchboard_provider_sim.settings import SimSettings
 
 @pytest.fixture
 async def sim():
-    settings = SimSettings(at_api_key="k", at_username="u", at_callback_url="http://127.0.0.1:9/none",
-                           at_events_url=None, speed=1000, answer_ratio=0, busy_ratio=1)
+    settings = SimSettings(
+        at_api_key="k",
+        at_username="u",
+        at_callback_url="http://127.0.0.1:9/none",
+        at_events_url=None,
+        speed=1000,
+        answer_ratio=0,
+        busy_ratio=1,
+    )
     app = build_app(settings)
     async with app.router.lifespan_context(app):
         yield app
 
 
 def client(app, key="k", user="u") -> AfricasTalkingClient:
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim",
-                             headers={"apiKey": key, "Accept": "application/json"})
+    http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://sim",
+        headers={"apiKey": key, "Accept": "application/json"},
+    )
     return AfricasTalkingClient("http://sim", user, key, http=http)
 
 

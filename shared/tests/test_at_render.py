@@ -8,7 +8,16 @@ import pytest
 
 from switchboard.errors import FlowError
 from switchboard.providers.actions import (
-    Dequeue, Dial, Enqueue, GetDigits, Hangup, Play, Record, Redirect, Reject, Say,
+    Dequeue,
+    Dial,
+    Enqueue,
+    GetDigits,
+    Hangup,
+    Play,
+    Record,
+    Redirect,
+    Reject,
+    Say,
 )
 from switchboard.providers.africastalking import CONTENT_TYPE, render
 
@@ -26,7 +35,7 @@ def test_say_with_attributes():
     assert say.tag == "Say" and say.text == "Hello" and say.attrib == {"voice": "man", "playBeep": "true"}
 
 
-@pytest.mark.parametrize("text", ['Tom & Jerry <says> "hi" \'there\'', "a < b && c > d", "50% off; ]]> end"])
+@pytest.mark.parametrize("text", ["Tom & Jerry <says> \"hi\" 'there'", "a < b && c > d", "50% off; ]]> end"])
 def test_spoken_text_is_escaped_and_survives(text):
     body, _ = render([Say(text=text)])
     assert b"<says>" not in body and b" & " not in body
@@ -37,12 +46,21 @@ def test_attribute_values_are_escaped():
     url = 'https://x.test/a?b=1&c="2"<'
     root = xml([Play(url=url)])
     assert root[0].get("url") == url
-    assert b'&amp;c=&quot;2&quot;&lt;' in render([Play(url=url)])[0]
+    assert b"&amp;c=&quot;2&quot;&lt;" in render([Play(url=url)])[0]
 
 
 def test_get_digits_with_prompt_and_all_attributes():
-    root = xml([GetDigits(prompt=Say(text="Press 1"), num_digits=1, timeout_s=15, finish_on_key="#",
-                          callback_url="https://cb.test/d")])
+    root = xml(
+        [
+            GetDigits(
+                prompt=Say(text="Press 1"),
+                num_digits=1,
+                timeout_s=15,
+                finish_on_key="#",
+                callback_url="https://cb.test/d",
+            )
+        ]
+    )
     gd = root[0]
     assert gd.attrib == {"numDigits": "1", "timeout": "15", "finishOnKey": "#", "callbackUrl": "https://cb.test/d"}
     assert gd[0].tag == "Say" and gd[0].text == "Press 1"
@@ -54,28 +72,65 @@ def test_get_digits_with_play_prompt():
 
 
 def test_record_partial_and_terminal():
-    root = xml([Record(prompt=Say(text="Speak"), finish_on_key="#", max_length_s=10, timeout_s=5,
-                       trim_silence=True, play_beep=True, callback_url="https://cb.test/r"),
-                Record(terminal=True)])
+    root = xml(
+        [
+            Record(
+                prompt=Say(text="Speak"),
+                finish_on_key="#",
+                max_length_s=10,
+                timeout_s=5,
+                trim_silence=True,
+                play_beep=True,
+                callback_url="https://cb.test/r",
+            ),
+            Record(terminal=True),
+        ]
+    )
     partial, terminal = root
-    assert partial.attrib == {"finishOnKey": "#", "maxLength": "10", "timeout": "5", "trimSilence": "true",
-                              "playBeep": "true", "callbackUrl": "https://cb.test/r"}
+    assert partial.attrib == {
+        "finishOnKey": "#",
+        "maxLength": "10",
+        "timeout": "5",
+        "trimSilence": "true",
+        "playBeep": "true",
+        "callbackUrl": "https://cb.test/r",
+    }
     assert partial[0].text == "Speak"
     assert terminal.attrib == {} and len(terminal) == 0
 
 
 def test_dial_all_attributes_and_ringback_casing():
-    dial = xml([Dial(numbers=["+254700000010", "agent1@ke.sip.africastalking.com"], record=True, sequential=True,
-                     caller_id="+254700000099", ringback_url="https://m.test/ring.mp3", max_duration_s=60)])[0]
-    assert dial.attrib == {"phoneNumbers": "+254700000010,agent1@ke.sip.africastalking.com", "record": "true",
-                           "sequential": "true", "callerId": "+254700000099",
-                           "ringbackTone": "https://m.test/ring.mp3", "maxDuration": "60"}
+    dial = xml(
+        [
+            Dial(
+                numbers=["+254700000010", "agent1@ke.sip.africastalking.com"],
+                record=True,
+                sequential=True,
+                caller_id="+254700000099",
+                ringback_url="https://m.test/ring.mp3",
+                max_duration_s=60,
+            )
+        ]
+    )[0]
+    assert dial.attrib == {
+        "phoneNumbers": "+254700000010,agent1@ke.sip.africastalking.com",
+        "record": "true",
+        "sequential": "true",
+        "callerId": "+254700000099",
+        "ringbackTone": "https://m.test/ring.mp3",
+        "maxDuration": "60",
+    }
     assert "holdMusic" not in dial.attrib
 
 
 def test_queue_elements_redirect_and_reject():
-    root = xml([Enqueue(name="support", hold_music_url="https://m.test/hold.mp3"),
-                Dequeue(phone_number="+254700000099", name="support"), Redirect(url="https://cb.test/next")])
+    root = xml(
+        [
+            Enqueue(name="support", hold_music_url="https://m.test/hold.mp3"),
+            Dequeue(phone_number="+254700000099", name="support"),
+            Redirect(url="https://cb.test/next"),
+        ]
+    )
     assert [el.tag for el in root] == ["Enqueue", "Dequeue", "Redirect"]
     assert root[0].attrib == {"name": "support", "holdMusic": "https://m.test/hold.mp3"}
     assert root[1].attrib == {"phoneNumber": "+254700000099", "name": "support"}

@@ -25,7 +25,9 @@ def test_example_round_trips(model):
 
 @pytest.mark.parametrize("model", EVENT_MODELS, ids=lambda m: m.__name__)
 def test_unknown_fields_are_refused(model):
-    raw = orjson.loads(importlib.resources.files("switchboard.examples").joinpath(f"{model.__name__}.v1.json").read_bytes())
+    raw = orjson.loads(
+        importlib.resources.files("switchboard.examples").joinpath(f"{model.__name__}.v1.json").read_bytes()
+    )
     raw["surprise"] = 1
     with pytest.raises(ValidationError):
         model.model_validate(raw)

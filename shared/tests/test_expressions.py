@@ -10,35 +10,84 @@ from switchboard.flow.expressions import ExpressionError, evaluate
 from switchboard.flow.templates import render_template
 
 SCOPE = {
-    "keyPresses": "42", "n": 42, "zero": 0, "empty": "", "nothing": None, "yes": True,
-    "sessionData": {"number": 42, "firstName": "Amina", "items": ["a", "b"]}, "list": [1, 2, 3],
+    "keyPresses": "42",
+    "n": 42,
+    "zero": 0,
+    "empty": "",
+    "nothing": None,
+    "yes": True,
+    "sessionData": {"number": 42, "firstName": "Amina", "items": ["a", "b"]},
+    "list": [1, 2, 3],
 }
 
 VECTORS = [
     # equality, JavaScript-loose
-    ("'42' == 42", True), ("$keyPresses == $sessionData.number", True), ("'42' != 42", False),
-    ("'42' === 42", False), ("42 === 42", True), ("'a' !== 'a'", False),
-    ("null == null", True), ("$nothing == null", True), ("0 == null", False), ("'' == 0", True),
-    ("true == 1", True), ("'1' == true", True), ("'abc' == 'abc'", True), ("'x' == 0", False),
+    ("'42' == 42", True),
+    ("$keyPresses == $sessionData.number", True),
+    ("'42' != 42", False),
+    ("'42' === 42", False),
+    ("42 === 42", True),
+    ("'a' !== 'a'", False),
+    ("null == null", True),
+    ("$nothing == null", True),
+    ("0 == null", False),
+    ("'' == 0", True),
+    ("true == 1", True),
+    ("'1' == true", True),
+    ("'abc' == 'abc'", True),
+    ("'x' == 0", False),
     # relational
-    ("'10' < 9", False), ("'10' < '9'", True), ("2 < 10", True), ("'5' >= 5", True), ("'a' < 1", False),
+    ("'10' < 9", False),
+    ("'10' < '9'", True),
+    ("2 < 10", True),
+    ("'5' >= 5", True),
+    ("'a' < 1", False),
     ("$keyPresses > 40 && $keyPresses <= 42", True),
     # arithmetic and concatenation
-    ("1 + 2 * 3", 7), ("(1 + 2) * 3", 9), ("7 % 3", 1), ("7 / 2", 3.5), ("'1' + 2", "12"), ("2 + '1'", "21"),
-    ("'3' * '4'", 12), ("'5' - 2", 3), ("-'3'", -3), ("+'7'", 7), ("1 + null", 1),
+    ("1 + 2 * 3", 7),
+    ("(1 + 2) * 3", 9),
+    ("7 % 3", 1),
+    ("7 / 2", 3.5),
+    ("'1' + 2", "12"),
+    ("2 + '1'", "21"),
+    ("'3' * '4'", 12),
+    ("'5' - 2", 3),
+    ("-'3'", -3),
+    ("+'7'", 7),
+    ("1 + null", 1),
     # logic with JavaScript precedence and operand values
-    ("!yes", False), ("!empty", True), ("!!'x'", True), ("zero || 'fallback'", "fallback"),
-    ("'a' && 'b'", "b"), ("empty && 'b'", ""), ("true || false && false", True),
-    ("(true || false) && false", False), ("!zero && 1 == 1", True),
+    ("!yes", False),
+    ("!empty", True),
+    ("!!'x'", True),
+    ("zero || 'fallback'", "fallback"),
+    ("'a' && 'b'", "b"),
+    ("empty && 'b'", ""),
+    ("true || false && false", True),
+    ("(true || false) && false", False),
+    ("!zero && 1 == 1", True),
     # access
-    ("sessionData.firstName", "Amina"), ("$sessionData['number']", 42), ("sessionData.items[1]", "b"),
-    ("list[5]", None), ("sessionData.missing.deeper", None),
+    ("sessionData.firstName", "Amina"),
+    ("$sessionData['number']", 42),
+    ("sessionData.items[1]", "b"),
+    ("list[5]", None),
+    ("sessionData.missing.deeper", None),
     # literals and lists
-    ("[1, 'a'][1]", "a"), ('"double"', "double"), ("'it\\'s'", "it's"), ("null", None), ("3.25", 3.25),
+    ("[1, 'a'][1]", "a"),
+    ('"double"', "double"),
+    ("'it\\'s'", "it's"),
+    ("null", None),
+    ("3.25", 3.25),
     # library
-    ("len('hello')", 5), ("len(list)", 3), ("int('12abc')", None), ("int('12.7')", 12), ("str(12)", "12"),
-    ("lower('ABC')", "abc"), ("upper(sessionData.firstName)", "AMINA"), ("contains(list, '2')", True),
-    ("contains('hello', 'ell')", True), ("contains(sessionData, 'firstName')", True),
+    ("len('hello')", 5),
+    ("len(list)", 3),
+    ("int('12abc')", None),
+    ("int('12.7')", 12),
+    ("str(12)", "12"),
+    ("lower('ABC')", "abc"),
+    ("upper(sessionData.firstName)", "AMINA"),
+    ("contains(list, '2')", True),
+    ("contains('hello', 'ell')", True),
+    ("contains(sessionData, 'firstName')", True),
 ]
 
 
@@ -60,10 +109,20 @@ def test_time_functions_with_time_zones():
         evaluate("hour_in('Mars/Olympus')", {})
 
 
-@pytest.mark.parametrize(("expression", "column"), [
-    ("new Date()", 1), ("1 +", 4), ("a ==", 5), ("(1", 3), ("foo(1)", 1), ("a = 1", 3), ("x.y()", 4),
-    ("'unterminated", 1), ("1 ; 2", 3),
-])
+@pytest.mark.parametrize(
+    ("expression", "column"),
+    [
+        ("new Date()", 1),
+        ("1 +", 4),
+        ("a ==", 5),
+        ("(1", 3),
+        ("foo(1)", 1),
+        ("a = 1", 3),
+        ("x.y()", 4),
+        ("'unterminated", 1),
+        ("1 ; 2", 3),
+    ],
+)
 def test_outside_the_language_is_refused_with_a_column(expression, column):
     with pytest.raises(ExpressionError) as info:
         evaluate(expression, {})
@@ -79,14 +138,17 @@ def test_no_python_leaks_through():
     assert evaluate("s.upper", {"s": "abc"}) is None
 
 
-@pytest.mark.parametrize(("template", "expected"), [
-    ("Hello ${sessionData.firstName}.", "Hello Amina."),
-    ("Your code is ${...keyPresses}", "Your code is 4, 2"),
-    ("Vox {{$keyPresses}} and {{ $n }}", "Vox 42 and 42"),
-    ("Missing: [${nope}]", "Missing: []"),
-    ("No template here", "No template here"),
-    ("${1 + 1} and ${'a' + 'b'}", "2 and ab"),
-])
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("Hello ${sessionData.firstName}.", "Hello Amina."),
+        ("Your code is ${...keyPresses}", "Your code is 4, 2"),
+        ("Vox {{$keyPresses}} and {{ $n }}", "Vox 42 and 42"),
+        ("Missing: [${nope}]", "Missing: []"),
+        ("No template here", "No template here"),
+        ("${1 + 1} and ${'a' + 'b'}", "2 and ab"),
+    ],
+)
 def test_templates(template, expected):
     assert render_template(template, SCOPE) == expected
 

@@ -18,9 +18,14 @@ SETTINGS = EngineSettings(callback_url="https://sb.test/voice/instruct")
 
 
 def event(digits: str | None = None) -> CallEvent:
-    return CallEvent(type=CallEventType.INPUT_RECEIVED if digits is not None else CallEventType.CALL_STARTED,
-                     provider="africastalking", call_key="africastalking:1", session_id="1",
-                     direction=Direction.INBOUND, digits=digits)
+    return CallEvent(
+        type=CallEventType.INPUT_RECEIVED if digits is not None else CallEventType.CALL_STARTED,
+        provider="africastalking",
+        call_key="africastalking:1",
+        session_id="1",
+        direction=Direction.INBOUND,
+        digits=digits,
+    )
 
 
 def state(**kw) -> CallState:
@@ -64,14 +69,23 @@ def test_ivr_repeat_then_choice():
     flow = load_flow(FLOWS / "ivr.yaml")
     t = run(flow, state(), event(), SETTINGS)
     t = run(flow, t.state, event("9"), SETTINGS)
-    assert says(t.actions) == ["For your balance, press 1. To speak to an agent, press 2. To hear this menu again, press 9."]
+    assert says(t.actions) == [
+        "For your balance, press 1. To speak to an agent, press 2. To hear this menu again, press 9."
+    ]
     t = run(flow, t.state, event("1"), SETTINGS)
     assert says(t.actions) == ["Your account balance is 1,250 shillings. Goodbye."] and t.ended
 
 
 def test_finish_on_key_is_stripped_and_state_is_not_mutated():
-    flow = build_flow({"actions": [{"type": "COLLECT", "params": {"finish_on_key": "pound"}},
-                                   {"type": "SAY", "params": {"text": "got ${keyPresses}"}}]}, name="f")
+    flow = build_flow(
+        {
+            "actions": [
+                {"type": "COLLECT", "params": {"finish_on_key": "pound"}},
+                {"type": "SAY", "params": {"text": "got ${keyPresses}"}},
+            ]
+        },
+        name="f",
+    )
     first = state()
     t = run(flow, first, event(), SETTINGS)
     assert t.actions[0].finish_on_key == "#"
@@ -82,26 +96,49 @@ def test_finish_on_key_is_stripped_and_state_is_not_mutated():
 
 
 def test_endless_loop_breaks_the_step_budget_politely():
-    flow = build_flow({"actions": [{"type": "LABEL", "params": {"name": "a"}},
-                                   {"type": "GOTO", "params": {"label": "a"}}]}, name="loop")
+    flow = build_flow(
+        {"actions": [{"type": "LABEL", "params": {"name": "a"}}, {"type": "GOTO", "params": {"label": "a"}}]},
+        name="loop",
+    )
     t = run(flow, state(), event(), EngineSettings(step_budget=50, error_message="Sorry."))
     assert t.ended and t.error and "step budget" in t.error
     assert says(t.actions) == ["Sorry."] and isinstance(t.actions[-1], Hangup)
 
 
 def test_expression_error_at_run_time_is_polite():
-    flow = build_flow({"actions": [{"type": "IF", "condition": "hour_in(sessionData.tz) > 1",
-                                    "then": [{"type": "SAY", "params": {"text": "x"}}]}]}, name="tz")
+    flow = build_flow(
+        {
+            "actions": [
+                {
+                    "type": "IF",
+                    "condition": "hour_in(sessionData.tz) > 1",
+                    "then": [{"type": "SAY", "params": {"text": "x"}}],
+                }
+            ]
+        },
+        name="tz",
+    )
     t = run(flow, state(session_data={"tz": "Nowhere/Atlantis"}), event(), SETTINGS)
     assert t.ended and "/actions/0" in (t.error or "") and "time zone" in (t.error or "")
 
 
 def test_nested_if_resumes_inside_branch():
-    flow = build_flow({"actions": [
-        {"type": "IF", "condition": "true", "then": [
-            {"type": "COLLECT", "name": "a"},
-            {"type": "SAY", "params": {"text": "inner ${collected.a}"}}]},
-        {"type": "SAY", "params": {"text": "outer"}}]}, name="n")
+    flow = build_flow(
+        {
+            "actions": [
+                {
+                    "type": "IF",
+                    "condition": "true",
+                    "then": [
+                        {"type": "COLLECT", "name": "a"},
+                        {"type": "SAY", "params": {"text": "inner ${collected.a}"}},
+                    ],
+                },
+                {"type": "SAY", "params": {"text": "outer"}},
+            ]
+        },
+        name="n",
+    )
     t = run(flow, state(), event(), SETTINGS)
     assert t.state.pc == [0, "then", 1]
     t = run(flow, t.state, event("7"), SETTINGS)
@@ -109,22 +146,38 @@ def test_nested_if_resumes_inside_branch():
 
 
 def test_sessiondata_templates_and_voxology_style():
-    flow = build_flow({"actions": [{"type": "sessiondata", "session_data": {"greet": "Hi ${callerNo}"}},
-                                   {"type": "SAY", "params": {"text": "{{$sessionData.greet}}"}}]}, name="s")
+    flow = build_flow(
+        {
+            "actions": [
+                {"type": "sessiondata", "session_data": {"greet": "Hi ${callerNo}"}},
+                {"type": "SAY", "params": {"text": "{{$sessionData.greet}}"}},
+            ]
+        },
+        name="s",
+    )
     t = run(flow, state(caller_number="+254700000001"), event(), SETTINGS)
     assert says(t.actions) == ["Hi +254700000001"]
 
 
-@pytest.mark.parametrize(("doc", "pointer", "fragment"), [
-    ({"actions": [{"type": "SAYY", "params": {"text": "x"}}]}, "/actions/0/type", "did you mean 'SAY'"),
-    ({"actions": [{"type": "SAY", "params": {"txt": "x"}}]}, "/actions/0/params/txt", "did you mean 'text'"),
-    ({"actions": [{"type": "GOTO", "params": {"label": "nowhere"}}]}, "/actions/0/params/label", "undefined label"),
-    ({"actions": [{"type": "IF", "condition": "new Date()", "then": []}]}, "/actions/0/condition", "'new'"),
-    ({"actions": [{"type": "IF", "condition": "1", "then": [{"type": "SAY", "params": {"text": "${a +}"}}]}]},
-     "/actions/0/then/0/params/text", "does not parse"),
-    ({"actions": [{"type": "LABEL", "params": {"name": "x"}}, {"type": "LABEL", "params": {"name": "x"}}]},
-     "/actions/1", "duplicate label"),
-])
+@pytest.mark.parametrize(
+    ("doc", "pointer", "fragment"),
+    [
+        ({"actions": [{"type": "SAYY", "params": {"text": "x"}}]}, "/actions/0/type", "did you mean 'SAY'"),
+        ({"actions": [{"type": "SAY", "params": {"txt": "x"}}]}, "/actions/0/params/txt", "did you mean 'text'"),
+        ({"actions": [{"type": "GOTO", "params": {"label": "nowhere"}}]}, "/actions/0/params/label", "undefined label"),
+        ({"actions": [{"type": "IF", "condition": "new Date()", "then": []}]}, "/actions/0/condition", "'new'"),
+        (
+            {"actions": [{"type": "IF", "condition": "1", "then": [{"type": "SAY", "params": {"text": "${a +}"}}]}]},
+            "/actions/0/then/0/params/text",
+            "does not parse",
+        ),
+        (
+            {"actions": [{"type": "LABEL", "params": {"name": "x"}}, {"type": "LABEL", "params": {"name": "x"}}]},
+            "/actions/1",
+            "duplicate label",
+        ),
+    ],
+)
 def test_validation_points_at_the_problem(doc, pointer, fragment):
     with pytest.raises(FlowInvalid) as info:
         build_flow(doc, name="bad")

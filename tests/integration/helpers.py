@@ -43,9 +43,13 @@ async def wait_cdr(stack: Stack, call_key: str, timeout_s: float = 30) -> dict[s
 
 async def read_topic(stack: Stack, topic: str, *, key: bytes | None = None, idle_s: float = 2.0) -> list[Any]:
     """Every record on ``topic`` (from the beginning, with a fresh group), optionally by key."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=stack.config.kafka_bootstrap,
-                                group_id=f"test-{uuid.uuid4()}", auto_offset_reset="earliest",
-                                enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=stack.config.kafka_bootstrap,
+        group_id=f"test-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     records = []
     try:

@@ -22,14 +22,31 @@ IVR = "+254711000200"
 
 
 def base(session_id: str, **extra: str) -> dict[str, str]:
-    return {"isActive": "1", "sessionId": session_id, "direction": "Inbound", "callerNumber": "+254700000001",
-            "destinationNumber": IVR, "callerCountryCode": "254", "callStartTime": "2024-05-06+09:30:00", **extra}
+    return {
+        "isActive": "1",
+        "sessionId": session_id,
+        "direction": "Inbound",
+        "callerNumber": "+254700000001",
+        "destinationNumber": IVR,
+        "callerCountryCode": "254",
+        "callStartTime": "2024-05-06+09:30:00",
+        **extra,
+    }
 
 
 def final(session_id: str, **extra: str) -> dict[str, str]:
-    return {**base(session_id), "isActive": "0", "callSessionState": "Completed", "status": "Success",
-            "hangupCause": "NORMAL_CLEARING", "durationInSeconds": "48", "currencyCode": "KES",
-            "amount": "4.800", "callerCarrierName": "ExampleNet", **extra}
+    return {
+        **base(session_id),
+        "isActive": "0",
+        "callSessionState": "Completed",
+        "status": "Success",
+        "hangupCause": "NORMAL_CLEARING",
+        "durationInSeconds": "48",
+        "currencyCode": "KES",
+        "amount": "4.800",
+        "callerCarrierName": "ExampleNet",
+        **extra,
+    }
 
 
 def parse(body: bytes) -> ET.Element:
@@ -50,9 +67,16 @@ async def test_live_callbacks_get_xml_and_final_gets_empty_200(stack, http):
     # the provider posts the digits to the GetDigits callbackUrl
     r = await http.post(digits_url, data=base(sid, dtmfDigits="1"))
     assert [el.text for el in parse(r.content)] == ["Your account balance is 1,250 shillings. Goodbye."]
-    r = await http.post(url, data=final(sid, dialDestinationNumber="+254700000010", dialDurationInSeconds="20",
-                                         dialStartTime="2024-05-06+09:30:20",
-                                         recordingUrl="https://media.example.test/dial.mp3"))
+    r = await http.post(
+        url,
+        data=final(
+            sid,
+            dialDestinationNumber="+254700000010",
+            dialDurationInSeconds="20",
+            dialStartTime="2024-05-06+09:30:20",
+            recordingUrl="https://media.example.test/dial.mp3",
+        ),
+    )
     assert r.status_code == 200 and r.content == b""
     row = await wait_cdr(stack, f"africastalking:{sid}")
     assert row["status"] == "completed" and row["duration_s"] == 48 and str(row["cost"]) == "4.8000"
@@ -70,12 +94,15 @@ async def test_final_without_dial_and_events_url(stack, http):
     assert row["status"] == "completed" and row["flow_id"] is None  # never ran a flow
 
 
-@pytest.mark.parametrize(("data", "field"), [
-    ({"isActive": "1"}, "sessionId"),
-    ({**base("ATVId_bad"), "isActive": "yes"}, "isActive"),
-    ({**base("ATVId_bad"), "direction": "Sideways"}, "direction"),
-    ({**final("ATVId_bad"), "durationInSeconds": "forty"}, "durationInSeconds"),
-])
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"isActive": "1"}, "sessionId"),
+        ({**base("ATVId_bad"), "isActive": "yes"}, "isActive"),
+        ({**base("ATVId_bad"), "direction": "Sideways"}, "direction"),
+        ({**final("ATVId_bad"), "durationInSeconds": "forty"}, "durationInSeconds"),
+    ],
+)
 async def test_malformed_callbacks_get_400_naming_the_field(stack, http, data, field):
     for path in ("/voice/instruct", "/voice/events"):
         r = await http.post(f"{stack.config.ingress_url}{path}", data=data)
@@ -93,8 +120,9 @@ async def test_repeated_callbacks_have_one_effect(stack, http):
     first = await http.post(url, data=base(sid))
     digits_url = parse(first.content)[1].get("callbackUrl")
     # the same digits notification three times, two of them at once
-    a, b = await asyncio.gather(http.post(digits_url, data=base(sid, dtmfDigits="9")),
-                                http.post(digits_url, data=base(sid, dtmfDigits="9")))
+    a, b = await asyncio.gather(
+        http.post(digits_url, data=base(sid, dtmfDigits="9")), http.post(digits_url, data=base(sid, dtmfDigits="9"))
+    )
     c = await http.post(digits_url, data=base(sid, dtmfDigits="9"))
     assert a.content == b.content == c.content
     assert "menu" in parse(a.content)[0][0].text  # the menu again, once

@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 from switchboard.events import DialRequest, encode
 from switchboard.topics import Topic
 
-from .helpers import sim_call, says, wait_cdr
+from .helpers import says, sim_call, wait_cdr
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,9 @@ async def script(http, stack, phone: str, **body) -> None:
 async def test_outbound_survey_call(stack, http):
     phone = number()
     await script(http, stack, phone, answer="answer", digits=["9", "3"])
-    r = await http.get(f"{stack.config.ingress_url}/voice/invoke-call", params={"phone": phone.lstrip("+"), "flow": "survey"})
+    r = await http.get(
+        f"{stack.config.ingress_url}/voice/invoke-call", params={"phone": phone.lstrip("+"), "flow": "survey"}
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["provider_response"]["entries"][0]["status"] == "Queued"
@@ -49,8 +51,9 @@ async def test_outbound_survey_call(stack, http):
 
 
 async def test_inbound_ivr_call(stack, http):
-    r = await http.post(f"{stack.config.sim_url}/sim/inbound",
-                        json={"caller": number(), "to": "+254711000200", "digits": ["7", "2"]})
+    r = await http.post(
+        f"{stack.config.sim_url}/sim/inbound", json={"caller": number(), "to": "+254711000200", "digits": ["7", "2"]}
+    )
     session_id = r.json()["session_id"]
     call = await sim_call(http, stack, session_id)
     assert call["errors"] == []
@@ -61,8 +64,9 @@ async def test_inbound_ivr_call(stack, http):
     assert row["destination_number"] == "+254711000200"
 
 
-@pytest.mark.parametrize(("answer", "status", "cause"), [("busy", "busy", "USER_BUSY"),
-                                                         ("no-answer", "no-answer", "NO_ANSWER")])
+@pytest.mark.parametrize(
+    ("answer", "status", "cause"), [("busy", "busy", "USER_BUSY"), ("no-answer", "no-answer", "NO_ANSWER")]
+)
 async def test_unanswered_outbound_calls(stack, http, answer, status, cause):
     phone = number()
     await script(http, stack, phone, answer=answer)
@@ -87,8 +91,10 @@ async def test_dial_refused_by_the_provider_becomes_a_failed_cdr(stack):
 
 
 async def test_caller_hanging_up_mid_flow(stack, http):
-    r = await http.post(f"{stack.config.sim_url}/sim/inbound",
-                        json={"caller": number(), "to": "+254711000200", "digits": ["5"], "hangup_after_s": 4})
+    r = await http.post(
+        f"{stack.config.sim_url}/sim/inbound",
+        json={"caller": number(), "to": "+254711000200", "digits": ["5"], "hangup_after_s": 4},
+    )
     session_id = r.json()["session_id"]
     call = await sim_call(http, stack, session_id)
     assert any(t["kind"] == "caller-hangup" for t in call["transcript"])

@@ -3,6 +3,7 @@ nothing is lost."""
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import signal
 import uuid
@@ -21,8 +22,14 @@ pytestmark = pytest.mark.integration
 
 
 def base(session_id: str) -> dict[str, str]:
-    return {"isActive": "1", "sessionId": session_id, "direction": "Inbound", "callerNumber": "+254700000001",
-            "destinationNumber": "+254711000200", "callStartTime": "2024-05-06+09:30:00"}
+    return {
+        "isActive": "1",
+        "sessionId": session_id,
+        "direction": "Inbound",
+        "callerNumber": "+254700000001",
+        "destinationNumber": "+254711000200",
+        "callStartTime": "2024-05-06+09:30:00",
+    }
 
 
 async def test_late_reply_gets_hold_and_redirect_then_the_real_reply(stack, http):
@@ -71,7 +78,9 @@ async def test_poison_call_event_goes_to_the_dead_letter_topic(stack):
 
 
 async def test_cdr_upsert_is_idempotent_and_bad_records_are_dead_lettered(stack):
-    example = orjson.loads(open(os.path.join(os.path.dirname(__file__), "../../shared/src/switchboard/examples/SessionEnded.v1.json"), "rb").read())
+    example = orjson.loads(
+        importlib.resources.files("switchboard.examples").joinpath("SessionEnded.v1.json").read_bytes()
+    )
     call_key = f"africastalking:ATVId_{uuid.uuid4().hex}"
     event = SessionEnded.model_validate({**example, "call_key": call_key})
     for _ in range(2):

@@ -14,17 +14,25 @@ def test_ringback_casings_prefer_lowercase_b():
     assert dial["attrs"]["ringbackTone"] == "b"
 
 
-@pytest.mark.parametrize("body", [
-    b"not xml", b"<Reply/>", b"<Response><Shout/></Response>", b"<Response><Say>a</Say><Reject/></Response>",
-    b"<Response><GetDigits><Say>a</Say><Play url='x'/></GetDigits></Response>", b"<Response><Play/></Response>",
-    b'<!DOCTYPE x [<!ENTITY a "aaaa">]><Response><Say>&a;</Say></Response>',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not xml",
+        b"<Reply/>",
+        b"<Response><Shout/></Response>",
+        b"<Response><Say>a</Say><Reject/></Response>",
+        b"<Response><GetDigits><Say>a</Say><Play url='x'/></GetDigits></Response>",
+        b"<Response><Play/></Response>",
+        b'<!DOCTYPE x [<!ENTITY a "aaaa">]><Response><Say>&a;</Say></Response>',
+    ],
+)
 def test_bad_responses_are_refused(body):
     with pytest.raises(BadResponse):
         parse_response(body)
 
 
 def test_prompt_and_text():
-    (gd, say) = parse_response(b'<Response><GetDigits numDigits="1"><Say>Press &amp; go</Say></GetDigits>'
-                               b'<Say>bye</Say></Response>')
+    (gd, say) = parse_response(
+        b'<Response><GetDigits numDigits="1"><Say>Press &amp; go</Say></GetDigits><Say>bye</Say></Response>'
+    )
     assert gd["children"][0]["text"] == "Press & go" and say["text"] == "bye"

@@ -10,6 +10,7 @@ poison message is neither lost silently nor re-read forever.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -48,18 +49,14 @@ async def create_topics(bootstrap: str, *, partitions: int = 8, names: list[str]
         existing = set(await admin.list_topics())
         wanted = [n for n in (names or all_topic_names()) if n not in existing]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics([NewTopic(n, partitions, 1) for n in wanted])
-            except TopicAlreadyExistsError:
-                pass
         return wanted
     finally:
         await admin.close()
 
 
-async def publish_dlq(
-    broker: KafkaBroker, topic: str, *, body: bytes, key: bytes | None, error: BaseException
-) -> None:
+async def publish_dlq(broker: KafkaBroker, topic: str, *, body: bytes, key: bytes | None, error: BaseException) -> None:
     """Send the original bytes to ``<topic>.dlq`` with the error class and message in headers."""
     field = getattr(error, "field", None)
     headers = {

@@ -19,6 +19,11 @@ def make_redis(settings: ServiceSettings, *, max_connections: int = 512) -> Redi
     return Redis(connection_pool=pool)
 
 
+def as_bytes(value: bytes | str) -> bytes:
+    """redis-py types replies as ``bytes | str``; our clients never decode, so this is bytes."""
+    return value if isinstance(value, bytes) else value.encode()
+
+
 def call_state_key(call_key: str) -> str:
     """``sb:call:{<call key>}``: the JSON ``CallState`` of one live call."""
     return f"sb:call:{{{call_key}}}"

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
 from switchboard.events import Direction, utcnow
-from switchboard.redis import call_state_key, reply_cache_key, reply_key
+from switchboard.redis import as_bytes, call_state_key, reply_cache_key, reply_key
 
 APPLIED_EVENTS_KEPT = 64
 Status = Literal["dialing", "ringing", "active", "ended"]
@@ -45,7 +45,7 @@ class CallState(BaseModel):
     destination_number: str = ""
     flow_id: str | None = None
     flow_version: str | None = None
-    pc: list[int | str] | None = Field(default_factory=lambda: [0])
+    pc: list[int | str] | None = Field(default_factory=lambda: list[int | str]([0]))
     variables: dict[str, Any] = Field(default_factory=dict)
     session_data: dict[str, Any] = Field(default_factory=dict)
     key_presses: str | None = None
@@ -132,6 +132,7 @@ class StateStore:
 
 # --- the synchronous reply path (ARCHITECTURE §4) -------------------------------------------
 
+
 def pack_reply(body: bytes, content_type: str) -> bytes:
     return content_type.encode() + b"\n" + body
 
@@ -142,7 +143,12 @@ def unpack_reply(packed: bytes) -> tuple[bytes, str]:
 
 
 async def push_reply(
-    redis: Redis, event_id: str, body: bytes, content_type: str, *, ttl_s: int = 30,
+    redis: Redis,
+    event_id: str,
+    body: bytes,
+    content_type: str,
+    *,
+    ttl_s: int = 30,
     cache_ttl_s: int = 3600,
 ) -> None:
     """Hand one rendered reply to the ingress request waiting on ``sb:reply:{event_id}`` and keep
@@ -160,12 +166,12 @@ async def wait_reply(redis: Redis, event_id: str, timeout_s: float) -> tuple[byt
     got = await redis.blpop([reply_key(event_id)], timeout=timeout_s)
     if got is None:
         return None
-    return unpack_reply(got[1])
+    return unpack_reply(as_bytes(got[1]))
 
 
 async def cached_reply(redis: Redis, event_id: str) -> tuple[bytes, str] | None:
     raw = await redis.get(reply_cache_key(event_id))
-    return None if raw is None else unpack_reply(raw)
+    return None if raw is None else unpack_reply(as_bytes(raw))
 
 
 def dumps(value: Any) -> bytes:

@@ -19,8 +19,9 @@ def main() -> None:
         return
     from switchboard_cdr_sink.app import build_app
 
-    uvicorn.run(build_app(settings), host=settings.sink_host, port=settings.sink_port,
-                log_level="warning", access_log=False)
+    uvicorn.run(
+        build_app(settings), host=settings.sink_host, port=settings.sink_port, log_level="warning", access_log=False
+    )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ from switchboard.events import DialAttempt, SessionEnded, decode
 from switchboard.kafka import make_broker, publish_dlq
 from switchboard.logging import configure_logging, get_logger
 from switchboard.topics import Topic
-
 from switchboard_cdr_sink.settings import CdrSinkSettings
 from switchboard_cdr_sink.store import row_from_rejected_dial, row_from_session, upsert_cdrs
 
@@ -50,13 +49,23 @@ def build_app(settings: CdrSinkSettings | None = None) -> FastAPI:
     # At least once: offsets are committed only after the database commit (AckPolicy.ACK after
     # the handler returns). A database outage raises after the retries: NACK seeks back and the
     # batch is read again later. Idempotent: upsert by call_key. Poison records go to the DLQ.
-    @broker.subscriber(Topic.SESSIONS_ENDED.value, Topic.DIAL_ATTEMPTS.value, group_id=GROUP_ID, batch=True,
-                       max_records=settings.cdr_batch_max, batch_timeout_ms=settings.cdr_batch_timeout_ms,
-                       ack_policy=AckPolicy.NACK_ON_ERROR, auto_offset_reset="earliest")
+    @broker.subscriber(
+        Topic.SESSIONS_ENDED.value,
+        Topic.DIAL_ATTEMPTS.value,
+        group_id=GROUP_ID,
+        batch=True,
+        max_records=settings.cdr_batch_max,
+        batch_timeout_ms=settings.cdr_batch_timeout_ms,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest",
+    )
     async def on_batch(msg: KafkaMessage) -> None:
         rows = await rows_of(msg.raw_message)
-        async for attempt in AsyncRetrying(stop=stop_after_attempt(settings.consumer_max_retries + 1),
-                                           wait=wait_exponential(multiplier=0.2, max=5), reraise=True):
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(settings.consumer_max_retries + 1),
+            wait=wait_exponential(multiplier=0.2, max=5),
+            reraise=True,
+        ):
             with attempt:
                 written = await upsert_cdrs(engine, rows)
         if written:
@@ -84,7 +93,7 @@ def build_app(settings: CdrSinkSettings | None = None) -> FastAPI:
     return app
 
 
-async def _ping_db(engine) -> bool:  # type: ignore[no-untyped-def]
+async def _ping_db(engine: Any) -> bool:
     try:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))

@@ -14,7 +14,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from switchboard.events import CallStatus, DialAttempt, Direction, SessionEnded
-
 from switchboard_cdr_sink.schema import cdrs
 
 
@@ -30,14 +29,28 @@ def row_from_rejected_dial(attempt: DialAttempt) -> dict[str, Any]:
     """A dial the provider refused never rings, so it gets its CDR here, status ``failed``."""
     return {
         "call_key": f"{attempt.provider}:rejected:{attempt.call_id}",
-        "call_id": attempt.call_id, "provider": attempt.provider, "account": attempt.account,
-        "direction": Direction.OUTBOUND.value, "caller_number": attempt.caller_id,
-        "destination_number": attempt.to, "status": CallStatus.FAILED.value,
-        "hangup_cause": attempt.provider_status, "hangup_cause_raw": attempt.provider_status,
-        "started_at": None, "ended_at": attempt.attempted_at, "duration_s": 0, "cost": None,
-        "currency": None, "flow_id": attempt.flow, "flow_version": None,
-        "campaign_id": attempt.campaign_id, "attempt": attempt.attempt, "inputs": {},
-        "recordings": [], "session_data": attempt.session_data, "flow_error": None,
+        "call_id": attempt.call_id,
+        "provider": attempt.provider,
+        "account": attempt.account,
+        "direction": Direction.OUTBOUND.value,
+        "caller_number": attempt.caller_id,
+        "destination_number": attempt.to,
+        "status": CallStatus.FAILED.value,
+        "hangup_cause": attempt.provider_status,
+        "hangup_cause_raw": attempt.provider_status,
+        "started_at": None,
+        "ended_at": attempt.attempted_at,
+        "duration_s": 0,
+        "cost": None,
+        "currency": None,
+        "flow_id": attempt.flow,
+        "flow_version": None,
+        "campaign_id": attempt.campaign_id,
+        "attempt": attempt.attempt,
+        "inputs": {},
+        "recordings": [],
+        "session_data": attempt.session_data,
+        "flow_error": None,
         "provider_status": attempt.provider_status,
     }
 
@@ -52,7 +65,9 @@ async def upsert_cdrs(engine: AsyncEngine, rows: list[dict[str, Any]]) -> int:
     if not unique:
         return 0
     stmt = insert(cdrs).values(unique)
-    updates = {c.name: stmt.excluded[c.name] for c in cdrs.columns if c.name not in ("call_key", "created_at")}
+    updates: dict[str, Any] = {
+        c.name: stmt.excluded[c.name] for c in cdrs.columns if c.name not in ("call_key", "created_at")
+    }
     updates["updated_at"] = func.now()
     stmt = stmt.on_conflict_do_update(index_elements=[cdrs.c.call_key], set_=updates)
     async with engine.begin() as conn:

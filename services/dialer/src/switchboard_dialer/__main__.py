@@ -10,8 +10,9 @@ from switchboard_dialer.settings import DialerSettings
 
 def main() -> None:
     settings = DialerSettings()
-    uvicorn.run(build_app(settings), host=settings.dialer_host, port=settings.dialer_port,
-                log_level="warning", access_log=False)
+    uvicorn.run(
+        build_app(settings), host=settings.dialer_host, port=settings.dialer_port, log_level="warning", access_log=False
+    )
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from switchboard.logging import configure_logging
 from switchboard.providers.africastalking import AfricasTalkingClient
 from switchboard.redis import make_redis
 from switchboard.topics import Topic
-
 from switchboard_dialer.placing import Dialer
 from switchboard_dialer.settings import DialerSettings
 
@@ -33,13 +32,23 @@ def build_app(settings: DialerSettings | None = None) -> FastAPI:
 
     # At least once delivery, at most once placement: the offset is committed after the attempt
     # is published; a redelivered request is skipped by its idempotency key (see placing.py).
-    @broker.subscriber(Topic.DIAL_REQUESTS.value, group_id=GROUP_ID, ack_policy=AckPolicy.ACK,
-                       auto_offset_reset="earliest", max_workers=settings.dialer_concurrency)
+    @broker.subscriber(
+        Topic.DIAL_REQUESTS.value,
+        group_id=GROUP_ID,
+        ack_policy=AckPolicy.ACK,
+        auto_offset_reset="earliest",
+        max_workers=settings.dialer_concurrency,
+    )
     async def on_dial_request(msg: KafkaMessage) -> None:
         body: bytes = msg.body
-        await run_guarded(broker, Topic.DIAL_REQUESTS.value, body=body, key=msg.raw_message.key,  # type: ignore[union-attr]
-                          handle=lambda: dialer.place(decode(DialRequest, body)),
-                          max_retries=settings.consumer_max_retries)
+        await run_guarded(
+            broker,
+            Topic.DIAL_REQUESTS.value,
+            body=body,
+            key=msg.raw_message.key,  # type: ignore[union-attr]
+            handle=lambda: dialer.place(decode(DialRequest, body)),
+            max_retries=settings.consumer_max_retries,
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -21,15 +21,15 @@ from switchboard.providers.africastalking import AfricasTalkingClient, PlaceCall
 from switchboard.redis import dial_done_key, dial_result_key
 from switchboard.state import CallState, StateStore
 from switchboard.topics import Topic
-
 from switchboard_dialer.settings import DialerSettings
 
 log = get_logger(__name__)
 PROVIDER = "africastalking"
 
 
-def attempt_from(request: DialRequest, caller_id: str, result: PlaceCallResult | None,
-                 error: ProviderError | None = None) -> DialAttempt:
+def attempt_from(
+    request: DialRequest, caller_id: str, result: PlaceCallResult | None, error: ProviderError | None = None
+) -> DialAttempt:
     """The DialAttempt for a provider answer (pure)."""
     entry = result.entries[0] if result and result.entries else None
     accepted = bool(entry and entry.session_id and entry.status == "Queued")
@@ -40,12 +40,20 @@ def attempt_from(request: DialRequest, caller_id: str, result: PlaceCallResult |
     else:
         status = result.error_message if result and result.error_message else "NoEntry"
     return DialAttempt(
-        request_id=request.request_id, call_id=request.call_id, provider=PROVIDER, account=request.account,
+        request_id=request.request_id,
+        call_id=request.call_id,
+        provider=PROVIDER,
+        account=request.account,
         call_key=f"{PROVIDER}:{entry.session_id}" if accepted and entry else None,
-        accepted=accepted, provider_status=status,
+        accepted=accepted,
+        provider_status=status,
         provider_response=result.raw if result else {"error": str(error), "body": error.body if error else ""},
-        to=request.to, caller_id=caller_id, flow=request.flow, campaign_id=request.campaign_id,
-        session_data=request.session_data, requested_at=request.requested_at,
+        to=request.to,
+        caller_id=caller_id,
+        flow=request.flow,
+        campaign_id=request.campaign_id,
+        session_data=request.session_data,
+        requested_at=request.requested_at,
     )
 
 
@@ -54,16 +62,25 @@ def initial_state(attempt: DialAttempt, request: DialRequest) -> CallState:
     ``callerNumber`` = the person called and ``destinationNumber`` = our number (spec §3)."""
     assert attempt.call_key
     return CallState(
-        call_key=attempt.call_key, call_id=request.call_id, provider=PROVIDER, account=request.account,
-        direction=Direction.OUTBOUND, caller_number=request.to, destination_number=attempt.caller_id,
-        flow_id=request.flow, session_data=dict(request.session_data), status="dialing",
-        campaign_id=request.campaign_id, attempt=attempt.attempt,
+        call_key=attempt.call_key,
+        call_id=request.call_id,
+        provider=PROVIDER,
+        account=request.account,
+        direction=Direction.OUTBOUND,
+        caller_number=request.to,
+        destination_number=attempt.caller_id,
+        flow_id=request.flow,
+        session_data=dict(request.session_data),
+        status="dialing",
+        campaign_id=request.campaign_id,
+        attempt=attempt.attempt,
     )
 
 
 class Dialer:
-    def __init__(self, settings: DialerSettings, broker: KafkaBroker, redis: Redis,
-                 client: AfricasTalkingClient) -> None:
+    def __init__(
+        self, settings: DialerSettings, broker: KafkaBroker, redis: Redis, client: AfricasTalkingClient
+    ) -> None:
         self.settings = settings
         self.broker = broker
         self.redis = redis
@@ -99,8 +116,11 @@ class Dialer:
     async def _hand_back(self, attempt: DialAttempt) -> None:
         """Give the provider's answer to an API request waiting on it (``invoke-call``)."""
         key = dial_result_key(attempt.request_id)
-        payload = orjson.dumps(attempt.model_dump(mode="json", include={
-            "accepted", "provider_status", "provider_response", "call_key", "call_id"}))
+        payload = orjson.dumps(
+            attempt.model_dump(
+                mode="json", include={"accepted", "provider_status", "provider_response", "call_key", "call_id"}
+            )
+        )
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.rpush(key, payload)
             pipe.expire(key, 60)

@@ -10,8 +10,9 @@ from switchboard_flow_runner.settings import FlowRunnerSettings
 
 def main() -> None:
     settings = FlowRunnerSettings()
-    uvicorn.run(build_app(settings), host=settings.runner_host, port=settings.runner_port,
-                log_level="warning", access_log=False)
+    uvicorn.run(
+        build_app(settings), host=settings.runner_host, port=settings.runner_port, log_level="warning", access_log=False
+    )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from switchboard.kafka import make_broker, run_guarded
 from switchboard.logging import configure_logging, unbind_call
 from switchboard.redis import make_redis
 from switchboard.topics import Topic
-
 from switchboard_flow_runner.flows import FlowRepository
 from switchboard_flow_runner.handler import CallEventHandler
 from switchboard_flow_runner.settings import FlowRunnerSettings
@@ -34,14 +33,24 @@ def build_app(settings: FlowRunnerSettings | None = None) -> FastAPI:
     # At least once: the offset is committed after the state is saved and the reply pushed;
     # idempotent because each event id is applied once (CallState.applied_events). Partitions
     # run concurrently; one call's events stay in order on its partition.
-    @broker.subscriber(Topic.CALL_EVENTS.value, group_id=GROUP_ID, ack_policy=AckPolicy.ACK,
-                       auto_offset_reset="earliest", max_workers=settings.runner_concurrency)
+    @broker.subscriber(
+        Topic.CALL_EVENTS.value,
+        group_id=GROUP_ID,
+        ack_policy=AckPolicy.ACK,
+        auto_offset_reset="earliest",
+        max_workers=settings.runner_concurrency,
+    )
     async def on_call_event(msg: KafkaMessage) -> None:
         body: bytes = msg.body
         key = msg.raw_message.key  # type: ignore[union-attr]
-        await run_guarded(broker, Topic.CALL_EVENTS.value, body=body, key=key,
-                          handle=lambda: handler.handle(decode(CallEvent, body)),
-                          max_retries=settings.consumer_max_retries)
+        await run_guarded(
+            broker,
+            Topic.CALL_EVENTS.value,
+            body=body,
+            key=key,
+            handle=lambda: handler.handle(decode(CallEvent, body)),
+            max_retries=settings.consumer_max_retries,
+        )
         unbind_call("call_key", "event_id")
 
     @asynccontextmanager

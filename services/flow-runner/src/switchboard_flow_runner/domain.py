@@ -20,9 +20,14 @@ LIVE_TYPES = {CallEventType.CALL_STARTED, CallEventType.INPUT_RECEIVED, CallEven
 
 def new_inbound_state(event: CallEvent, flow_name: str | None) -> CallState:
     return CallState(
-        call_key=event.call_key, provider=event.provider, account=event.account,
-        direction=event.direction, caller_number=event.caller_number,
-        destination_number=event.destination_number, flow_id=flow_name, call_id=event.call_id,
+        call_key=event.call_key,
+        provider=event.provider,
+        account=event.account,
+        direction=event.direction,
+        caller_number=event.caller_number,
+        destination_number=event.destination_number,
+        flow_id=flow_name,
+        call_id=event.call_id,
     )
 
 
@@ -68,8 +73,10 @@ def session_ended(state: CallState | None, event: CallEvent) -> SessionEnded:
         campaign_id=state.campaign_id if state else None,
         attempt=state.attempt if state else None,
         inputs=inputs,
-        recordings=[*(state.recordings.values() if state else []),
-                    *([event.recording_url] if event.recording_url else [])],
+        recordings=[
+            *(state.recordings.values() if state else []),
+            *([event.recording_url] if event.recording_url else []),
+        ],
         session_data=dict(state.session_data) if state else {},
         flow_error=state.flow_error if state else None,
     )

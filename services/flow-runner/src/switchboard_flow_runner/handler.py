@@ -22,7 +22,6 @@ from switchboard.logging import bind_call, get_logger
 from switchboard.providers.africastalking import render
 from switchboard.state import CallState, StateConflict, StateStore, pack_reply, push_reply, unpack_reply
 from switchboard.topics import Topic
-
 from switchboard_flow_runner.domain import LIVE_TYPES, apply_event, new_inbound_state, session_ended
 from switchboard_flow_runner.flows import FlowRepository
 from switchboard_flow_runner.settings import FlowRunnerSettings
@@ -31,15 +30,15 @@ log = get_logger(__name__)
 
 
 class CallEventHandler:
-    def __init__(self, settings: FlowRunnerSettings, broker: KafkaBroker, redis: Redis,
-                 flows: FlowRepository) -> None:
+    def __init__(self, settings: FlowRunnerSettings, broker: KafkaBroker, redis: Redis, flows: FlowRepository) -> None:
         self.settings = settings
         self.broker = broker
         self.redis = redis
         self.store = StateStore(redis)
         self.flows = flows
-        self.engine = EngineSettings(callback_url=settings.callback_url, step_budget=settings.step_budget,
-                                     error_message=settings.error_message)
+        self.engine = EngineSettings(
+            callback_url=settings.callback_url, step_budget=settings.step_budget, error_message=settings.error_message
+        )
 
     async def _state_for(self, event: CallEvent) -> CallState | None:
         state = await self.store.load(event.call_key)

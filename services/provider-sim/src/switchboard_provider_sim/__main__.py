@@ -10,8 +10,7 @@ from switchboard_provider_sim.settings import SimSettings
 
 def main() -> None:
     settings = SimSettings()
-    uvicorn.run(build_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                access_log=False)
+    uvicorn.run(build_app(settings), host=settings.host, port=settings.port, log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,10 @@ from switchboard_provider_sim.settings import SimSettings
 
 def build_app(settings: SimSettings | None = None) -> FastAPI:
     settings = settings or SimSettings()
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(),
-                        processors=[structlog.processors.add_log_level, structlog.processors.JSONRenderer()])
+    structlog.configure(
+        logger_factory=structlog.PrintLoggerFactory(),
+        processors=[structlog.processors.add_log_level, structlog.processors.JSONRenderer()],
+    )
     http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200))
     gateway = Gateway(settings, CallRunner(settings, http, random.Random(settings.seed)))
 

@@ -10,8 +10,13 @@ from switchboard_ingress.settings import IngressSettings
 
 def main() -> None:
     settings = IngressSettings()
-    uvicorn.run(build_app(settings), host=settings.ingress_host, port=settings.ingress_port,
-                log_level="warning", access_log=False)
+    uvicorn.run(
+        build_app(settings),
+        host=settings.ingress_host,
+        port=settings.ingress_port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

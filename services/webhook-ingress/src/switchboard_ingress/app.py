@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -11,8 +12,7 @@ from fastapi.responses import JSONResponse
 from switchboard.kafka import make_broker
 from switchboard.logging import configure_logging
 from switchboard.redis import make_redis
-
-from switchboard_ingress import calls, callbacks
+from switchboard_ingress import callbacks, calls
 from switchboard_ingress.settings import IngressSettings
 
 
@@ -45,7 +45,7 @@ def build_app(settings: IngressSettings | None = None) -> FastAPI:
     return app
 
 
-async def _ping_redis(redis) -> bool:  # type: ignore[no-untyped-def]
+async def _ping_redis(redis: Any) -> bool:
     try:
         return bool(await redis.ping())
     except Exception:

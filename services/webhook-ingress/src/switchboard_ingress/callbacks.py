@@ -19,10 +19,9 @@ from switchboard.errors import InvalidEvent
 from switchboard.events import CallEvent, encode
 from switchboard.logging import bind_call, get_logger
 from switchboard.providers.africastalking import PROVIDER, dedupe_key, parse_callback
-from switchboard.redis import seen_key
+from switchboard.redis import as_bytes, seen_key
 from switchboard.state import cached_reply, wait_reply
 from switchboard.topics import Topic
-
 from switchboard_ingress.fallback import fallback_reply
 from switchboard_ingress.settings import IngressSettings
 
@@ -57,7 +56,7 @@ class CallbackHandler:
         if await self.redis.set(key, event.event_id, nx=True, ex=self.settings.dedupe_ttl_s):
             return None
         first = await self.redis.get(key)
-        return first.decode() if first else event.event_id
+        return as_bytes(first).decode() if first else event.event_id
 
     async def _publish(self, event: CallEvent) -> None:
         await self.broker.publish(encode(event), Topic.CALL_EVENTS.value, key=event.call_key.encode())
@@ -121,10 +120,23 @@ def build_router(handler: CallbackHandler) -> APIRouter:
 
     desc = "Africa's Talking notification (form body, africastalking.md §3); answers XML."
     for path in ("/providers/africastalking/callback", "/voice/instruct"):
-        router.add_api_route(path, callback, methods=["POST"], summary="AT callback URL", description=desc,
-                             response_class=Response, tags=["africastalking"])
+        router.add_api_route(
+            path,
+            callback,
+            methods=["POST"],
+            summary="AT callback URL",
+            description=desc,
+            response_class=Response,
+            tags=["africastalking"],
+        )
     for path in ("/providers/africastalking/events", "/voice/events"):
-        router.add_api_route(path, events, methods=["POST"], summary="AT events URL",
-                             description="Progress events (africastalking.md §3.3); answers OK.",
-                             response_class=PlainTextResponse, tags=["africastalking"])
+        router.add_api_route(
+            path,
+            events,
+            methods=["POST"],
+            summary="AT events URL",
+            description="Progress events (africastalking.md §3.3); answers OK.",
+            response_class=PlainTextResponse,
+            tags=["africastalking"],
+        )
     return router

@@ -19,7 +19,6 @@ from switchboard.logging import get_logger
 from switchboard.phone import to_e164
 from switchboard.redis import dial_result_key
 from switchboard.topics import Topic
-
 from switchboard_ingress.settings import IngressSettings
 
 log = get_logger(__name__)
@@ -51,14 +50,20 @@ def build_router(settings: IngressSettings, broker: KafkaBroker, redis: Redis) -
             return JSONResponse({"error": "could not queue the call; try again"}, status_code=503)
         got = await redis.blpop([dial_result_key(request.request_id)], timeout=settings.dial_wait_s)
         if got is None:
-            return JSONResponse({"message": "Call queued", "call_id": request.call_id,
-                                 "request_id": request.request_id}, status_code=202)
+            return JSONResponse(
+                {"message": "Call queued", "call_id": request.call_id, "request_id": request.request_id},
+                status_code=202,
+            )
         result = orjson.loads(got[1])
-        body = {"call_id": request.call_id, "request_id": request.request_id,
-                "provider_response": result.get("provider_response")}
+        body = {
+            "call_id": request.call_id,
+            "request_id": request.request_id,
+            "provider_response": result.get("provider_response"),
+        }
         if result.get("accepted"):
             return JSONResponse({"message": "Call initiated", **body, "call_key": result.get("call_key")})
-        return JSONResponse({"error": f"provider refused the call: {result.get('provider_status')}", **body},
-                            status_code=502)
+        return JSONResponse(
+            {"error": f"provider refused the call: {result.get('provider_status')}", **body}, status_code=502
+        )
 
     return router

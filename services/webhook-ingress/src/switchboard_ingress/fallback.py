@@ -7,7 +7,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from switchboard.providers.actions import Hangup, ProviderAction, Redirect, Say
 from switchboard.providers.africastalking import render
-
 from switchboard_ingress.settings import IngressSettings
 
 

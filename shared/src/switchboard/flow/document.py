@@ -68,7 +68,7 @@ class Flow:
         items: Any = self.actions
         for i in range(0, len(path) - 1, 2):
             items = items[path[i]][path[i + 1]]
-        return items  # type: ignore[no-any-return]
+        return items
 
 
 def _normalise(action: Any, pointer: str, problems: list[Problem]) -> dict[str, Any]:
@@ -113,7 +113,9 @@ def parse_text(text: str, *, filename: str = "<flow>") -> Any:
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise FlowInvalid(filename, [Problem("", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")]) from None
+            raise FlowInvalid(
+                filename, [Problem("", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")]
+            ) from None
     try:
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:

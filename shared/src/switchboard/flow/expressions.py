@@ -194,6 +194,7 @@ class _Parser:
 
 # --- JavaScript-like coercions ---------------------------------------------------------------
 
+
 def to_number(value: Any) -> float:
     """JavaScript ``Number(value)``: '' → 0, '42' → 42, 'x' → NaN, null → 0, true → 1."""
     if isinstance(value, bool):
@@ -293,6 +294,7 @@ def _arith(op: str, a: Any, b: Any) -> Any:
 
 
 # --- the function library ------------------------------------------------------------------
+
 
 def _zone(tz: Any) -> ZoneInfo:
     try:

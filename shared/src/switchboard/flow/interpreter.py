@@ -103,8 +103,11 @@ def _run(ctx: Context, event: CallEvent | None) -> Transition:
     while path is not None:
         steps += 1
         if steps > ctx.settings.step_budget:
-            raise FlowError(f"step budget of {ctx.settings.step_budget} actions per callback exceeded "
-                            "(a loop without a provider-facing action?)", pointer=pointer_of(path))
+            raise FlowError(
+                f"step budget of {ctx.settings.step_budget} actions per callback exceeded "
+                "(a loop without a provider-facing action?)",
+                pointer=pointer_of(path),
+            )
         action = ctx.flow.at(path)
         assert action is not None
         state.pc = list(path)

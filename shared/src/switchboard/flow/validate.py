@@ -49,7 +49,9 @@ def validate(flow: Flow) -> list[Problem]:
         params = action.get("params") or {}
         for key in params:
             if spec.params and key not in spec.params:
-                problems.append(Problem(f"{pointer}/params/{key}", f"{kind} has no param {key!r}{suggest(key, spec.params)}"))
+                problems.append(
+                    Problem(f"{pointer}/params/{key}", f"{kind} has no param {key!r}{suggest(key, spec.params)}")
+                )
         for key in spec.required:
             if key not in params:
                 problems.append(Problem(f"{pointer}/params", f"{kind} needs param {key!r}"))
@@ -65,6 +67,11 @@ def validate(flow: Flow) -> list[Problem]:
         elif kind == "GOTO":
             label = params.get("label")
             if label not in flow.labels:
-                problems.append(Problem(f"{pointer}/params/label", f"GOTO to undefined label {label!r}{suggest(str(label), set(flow.labels))}"))
+                problems.append(
+                    Problem(
+                        f"{pointer}/params/label",
+                        f"GOTO to undefined label {label!r}{suggest(str(label), set(flow.labels))}",
+                    )
+                )
         _check_strings(params, f"{pointer}/params", problems)
     return problems

@@ -55,13 +55,16 @@ async def _count(database_url: str) -> int:
         await conn.close()
 
 
-async def workload(config: StackConfig, outbound: int, inbound: int, timeout_s: float = 600) -> tuple[list[dict], float]:
+async def workload(
+    config: StackConfig, outbound: int, inbound: int, timeout_s: float = 600
+) -> tuple[list[dict], float]:
     rng = random.Random(2026)
     expected = outbound + inbound
     started = time.monotonic()
     async with httpx.AsyncClient(timeout=30) as http:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console) as progress:
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as progress:
             placing = progress.add_task("calls placed", total=expected)
             cdrs = progress.add_task("CDRs in PostgreSQL", total=expected)
             inbound_task = asyncio.create_task(start_inbound(http, config.sim_url, inbound, rng))
@@ -79,8 +82,10 @@ async def workload(config: StackConfig, outbound: int, inbound: int, timeout_s: 
 
 def print_summary(s: Summary, results: list[dict], elapsed: float, expected: int) -> None:
     refused = [r for r in results if r["status"] not in (200, 202)]
-    console.print(f"\n[bold]Workload[/]: {len(results)} outbound requests ({len(refused)} refused by the API), "
-                  f"{expected - len(results)} inbound calls, {elapsed:.1f} s wall clock\n")
+    console.print(
+        f"\n[bold]Workload[/]: {len(results)} outbound requests ({len(refused)} refused by the API), "
+        f"{expected - len(results)} inbound calls, {elapsed:.1f} s wall clock\n"
+    )
     table = Table(title="Calls by final status (from PostgreSQL)")
     table.add_column("status")
     table.add_column("calls", justify="right")

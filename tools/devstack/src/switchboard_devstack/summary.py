@@ -30,18 +30,27 @@ async def read_summary(database_url: str, *, since_campaign: str | None = None) 
         s.by_direction = dict(await conn.fetch("SELECT direction, count(*) FROM cdrs GROUP BY direction"))
         row = await conn.fetchrow(
             "SELECT count(*) FILTER (WHERE status = 'completed')::float / NULLIF(count(*), 0) AS rate "
-            "FROM cdrs WHERE direction = 'outbound'")
+            "FROM cdrs WHERE direction = 'outbound'"
+        )
         s.answer_rate_outbound = row["rate"] or 0.0
-        s.mean_duration_s = float(await conn.fetchval(
-            "SELECT coalesce(avg(duration_s), 0) FROM cdrs WHERE status = 'completed'"))
-        s.cost_by_currency = dict(await conn.fetch(
-            "SELECT currency, sum(cost) FROM cdrs WHERE currency IS NOT NULL GROUP BY currency"))
-        s.survey_answers = dict(await conn.fetch(
-            "SELECT inputs->>'rating' AS answer, count(*) FROM cdrs WHERE flow_id = 'survey' "
-            "AND inputs ? 'rating' GROUP BY 1 ORDER BY 1"))
-        s.ivr_choices = dict(await conn.fetch(
-            "SELECT inputs->>'menu' AS choice, count(*) FROM cdrs WHERE flow_id = 'ivr' "
-            "AND inputs ? 'menu' GROUP BY 1 ORDER BY 1"))
+        s.mean_duration_s = float(
+            await conn.fetchval("SELECT coalesce(avg(duration_s), 0) FROM cdrs WHERE status = 'completed'")
+        )
+        s.cost_by_currency = dict(
+            await conn.fetch("SELECT currency, sum(cost) FROM cdrs WHERE currency IS NOT NULL GROUP BY currency")
+        )
+        s.survey_answers = dict(
+            await conn.fetch(
+                "SELECT inputs->>'rating' AS answer, count(*) FROM cdrs WHERE flow_id = 'survey' "
+                "AND inputs ? 'rating' GROUP BY 1 ORDER BY 1"
+            )
+        )
+        s.ivr_choices = dict(
+            await conn.fetch(
+                "SELECT inputs->>'menu' AS choice, count(*) FROM cdrs WHERE flow_id = 'ivr' "
+                "AND inputs ? 'menu' GROUP BY 1 ORDER BY 1"
+            )
+        )
         return s
     finally:
         await conn.close()

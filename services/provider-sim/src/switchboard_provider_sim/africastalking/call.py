@@ -73,11 +73,19 @@ class SimCall:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "session_id": self.session_id, "direction": self.direction, "caller_number": self.caller_number,
-            "destination_number": self.destination_number, "client_request_id": self.client_request_id,
-            "state": self.state, "hangup_cause": self.hangup_cause, "duration_s": self.duration_s,
-            "amount": self.amount, "callbacks": self.callbacks, "errors": self.errors,
-            "final_posted": self.final_posted, "transcript": self.transcript,
+            "session_id": self.session_id,
+            "direction": self.direction,
+            "caller_number": self.caller_number,
+            "destination_number": self.destination_number,
+            "client_request_id": self.client_request_id,
+            "state": self.state,
+            "hangup_cause": self.hangup_cause,
+            "duration_s": self.duration_s,
+            "amount": self.amount,
+            "callbacks": self.callbacks,
+            "errors": self.errors,
+            "final_posted": self.final_posted,
+            "transcript": self.transcript,
         }
 
 
@@ -215,7 +223,9 @@ class CallRunner:
         call.digit_index += 1
         return digits
 
-    async def execute(self, call: SimCall, actions: list[dict[str, Any]], url: str):  # type: ignore[no-untyped-def]
+    async def execute(
+        self, call: SimCall, actions: list[dict[str, Any]], url: str
+    ) -> tuple[list[dict[str, Any]], str] | None:
         """Run ``actions``; return ``(new actions, callback URL)`` when a notification answered
         with more, or None when the actions ran out."""
         for el in actions:
@@ -260,8 +270,11 @@ class CallRunner:
                     talk = min(talk, float(attrs["maxDuration"]))
                 start = datetime.now(UTC).replace(microsecond=0)
                 await self.pass_time(call, talk)
-                call.dial = {"dialDestinationNumber": numbers[0], "dialDurationInSeconds": str(int(talk)),
-                             "dialStartTime": at_time(start)}
+                call.dial = {
+                    "dialDestinationNumber": numbers[0],
+                    "dialDurationInSeconds": str(int(talk)),
+                    "dialStartTime": at_time(start),
+                }
                 if truthy(attrs.get("record")):
                     call.recording_url = f"https://sim.recordings.test/{call.session_id}/dial.mp3"
                 raise EndCall("NORMAL_CLEARING")
@@ -281,7 +294,7 @@ class CallRunner:
     async def finish(self, call: SimCall, end: EndCall) -> None:
         """The final ``isActive=0`` notification with duration, cost and hangup cause."""
         answered = call.started is not None
-        call.duration_s = int(round(call.sim_s)) if answered else 0
+        call.duration_s = round(call.sim_s) if answered else 0
         rate = Decimal(self.settings.rate_per_minute)
         amount = (rate * call.duration_s / 60).quantize(Decimal("0.001"), ROUND_HALF_UP) if answered else Decimal(0)
         call.amount = f"{amount}"
@@ -317,4 +330,3 @@ def scripted_outcome(settings: SimSettings, rng: random.Random) -> Answer:
     if roll < settings.answer_ratio + settings.busy_ratio:
         return "busy"
     return "no-answer"
-

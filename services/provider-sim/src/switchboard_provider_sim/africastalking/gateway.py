@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
 
 from switchboard_provider_sim.africastalking.call import (
+    Answer,
     CallRunner,
     PhoneScript,
     SimCall,
@@ -38,7 +39,7 @@ class InboundCall(BaseModel):
 
 
 class ScriptIn(BaseModel):
-    answer: str = "answer"
+    answer: Answer = "answer"
     digits: list[str] | None = None
     ring_s: float | None = None
     hangup_after_s: float | None = None
@@ -94,26 +95,37 @@ def build_router(gw: Gateway) -> APIRouter:
                 entries.append({"phoneNumber": number, "status": "InvalidPhoneNumber", "sessionId": "None"})
                 gw.rejected.append({"phoneNumber": number, "status": "InvalidPhoneNumber"})
                 continue
-            sim = SimCall(session_id=new_session_id(), direction="Outbound", caller_number=number,
-                          destination_number=str(body["from"]), script=gw.script_for(number),
-                          client_request_id=body.get("clientRequestId") or None)
+            sim = SimCall(
+                session_id=new_session_id(),
+                direction="Outbound",
+                caller_number=number,
+                destination_number=str(body["from"]),
+                script=gw.script_for(number),
+                client_request_id=body.get("clientRequestId") or None,
+            )
             gw.start(sim)
             entries.append({"phoneNumber": number, "status": "Queued", "sessionId": sim.session_id})
         return JSONResponse({"entries": entries, "errorMessage": "None"}, status_code=201)
 
     @router.put("/sim/phones/{number}", tags=["control"])
     async def script_phone(number: str, script: ScriptIn) -> dict[str, str]:
-        if script.answer not in ("answer", "busy", "no-answer"):
-            raise HTTPException(422, "answer must be answer, busy or no-answer")
-        gw.scripts[number] = PhoneScript(answer=script.answer, digits=script.digits,  # type: ignore[arg-type]
-                                         ring_s=script.ring_s, hangup_after_s=script.hangup_after_s)
+        gw.scripts[number] = PhoneScript(
+            answer=script.answer,
+            digits=script.digits,
+            ring_s=script.ring_s,
+            hangup_after_s=script.hangup_after_s,
+        )
         return {"number": number, "status": "scripted"}
 
     @router.post("/sim/inbound", tags=["control"])
     async def inbound(req: InboundCall) -> dict[str, str]:
-        sim = SimCall(session_id=new_session_id(), direction="Inbound", caller_number=req.caller,
-                      destination_number=req.to,
-                      script=PhoneScript(digits=req.digits, hangup_after_s=req.hangup_after_s))
+        sim = SimCall(
+            session_id=new_session_id(),
+            direction="Inbound",
+            caller_number=req.caller,
+            destination_number=req.to,
+            script=PhoneScript(digits=req.digits, hangup_after_s=req.hangup_after_s),
+        )
         gw.start(sim)
         return {"session_id": sim.session_id}
 
@@ -132,8 +144,7 @@ def build_router(gw: Gateway) -> APIRouter:
         states: dict[str, int] = {}
         for c in gw.calls.values():
             states[c.state] = states.get(c.state, 0) + 1
-        return {"calls": len(gw.calls), "active": len(gw.tasks), "by_state": states,
-                "rejected": len(gw.rejected)}
+        return {"calls": len(gw.calls), "active": len(gw.tasks), "by_state": states, "rejected": len(gw.rejected)}
 
     @router.post("/sim/wait-idle", tags=["control"])
     async def wait_idle(timeout_s: float = 60) -> dict[str, Any]:

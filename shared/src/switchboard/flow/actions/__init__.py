@@ -16,6 +16,14 @@ from switchboard.flow.actions.sessiondata import SessionDataAction
 
 REGISTRY: dict[str, Action] = {
     cls.type: cls()
-    for cls in (SayAction, PlayAction, CollectAction, IfAction, GotoAction, LabelAction,
-                SessionDataAction, HangupAction)
+    for cls in (
+        SayAction,
+        PlayAction,
+        CollectAction,
+        IfAction,
+        GotoAction,
+        LabelAction,
+        SessionDataAction,
+        HangupAction,
+    )
 }

@@ -47,13 +47,15 @@ class CollectAction(Action):
                 prompt = Play(url=ctx.render((nested.get("params") or {})["url"]))
                 break
         key = finish_key(params.get("finish_on_key"))
-        ctx.out.append(GetDigits(
-            prompt=prompt,
-            num_digits=params.get("num_digits") or params.get("max_digits"),
-            timeout_s=seconds_from_ms(params.get("timeout")),
-            finish_on_key=key,
-            callback_url=ctx.step_url(),
-        ))
+        ctx.out.append(
+            GetDigits(
+                prompt=prompt,
+                num_digits=params.get("num_digits") or params.get("max_digits"),
+                timeout_s=seconds_from_ms(params.get("timeout")),
+                finish_on_key=key,
+                callback_url=ctx.step_url(),
+            )
+        )
         no_input = ctx.step_url(noinput="1")
         if no_input:
             ctx.out.append(Redirect(url=no_input))

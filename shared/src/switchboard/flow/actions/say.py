@@ -10,8 +10,11 @@ from switchboard.providers.actions import Say
 
 
 def say_of(ctx: Context, params: dict[str, Any]) -> Say:
-    return Say(text=ctx.render(params.get("text", "")), voice=params.get("voice"),
-               play_beep=bool(params.get("play_beep", False)))
+    return Say(
+        text=ctx.render(params.get("text", "")),
+        voice=params.get("voice"),
+        play_beep=bool(params.get("play_beep", False)),
+    )
 
 
 class SayAction(Action):

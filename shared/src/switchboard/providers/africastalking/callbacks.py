@@ -77,9 +77,7 @@ def _event_type(form: Mapping[str, str], source: Source) -> CallEventType:
     return CallEventType.CALL_STARTED if source == "callback" else CallEventType.CALL_PROGRESS
 
 
-def parse_callback(
-    form: Mapping[str, str], *, source: Source = "callback", account: str = "default"
-) -> CallEvent:
+def parse_callback(form: Mapping[str, str], *, source: Source = "callback", account: str = "default") -> CallEvent:
     """Normalise one AT notification. ``source`` is which URL it came to (callback or events).
 
     Raises :class:`InvalidEvent` with ``field`` set when a required field is missing or a field

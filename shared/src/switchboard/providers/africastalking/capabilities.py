@@ -19,8 +19,7 @@ class Capabilities:
 CAPABILITIES = Capabilities(
     provider="africastalking",
     actions=frozenset(
-        {"SAY", "PLAY", "COLLECT", "RECORD", "DIAL", "TRANSFER", "QUEUE", "DEQUEUE", "REJECT",
-         "HANGUP", "PAUSE"}
+        {"SAY", "PLAY", "COLLECT", "RECORD", "DIAL", "TRANSFER", "QUEUE", "DEQUEUE", "REJECT", "HANGUP", "PAUSE"}
     ),
     max_per_reply=None,
 )

@@ -38,7 +38,12 @@ class AfricasTalkingClient:
     """``async with AfricasTalkingClient(base_url, username, api_key) as at: await at.call(...)``."""
 
     def __init__(
-        self, base_url: str, username: str, api_key: str, *, timeout_s: float = 10.0,
+        self,
+        base_url: str,
+        username: str,
+        api_key: str,
+        *,
+        timeout_s: float = 10.0,
         http: httpx.AsyncClient | None = None,
     ) -> None:
         self.username = username
@@ -85,7 +90,9 @@ class AfricasTalkingClient:
         try:
             body = resp.json()
         except ValueError:
-            raise ProviderError("POST /call answered non-JSON", status_code=resp.status_code, body=resp.text[:500]) from None
+            raise ProviderError(
+                "POST /call answered non-JSON", status_code=resp.status_code, body=resp.text[:500]
+            ) from None
         error = body.get("errorMessage")
         entries = [
             CallEntry(

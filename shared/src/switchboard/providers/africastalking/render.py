@@ -53,7 +53,7 @@ def _say(parent: Element, action: Say) -> None:
         _set(el, "playBeep", True)
 
 
-def _render_one(root: Element, action: ProviderAction) -> None:  # noqa: C901 - one branch per element
+def _render_one(root: Element, action: ProviderAction) -> None:
     if isinstance(action, Say):
         _say(root, action)
     elif isinstance(action, Play):
@@ -103,9 +103,7 @@ def render(actions: Sequence[ProviderAction]) -> tuple[bytes, str]:
     Raises :class:`FlowError` if ``Reject`` is combined with other elements (§4: it must be the
     only element).
     """
-    if any(isinstance(a, Reject) for a in actions) and len(
-        [a for a in actions if not isinstance(a, Hangup)]
-    ) > 1:
+    if any(isinstance(a, Reject) for a in actions) and len([a for a in actions if not isinstance(a, Hangup)]) > 1:
         raise FlowError("Africa's Talking <Reject/> must be the only element of a response")
     root = Element("Response")
     for action in actions:
