@@ -38,6 +38,7 @@ def build_app(settings: DialerSettings | None = None) -> FastAPI:
         ack_policy=AckPolicy.ACK,
         auto_offset_reset="earliest",
         max_workers=settings.dialer_concurrency,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
     )
     async def on_dial_request(msg: KafkaMessage) -> None:
         body: bytes = msg.body

@@ -39,6 +39,7 @@ def build_app(settings: FlowRunnerSettings | None = None) -> FastAPI:
         ack_policy=AckPolicy.ACK,
         auto_offset_reset="earliest",
         max_workers=settings.runner_concurrency,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
     )
     async def on_call_event(msg: KafkaMessage) -> None:
         body: bytes = msg.body

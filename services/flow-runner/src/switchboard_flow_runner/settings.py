@@ -11,7 +11,9 @@ class FlowRunnerSettings(ServiceSettings):
     """``SB_FLOWS_DIR``: flow documents and ``routes.yaml``. ``SB_CALLBACK_URL``: the public URL of
     the ingress's AT callback endpoint, put in ``GetDigits`` callback URLs (None: left out).
     ``SB_OUTBOUND_STATE_WAIT_S``: how long an outbound call's first callback waits for the state the
-    dialer writes (they race). ``SB_RUNNER_CONCURRENCY``: partitions handled at once."""
+    dialer writes (they race). ``SB_RUNNER_CONCURRENCY``: partitions handled at once.
+    ``SB_FETCH_MAX_WAIT_MS``: how long a fetch may wait for data at the broker; a caller waits on
+    this hop, and Tansu answers an empty fetch only when the wait runs out."""
 
     runner_host: str = "127.0.0.1"
     runner_port: int = 8081
@@ -21,3 +23,4 @@ class FlowRunnerSettings(ServiceSettings):
     step_budget: int = 1000
     error_message: str = "Sorry, we are unable to continue this call. Goodbye."
     runner_concurrency: int = 8
+    fetch_max_wait_ms: int = 5

@@ -1,0 +1,182 @@
+"""Benchmark: Africa's Talking callback round trip through ingress → Kafka → flow-runner → Redis.
+
+Starts its own local stack on free ports (Tansu, Redis, PostgreSQL, the five services) and a
+baseline process that computes the same reply in-process (``baseline_app.py``). For each offered
+load it sends call-start notifications for fresh inbound calls at a fixed rate (open loop) for a
+fixed time, and reports the achieved rate, p50/p95/p99 turnaround and how many answers were the
+fallback. Turnaround is measured from each request's *scheduled* send time, so a generator that
+falls behind shows as latency instead of hiding it (no coordinated omission).
+
+The load generator shares the machine's cores with everything it measures; the figures are for
+this machine as a whole. Results: printed, and written to ``bench/results/webhook_roundtrip.json``.
+
+    uv run python bench/webhook_roundtrip.py [--rates 200,500,1000] [--seconds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from switchboard_devstack.stack import REPO, Stack, StackConfig, free_port
+
+RESULTS = REPO / "bench" / "results" / "webhook_roundtrip.json"
+
+
+def form(i: int) -> dict[str, str]:
+    return {
+        "isActive": "1",
+        "sessionId": f"ATVId_bench{uuid.uuid4().hex}",
+        "direction": "Inbound",
+        "callerNumber": f"+2547{i % 10**8:08d}",
+        "destinationNumber": "+254711000200",
+        "callerCountryCode": "254",
+        "callStartTime": "2026-11-21+10:00:00",
+    }
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def drive(url: str, rate: int, seconds: float, max_in_flight: int = 4000) -> dict[str, float]:
+    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
+    latencies: list[float] = []
+    fallbacks = errors = dropped = 0
+    in_flight = 0
+    async with httpx.AsyncClient(limits=limits, timeout=10) as http:
+
+        async def one(i: int, scheduled: float) -> None:
+            nonlocal fallbacks, errors, in_flight
+            try:
+                r = await http.post(url, data=form(i))
+                if r.status_code != 200 or not r.content.startswith(b"<?xml"):
+                    errors += 1
+                elif r.headers.get("x-switchboard-fallback"):
+                    fallbacks += 1
+                latencies.append(time.perf_counter() - scheduled)
+            except httpx.HTTPError:
+                errors += 1
+            finally:
+                in_flight -= 1
+
+        tasks = []
+        start = time.perf_counter()
+        total = int(rate * seconds)
+        for i in range(total):
+            scheduled = start + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if in_flight >= max_in_flight:
+                dropped += 1
+                continue
+            in_flight += 1
+            tasks.append(asyncio.create_task(one(i, scheduled)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    ok = len(latencies)
+    ms = [x * 1000 for x in latencies]
+    return {
+        "offered_per_s": rate,
+        "seconds": seconds,
+        "sent": total - dropped,
+        "answered": ok,
+        "achieved_per_s": round(ok / elapsed, 1),
+        "p50_ms": round(percentile(ms, 0.50), 1),
+        "p95_ms": round(percentile(ms, 0.95), 1),
+        "p99_ms": round(percentile(ms, 0.99), 1),
+        "mean_ms": round(statistics.fmean(ms), 1) if ms else float("nan"),
+        "fallbacks": fallbacks,
+        "errors": errors,
+        "not_sent_generator_saturated": dropped,
+    }
+
+
+def start_baseline(config: StackConfig) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, **config.service_env(), "BASELINE_PORT": str(port)}
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "bench" / "baseline_app.py")],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            httpx.get(url + "/docs", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    return proc, url + "/voice/instruct"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rates", default="200,500,1000")
+    parser.add_argument("--seconds", type=float, default=30)
+    args = parser.parse_args()
+    rates = [int(r) for r in args.rates.split(",")]
+    root = Path(tempfile.mkdtemp(prefix="sb-bench-"))
+    os.chmod(root, 0o755)
+    config = StackConfig.ephemeral(root, speed=50.0)
+    config.extra_env.update({"SB_LOG_LEVEL": "WARNING"})
+    stack = Stack(config)
+    print("starting the stack…", flush=True)
+    stack.up()
+    baseline, baseline_url = start_baseline(config)
+    results: dict[str, list[dict[str, float]]] = {"pipeline": [], "baseline_in_process": []}
+    try:
+        for rate in rates:
+            for name, url in (
+                ("pipeline", f"{config.ingress_url}/voice/instruct"),
+                ("baseline_in_process", baseline_url),
+            ):
+                asyncio.run(drive(url, min(rate, 50), 2))  # warm up connections and caches
+                figures = asyncio.run(drive(url, rate, args.seconds))
+                results[name].append(figures)
+                print(
+                    f"{name:20} offered {rate:5}/s  achieved {figures['achieved_per_s']:7}/s  "
+                    f"p50 {figures['p50_ms']:7} ms  p95 {figures['p95_ms']:7} ms  p99 {figures['p99_ms']:7} ms  "
+                    f"fallbacks {figures['fallbacks']}  errors {figures['errors']}  "
+                    f"not sent {figures['not_sent_generator_saturated']}",
+                    flush=True,
+                )
+    finally:
+        baseline.terminate()
+        stack.down()
+        shutil.rmtree(root, ignore_errors=True)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                "reply_timeout_s": 3.0,
+                "results": results,
+            },
+            indent=2,
+        )
+    )
+    print(f"written to {RESULTS.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()
