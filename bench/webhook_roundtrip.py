@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -135,6 +136,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the teardown below on kill
     root = Path(tempfile.mkdtemp(prefix="sb-bench-"))
     os.chmod(root, 0o755)
     config = StackConfig.ephemeral(root, speed=50.0)

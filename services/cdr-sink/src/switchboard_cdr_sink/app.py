@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
 from pydantic import ValidationError
@@ -18,6 +15,7 @@ from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
 from switchboard.events import DialAttempt, SessionEnded, decode
 from switchboard.kafka import make_broker, publish_dlq
 from switchboard.logging import configure_logging, get_logger
+from switchboard.service import service_app
 from switchboard.topics import Topic
 from switchboard_cdr_sink.settings import CdrSinkSettings
 from switchboard_cdr_sink.store import row_from_rejected_dial, row_from_session, upsert_cdrs
@@ -71,32 +69,15 @@ def build_app(settings: CdrSinkSettings | None = None) -> FastAPI:
         if written:
             log.info("cdrs written", count=written)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await broker.start()
-        yield
-        await broker.stop()
-        await engine.dispose()
-
-    app = FastAPI(title="Switchboard cdr-sink", version="0.1.0", lifespan=lifespan)
-
-    @app.get("/health", tags=["ops"])
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/ready", tags=["ops"])
-    async def ready() -> JSONResponse:
-        checks = {"kafka": await broker.ping(timeout=2), "postgres": await _ping_db(engine)}
-        ok = all(checks.values())
-        return JSONResponse({"ready": ok, **checks}, status_code=200 if ok else 503)
-
-    return app
-
-
-async def _ping_db(engine: Any) -> bool:
-    try:
+    async def db_ready() -> bool:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         return True
-    except Exception:
-        return False
+
+    return service_app(
+        "Switchboard cdr-sink",
+        broker=broker,
+        consume=True,
+        checks={"postgres": db_ready},
+        closers=[engine.dispose],
+    )

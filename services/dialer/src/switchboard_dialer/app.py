@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
 
@@ -15,6 +11,7 @@ from switchboard.kafka import make_broker, run_guarded
 from switchboard.logging import configure_logging
 from switchboard.providers.africastalking import AfricasTalkingClient
 from switchboard.redis import make_redis
+from switchboard.service import redis_check, service_app
 from switchboard.topics import Topic
 from switchboard_dialer.placing import Dialer
 from switchboard_dialer.settings import DialerSettings
@@ -51,23 +48,10 @@ def build_app(settings: DialerSettings | None = None) -> FastAPI:
             max_retries=settings.consumer_max_retries,
         )
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await broker.start()
-        yield
-        await broker.stop()
-        await client.aclose()
-        await redis.aclose()
-
-    app = FastAPI(title="Switchboard dialer", version="0.1.0", lifespan=lifespan)
-
-    @app.get("/health", tags=["ops"])
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/ready", tags=["ops"])
-    async def ready() -> JSONResponse:
-        ok = await broker.ping(timeout=2)
-        return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
-
-    return app
+    return service_app(
+        "Switchboard dialer",
+        broker=broker,
+        consume=True,
+        checks={"redis": redis_check(redis)},
+        closers=[client.aclose, redis.aclose],
+    )

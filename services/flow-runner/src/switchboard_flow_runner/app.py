@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
 
@@ -14,6 +10,7 @@ from switchboard.events import CallEvent, decode
 from switchboard.kafka import make_broker, run_guarded
 from switchboard.logging import configure_logging, unbind_call
 from switchboard.redis import make_redis
+from switchboard.service import redis_check, service_app
 from switchboard.topics import Topic
 from switchboard_flow_runner.flows import FlowRepository
 from switchboard_flow_runner.handler import CallEventHandler
@@ -54,22 +51,11 @@ def build_app(settings: FlowRunnerSettings | None = None) -> FastAPI:
         )
         unbind_call("call_key", "event_id")
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await broker.start()
-        yield
-        await broker.stop()
-        await redis.aclose()
-
-    app = FastAPI(title="Switchboard flow-runner", version="0.1.0", lifespan=lifespan)
-
-    @app.get("/health", tags=["ops"])
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/ready", tags=["ops"])
-    async def ready() -> JSONResponse:
-        ok = await broker.ping(timeout=2)
-        return JSONResponse({"ready": ok, "flows": sorted(flows.current)}, status_code=200 if ok else 503)
-
-    return app
+    return service_app(
+        "Switchboard flow-runner",
+        broker=broker,
+        consume=True,
+        checks={"redis": redis_check(redis)},
+        closers=[redis.aclose],
+        info=lambda: {"flows": sorted(flows.current)},
+    )

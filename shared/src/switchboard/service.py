@@ -1,0 +1,70 @@
+"""The HTTP shell every service shares (STYLE §13): lifespan, liveness and readiness.
+
+``service_app`` returns a FastAPI app whose lifespan starts the Kafka broker (consumers) or only
+connects it (producers), and on shutdown stops it (finishing in-flight handlers) and closes the
+other clients. ``/health`` is liveness; ``/ready`` runs each named check (an async callable
+returning a bool) and answers 503 with the failing names when one is false.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+
+Check = Callable[[], Awaitable[bool]]
+
+
+async def _safely(check: Check) -> bool:
+    try:
+        return bool(await check())
+    except Exception:
+        return False
+
+
+def service_app(
+    title: str,
+    *,
+    broker: KafkaBroker,
+    consume: bool,
+    checks: Mapping[str, Check] | None = None,
+    closers: Sequence[Callable[[], Awaitable[Any]]] = (),
+    info: Callable[[], dict[str, Any]] | None = None,
+) -> FastAPI:
+    """A FastAPI app for a service. ``consume``: start the broker's subscribers (True) or only
+    connect its producer (False). ``closers`` run after the broker stops, in order."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await (broker.start() if consume else broker.connect())
+        yield
+        await broker.stop()
+        for close in closers:
+            await close()
+
+    app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
+    all_checks: dict[str, Check] = {"kafka": lambda: broker.ping(timeout=2), **(checks or {})}
+
+    @app.get("/health", tags=["ops"], summary="Liveness")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["ops"], summary="Readiness: dependencies reachable")
+    async def ready() -> JSONResponse:
+        results = {name: await _safely(check) for name, check in all_checks.items()}
+        ok = all(results.values())
+        body = {"ready": ok, **results, **(info() if info else {})}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    return app
+
+
+def redis_check(redis: Any) -> Check:
+    async def ping() -> bool:
+        return bool(await redis.ping())
+
+    return ping
