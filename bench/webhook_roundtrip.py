@@ -29,6 +29,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -56,57 +57,86 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def drive(url: str, rate: int, seconds: float, max_in_flight: int = 4000) -> dict[str, float]:
-    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
+class Connection:
+    """One keep-alive HTTP/1.1 connection on raw asyncio streams. httpx's pool scans every queued
+    request against every connection, which saturates the generator itself at these rates."""
+
+    def __init__(self, host: str, port: int, path: str) -> None:
+        self.host, self.port, self.path = host, port, path
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post_form(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        if self.writer is None or self.reader is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        head = (
+            f"POST {self.path} HTTP/1.1\r\nHost: {self.host}\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        status_line = await self.reader.readline()
+        headers: dict[str, str] = {}
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            headers[name.strip().lower()] = value.strip()
+        content = await self.reader.readexactly(int(headers.get("content-length", "0")))
+        return int(status_line.split()[1]), headers, content
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def drive(url: str, rate: int, seconds: float, connections: int = 256) -> dict[str, float]:
+    """Offer ``rate`` callbacks a second for ``seconds`` over ``connections`` keep-alive
+    connections; a request waits for a free connection, and that wait counts in its latency."""
+    parts = urlsplit(url)
+    queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
     latencies: list[float] = []
-    fallbacks = errors = dropped = 0
-    in_flight = 0
-    async with httpx.AsyncClient(limits=limits, timeout=10) as http:
+    counts = {"fallbacks": 0, "errors": 0}
 
-        async def one(i: int, scheduled: float) -> None:
-            nonlocal fallbacks, errors, in_flight
+    async def worker() -> None:
+        conn = Connection(parts.hostname or "127.0.0.1", parts.port or 80, parts.path)
+        while (item := await queue.get()) is not None:
+            i, scheduled = item
             try:
-                r = await http.post(url, data=form(i))
-                if r.status_code != 200 or not r.content.startswith(b"<?xml"):
-                    errors += 1
-                elif r.headers.get("x-switchboard-fallback"):
-                    fallbacks += 1
+                status, headers, content = await asyncio.wait_for(conn.post_form(urlencode(form(i)).encode()), 10)
+                if status != 200 or not content.startswith(b"<?xml"):
+                    counts["errors"] += 1
+                elif headers.get("x-switchboard-fallback"):
+                    counts["fallbacks"] += 1
                 latencies.append(time.perf_counter() - scheduled)
-            except httpx.HTTPError:
-                errors += 1
-            finally:
-                in_flight -= 1
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                counts["errors"] += 1
+                conn.close()
+                conn = Connection(parts.hostname or "127.0.0.1", parts.port or 80, parts.path)
+        conn.close()
 
-        tasks = []
-        start = time.perf_counter()
-        total = int(rate * seconds)
-        for i in range(total):
-            scheduled = start + i / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            if in_flight >= max_in_flight:
-                dropped += 1
-                continue
-            in_flight += 1
-            tasks.append(asyncio.create_task(one(i, scheduled)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
-    ok = len(latencies)
+    workers = [asyncio.create_task(worker()) for _ in range(connections)]
+    start = time.perf_counter()
+    total = int(rate * seconds)
+    for i in range(total):
+        scheduled = start + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        queue.put_nowait((i, scheduled))
+    for _ in workers:
+        queue.put_nowait(None)
+    await asyncio.gather(*workers)
+    elapsed = time.perf_counter() - start
     ms = [x * 1000 for x in latencies]
     return {
         "offered_per_s": rate,
         "seconds": seconds,
-        "sent": total - dropped,
-        "answered": ok,
-        "achieved_per_s": round(ok / elapsed, 1),
+        "sent": total,
+        "answered": len(ms),
+        "achieved_per_s": round(len(ms) / elapsed, 1),
         "p50_ms": round(percentile(ms, 0.50), 1),
         "p95_ms": round(percentile(ms, 0.95), 1),
         "p99_ms": round(percentile(ms, 0.99), 1),
         "mean_ms": round(statistics.fmean(ms), 1) if ms else float("nan"),
-        "fallbacks": fallbacks,
-        "errors": errors,
-        "not_sent_generator_saturated": dropped,
+        **counts,
     }
 
 
@@ -158,8 +188,7 @@ def main() -> None:
                 print(
                     f"{name:20} offered {rate:5}/s  achieved {figures['achieved_per_s']:7}/s  "
                     f"p50 {figures['p50_ms']:7} ms  p95 {figures['p95_ms']:7} ms  p99 {figures['p99_ms']:7} ms  "
-                    f"fallbacks {figures['fallbacks']}  errors {figures['errors']}  "
-                    f"not sent {figures['not_sent_generator_saturated']}",
+                    f"fallbacks {figures['fallbacks']}  errors {figures['errors']}",
                     flush=True,
                 )
     finally:

@@ -11,9 +11,11 @@ from xml.etree import ElementTree as ET
 
 import orjson
 import pytest
+import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 
 from switchboard.events import SessionEnded, encode
+from switchboard.redis import call_state_key
 from switchboard.topics import Topic
 
 from .helpers import cdr, read_topic, wait_cdr, wait_for
@@ -49,7 +51,14 @@ async def test_late_reply_gets_hold_and_redirect_then_the_real_reply(stack, http
         assert [el.tag for el in root] == ["Say"] and "Sorry" in root[0].text
     finally:
         os.kill(pid, signal.SIGCONT)
-    # the provider follows the redirect; by now the runner has answered the first copy
+    redis = aioredis.from_url(stack.config.redis_url)
+
+    async def runner_caught_up():  # type: ignore[no-untyped-def]
+        return await redis.exists(call_state_key(f"africastalking:{sid}"))
+
+    await wait_for(runner_caught_up, 30, 0.1)
+    await redis.aclose()
+    # the provider follows the redirect and gets the reply the runner rendered for the first copy
     r = await http.post(again, data=base(sid))
     assert [el.tag for el in ET.fromstring(r.content)] == ["Say", "GetDigits", "Redirect"]
     assert r.headers.get("x-switchboard-fallback") is None
@@ -112,3 +121,28 @@ async def test_migrations_are_at_head(stack):
         assert await conn.fetchval("SELECT version_num FROM alembic_version") == "0001"
     finally:
         await conn.close()
+
+
+async def test_redis_down_the_caller_still_hears_the_fallback(stack):
+    import httpx
+
+    from switchboard_ingress.app import build_app
+    from switchboard_ingress.settings import IngressSettings
+
+    settings = IngressSettings(
+        kafka_bootstrap=stack.config.kafka_bootstrap, redis_url="redis://127.0.0.1:1/0", fallback_mode="hangup"
+    )
+    app = build_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ingress") as client:
+            r = await client.post("/voice/instruct", data=base(f"ATVId_{uuid.uuid4().hex}"))
+            assert r.status_code == 200 and r.headers.get("x-switchboard-fallback") == "1"
+            assert [el.tag for el in ET.fromstring(r.content)] == ["Say"]
+            sid = f"ATVId_{uuid.uuid4().hex}"
+            final = {**base(sid), "isActive": "0", "durationInSeconds": "3", "hangupCause": "NORMAL_CLEARING"}
+            r = await client.post("/voice/events", data=final)
+            assert r.status_code == 200 and r.text == "OK"
+    # the final notification was published without the duplicate guard: its CDR still lands
+    row = await wait_cdr(stack, f"africastalking:{sid}")
+    assert row["duration_s"] == 3 and row["status"] == "completed"

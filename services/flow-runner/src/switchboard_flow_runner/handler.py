@@ -15,10 +15,11 @@ import time
 from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
 
-from switchboard.errors import TransientError
+from switchboard.errors import FlowError, TransientError
 from switchboard.events import CallEvent, CallEventType, Direction, encode
 from switchboard.flow.actions.base import EngineSettings
 from switchboard.logging import bind_call, get_logger
+from switchboard.providers.actions import Hangup, Say
 from switchboard.providers.africastalking import render
 from switchboard.state import CallState, StateConflict, StateStore, pack_reply, push_reply, unpack_reply
 from switchboard.topics import Topic
@@ -85,7 +86,12 @@ class CallEventHandler:
         transition = apply_event(state, event, flow, self.engine)
         if transition.error:
             log.error("flow error; caller gets the apology", error=transition.error, flow=state.flow_id)
-        body, content_type = render(transition.actions)
+        try:
+            body, content_type = render(transition.actions)
+        except FlowError as exc:  # e.g. <Reject/> with other elements: end politely, never silence
+            log.error("reply cannot be rendered; caller gets the apology", error=str(exc))
+            transition.state.flow_error = str(exc)
+            body, content_type = render([Say(text=self.engine.error_message), Hangup()])
         new = transition.state
         new.mark_applied(event.event_id)
         new.last_reply_event = event.event_id

@@ -51,9 +51,16 @@ class CallbackHandler:
         self.redis = redis
 
     async def _first_seen(self, form: dict[str, str], event: CallEvent, step: str | None) -> str | None:
-        """None if this callback is new (and now remembered), else the first copy's event id."""
+        """None if this callback is new (and now remembered) or Redis cannot tell, else the first
+        copy's event id."""
         key = seen_key(PROVIDER, dedupe_key(form, step=step))
-        if await self.redis.set(key, event.event_id, nx=True, ex=self.settings.dedupe_ttl_s):
+        try:
+            if await self.redis.set(key, event.event_id, nx=True, ex=self.settings.dedupe_ttl_s):
+                return None
+        except Exception as exc:
+            # Without the guard a duplicate may get through; downstream absorbs it (state keyed by
+            # event, CDR upsert by call key). Dropping a final notification would lose the CDR.
+            log.warning("duplicate guard unavailable; publishing anyway", error=repr(exc))
             return None
         first = await self.redis.get(key)
         return as_bytes(first).decode() if first else event.event_id
@@ -76,6 +83,15 @@ class CallbackHandler:
         except InvalidEvent as exc:
             return bad_request(exc, source)
         bind_call(call_key=event.call_key, event_id=event.event_id)
+        try:
+            return await self._accepted(request, source, form, event)
+        except Exception as exc:  # Redis or the broker failing: the caller must still hear something
+            log.error("callback handling failed", error=repr(exc), type=event.type)
+            if not event.expects_reply:
+                return PlainTextResponse("retry later", status_code=503)
+            return self._reply(None, request)
+
+    async def _accepted(self, request: Request, source: str, form: dict[str, str], event: CallEvent) -> Response:
         first = await self._first_seen(form, event, request.query_params.get("step"))
         if first is not None:
             log.info("duplicate callback", first_event_id=first, type=event.type)
