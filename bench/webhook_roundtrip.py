@@ -140,6 +140,27 @@ async def drive(url: str, rate: int, seconds: float, connections: int = 256) -> 
     }
 
 
+async def wait_drained(bootstrap: str, timeout_s: float = 300) -> None:
+    """Wait until the flow-runner has committed everything on voice.call-events."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id="flow-runner", enable_auto_commit=False)
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            tps = [
+                TopicPartition("voice.call-events", p) for p in consumer.partitions_for_topic("voice.call-events") or []
+            ]
+            ends = await consumer.end_offsets(tps)
+            lag = sum(ends[tp] - ((await consumer.committed(tp)) or 0) for tp in tps)
+            if lag == 0:
+                return
+            await asyncio.sleep(0.5)
+    finally:
+        await consumer.stop()
+
+
 def start_baseline(config: StackConfig) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, **config.service_env(), "BASELINE_PORT": str(port)}
@@ -179,9 +200,10 @@ def main() -> None:
     try:
         for rate in rates:
             for name, url in (
-                ("pipeline", f"{config.ingress_url}/voice/instruct"),
                 ("baseline_in_process", baseline_url),
+                ("pipeline", f"{config.ingress_url}/voice/instruct"),
             ):
+                asyncio.run(wait_drained(config.kafka_bootstrap))  # no backlog from the previous run
                 asyncio.run(drive(url, min(rate, 50), 2))  # warm up connections and caches
                 figures = asyncio.run(drive(url, rate, args.seconds))
                 results[name].append(figures)

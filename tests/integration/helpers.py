@@ -75,3 +75,22 @@ async def sim_call(http: httpx.AsyncClient, stack: Stack, session_id: str, *, en
 
 def says(call: dict[str, Any]) -> list[str]:
     return [t["text"] for t in call["transcript"] if t["kind"] == "say"]
+
+
+async def group_lag(bootstrap: str, group: str, topic: str) -> int:
+    """Records on ``topic`` not yet committed by consumer group ``group`` (read without joining
+    the group: ``committed()`` needs only the group id)."""
+    from aiokafka import TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        ends = await consumer.end_offsets(tps)
+        lag = 0
+        for tp in tps:
+            committed = await consumer.committed(tp)
+            lag += ends[tp] - (committed or 0)
+        return lag
+    finally:
+        await consumer.stop()

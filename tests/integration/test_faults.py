@@ -146,3 +146,15 @@ async def test_redis_down_the_caller_still_hears_the_fallback(stack):
     # the final notification was published without the duplicate guard: its CDR still lands
     row = await wait_cdr(stack, f"africastalking:{sid}")
     assert row["duration_s"] == 3 and row["status"] == "completed"
+
+
+async def test_flow_runner_commits_what_it_processed(stack, http):
+    from .helpers import group_lag
+
+    for _ in range(5):
+        await http.post(f"{stack.config.ingress_url}/voice/instruct", data=base(f"ATVId_{uuid.uuid4().hex}"))
+
+    async def drained():  # type: ignore[no-untyped-def]
+        return await group_lag(stack.config.kafka_bootstrap, "flow-runner", Topic.CALL_EVENTS.value) == 0
+
+    assert await wait_for(drained, 30, 0.3)

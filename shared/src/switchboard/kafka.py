@@ -10,10 +10,12 @@ poison message is neither lost silently nor re-read forever.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
@@ -94,3 +96,49 @@ async def run_guarded(
                 await handle()
     except Exception as exc:
         await publish_dlq(broker, topic, body=body, key=key, error=exc)
+
+
+class OffsetCommitter:
+    """Commit processed offsets every ``interval_s`` instead of once per message.
+
+    A per-message commit is a broker round trip on the critical path of every callback. Handlers
+    call :meth:`mark` after a record is fully processed; a background task commits the highest
+    marked offset + 1 per partition. Each partition is processed in order, so everything below a
+    committed offset is done: still at least once. A crash (or a rebalance that revokes a partition
+    before the next flush) redelivers at most ``interval_s`` worth of records, which the consumers'
+    idempotence absorbs. ``stop`` flushes what is left.
+    """
+
+    def __init__(self, interval_s: float = 0.1) -> None:
+        self.interval_s = interval_s
+        self._pending: dict[Any, dict[TopicPartition, int]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def mark(self, consumer: Any, record: Any) -> None:
+        """``record`` (an aiokafka ``ConsumerRecord``) has been processed by ``consumer``."""
+        offsets = self._pending.setdefault(consumer, {})
+        tp = TopicPartition(record.topic, record.partition)
+        offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
+
+    async def flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        for consumer, offsets in pending.items():
+            try:
+                await consumer.commit(offsets)
+            except Exception as exc:  # revoked partitions: their records are redelivered, not lost
+                log.warning("offset commit failed; records will be redelivered", error=repr(exc))
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            await self.flush()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()

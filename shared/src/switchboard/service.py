@@ -34,12 +34,16 @@ def service_app(
     checks: Mapping[str, Check] | None = None,
     closers: Sequence[Callable[[], Awaitable[Any]]] = (),
     info: Callable[[], dict[str, Any]] | None = None,
+    on_start: Sequence[Callable[[], Any]] = (),
 ) -> FastAPI:
     """A FastAPI app for a service. ``consume``: start the broker's subscribers (True) or only
-    connect its producer (False). ``closers`` run after the broker stops, in order."""
+    connect its producer (False). ``on_start`` run before the broker starts; ``closers`` run
+    after it stops, in order."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for start in on_start:
+            start()
         await (broker.start() if consume else broker.connect())
         yield
         await broker.stop()

@@ -7,7 +7,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
 
 from switchboard.events import CallEvent, decode
-from switchboard.kafka import make_broker, run_guarded
+from switchboard.kafka import OffsetCommitter, make_broker, run_guarded
 from switchboard.logging import configure_logging, unbind_call
 from switchboard.redis import make_redis
 from switchboard.service import redis_check, service_app
@@ -27,13 +27,16 @@ def build_app(settings: FlowRunnerSettings | None = None) -> FastAPI:
     redis = make_redis(settings)
     handler = CallEventHandler(settings, broker, redis, flows)
 
-    # At least once: the offset is committed after the state is saved and the reply pushed;
-    # idempotent because each event id is applied once (CallState.applied_events). Partitions
-    # run concurrently; one call's events stay in order on its partition.
+    committer = OffsetCommitter(settings.commit_interval_s)
+
+    # At least once: a record's offset is marked after the state is saved and the reply pushed,
+    # and committed within commit_interval_s (OffsetCommitter); idempotent because each event id
+    # is applied once (CallState.applied_events). Partitions run concurrently; one call's events
+    # stay in order on its partition.
     @broker.subscriber(
         Topic.CALL_EVENTS.value,
         group_id=GROUP_ID,
-        ack_policy=AckPolicy.ACK,
+        ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         max_workers=settings.runner_concurrency,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
@@ -49,6 +52,7 @@ def build_app(settings: FlowRunnerSettings | None = None) -> FastAPI:
             handle=lambda: handler.handle(decode(CallEvent, body)),
             max_retries=settings.consumer_max_retries,
         )
+        committer.mark(msg.consumer, msg.raw_message)
         unbind_call("call_key", "event_id")
 
     return service_app(
@@ -56,6 +60,7 @@ def build_app(settings: FlowRunnerSettings | None = None) -> FastAPI:
         broker=broker,
         consume=True,
         checks={"redis": redis_check(redis)},
-        closers=[redis.aclose],
+        on_start=[committer.start],
+        closers=[committer.stop, redis.aclose],
         info=lambda: {"flows": sorted(flows.current)},
     )
