@@ -153,7 +153,9 @@ async def wait_drained(bootstrap: str, timeout_s: float = 300) -> None:
                 TopicPartition("voice.call-events", p) for p in consumer.partitions_for_topic("voice.call-events") or []
             ]
             ends = await consumer.end_offsets(tps)
-            lag = sum(ends[tp] - ((await consumer.committed(tp)) or 0) for tp in tps)
+            lag = 0
+            for tp in tps:
+                lag += ends[tp] - ((await consumer.committed(tp)) or 0)
             if lag == 0:
                 return
             await asyncio.sleep(0.5)
