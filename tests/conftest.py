@@ -12,14 +12,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from switchboard_devstack.stack import Stack, StackConfig
+from switchboard_devstack.stack import REPO, Stack, StackConfig
 
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     root = Path(tempfile.mkdtemp(prefix="sb-stack-"))
     os.chmod(root, 0o755)
-    config = StackConfig.ephemeral(root, speed=50.0, partitions=4)
+    flows = root / "flows"  # a copy the tests may add to and edit (routes, version pinning)
+    shutil.copytree(REPO / "flows", flows)
+    config = StackConfig.ephemeral(root, speed=50.0, partitions=4, flows_dir=flows)
     config.extra_env.update({"SB_REPLY_TIMEOUT_S": "1.5", "SIM_RING_S": "2", "SB_LOG_LEVEL": "INFO"})
     stack = Stack(config)
     stack.up()

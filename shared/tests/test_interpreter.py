@@ -99,6 +99,7 @@ def test_endless_loop_breaks_the_step_budget_politely():
     flow = build_flow(
         {"actions": [{"type": "LABEL", "params": {"name": "a"}}, {"type": "GOTO", "params": {"label": "a"}}]},
         name="loop",
+        check=False,
     )
     t = run(flow, state(), event(), EngineSettings(step_budget=50, error_message="Sorry."))
     assert t.ended and t.error and "step budget" in t.error

@@ -196,7 +196,26 @@ class SessionEnded(_Event):
     flow_error: str | None = None
 
 
-EVENT_MODELS: tuple[type[_Event], ...] = (CallEvent, DialRequest, DialAttempt, SessionEnded)
+class FlowErrorEvent(_Event):
+    """A flow could not go on for a call; the caller heard the apology and the call ended.
+
+    Producer: flow-runner. Consumers: operators, alerting. Topic ``voice.flow-errors``, key
+    ``call_key``. ``pointer`` is the JSON pointer of the action that failed (when known);
+    ``message`` says why (expression error, broken limit, failed WEBHOOK, invalid dynamic answer).
+    """
+
+    schema_version: Literal[1] = 1
+    call_key: str
+    call_id: str | None = None
+    provider: str
+    flow_id: str | None = None
+    flow_version: str | None = None
+    pointer: str | None = None
+    message: str
+    at: datetime = Field(default_factory=utcnow)
+
+
+EVENT_MODELS: tuple[type[_Event], ...] = (CallEvent, DialRequest, DialAttempt, SessionEnded, FlowErrorEvent)
 
 E = TypeVar("E", bound=BaseModel)
 

@@ -44,6 +44,12 @@ def seen_key(provider: str, dedupe_key: str) -> str:
     return f"sb:seen:{{{provider}}}:{dedupe_key}"
 
 
+def flow_doc_key(name: str, version: str) -> str:
+    """``sb:flowdoc:{<name>}:<version>``: one version of a flow document (JSON), so a call keeps
+    running the version it started with after the file changes or the runner restarts."""
+    return f"sb:flowdoc:{{{name}}}:{version}"
+
+
 def dial_key(call_id: str) -> str:
     """``sb:dial:{<call id>}``: an outbound call the dialer is placing (flow, session data)."""
     return f"sb:dial:{{{call_id}}}"

@@ -12,12 +12,14 @@ class Topic(StrEnum):
     - ``DIAL_REQUESTS``: key = campaign id or request id; producer REST API; consumer dialer.
     - ``DIAL_ATTEMPTS``: key = call key (or call id when rejected); producer dialer; consumer cdr-sink.
     - ``SESSIONS_ENDED``: key = call key; producer flow-runner; consumers cdr-sink, dialer.
+    - ``FLOW_ERRORS``: key = call key; producer flow-runner; consumers operators, alerting.
     """
 
     CALL_EVENTS = "voice.call-events"
     DIAL_REQUESTS = "voice.dial-requests"
     DIAL_ATTEMPTS = "voice.dial-attempts"
     SESSIONS_ENDED = "voice.sessions-ended"
+    FLOW_ERRORS = "voice.flow-errors"
 
     @property
     def dlq(self) -> str:

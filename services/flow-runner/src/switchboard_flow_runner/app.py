@@ -12,6 +12,7 @@ from switchboard.logging import configure_logging, unbind_call
 from switchboard.redis import make_redis
 from switchboard.service import redis_check, service_app
 from switchboard.topics import Topic
+from switchboard_flow_runner.fetcher import Fetcher
 from switchboard_flow_runner.flows import FlowRepository
 from switchboard_flow_runner.handler import CallEventHandler
 from switchboard_flow_runner.settings import FlowRunnerSettings
@@ -22,10 +23,11 @@ GROUP_ID = "flow-runner"
 def build_app(settings: FlowRunnerSettings | None = None) -> FastAPI:
     settings = settings or FlowRunnerSettings()
     configure_logging("flow-runner", settings.log_level, settings.log_json)
-    flows = FlowRepository(settings.flows_dir)
     broker = make_broker(settings, client_id="flow-runner")
     redis = make_redis(settings)
-    handler = CallEventHandler(settings, broker, redis, flows)
+    flows = FlowRepository(settings.flows_dir, redis=redis)
+    fetcher = Fetcher(flows, max_bytes=settings.webhook_max_bytes)
+    handler = CallEventHandler(settings, broker, redis, flows, fetcher)
 
     committer = OffsetCommitter(settings.commit_interval_s)
 
@@ -61,6 +63,6 @@ def build_app(settings: FlowRunnerSettings | None = None) -> FastAPI:
         consume=True,
         checks={"redis": redis_check(redis)},
         on_start=[committer.start],
-        closers=[committer.stop, redis.aclose],
+        closers=[committer.stop, fetcher.aclose, redis.aclose],
         info=lambda: {"flows": sorted(flows.current)},
     )

@@ -1,52 +1,145 @@
-"""Flows and inbound routes from ``SB_FLOWS_DIR``.
+"""Flows and inbound routes from ``SB_FLOWS_DIR``, with version pinning.
 
-``routes.yaml`` maps an inbound number (E.164, per provider) to a flow name, with a ``default``::
+``routes.yaml`` maps an inbound number (E.164, per provider) to a flow name or to the URL of a
+customer application (a dynamic flow), with a ``default``::
 
     africastalking:
-      "+254711000100": ivr
+      "+254711000100": survey
+      "+254711000400": https://app.example.test/ivr
     default: ivr
 
-Every other ``*.json``/``*.yaml`` file in the folder is a flow, named by its ``name`` field or
-file stem. All flows are checked at start-up; an invalid one stops the runner with every problem
-listed (FLOW-LANGUAGE.md, Validation). Versions seen are kept, so a running call keeps its version.
+Every other ``*.json``/``*.yaml`` file in the folder is a flow, named by its ``name`` field or file
+stem, checked at start-up against the provider (an invalid flow stops the runner with every
+problem listed). The folder is looked at again at most every ``reload_s`` seconds; a changed file
+becomes the current version for *new* calls. Each version's document is kept in Redis
+(``sb:flowdoc:{name}:<version>``), so a live call keeps the version it started with, on any replica
+and across restarts.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
+import orjson
 import yaml
+from redis.asyncio import Redis
 
-from switchboard.flow.document import Flow, load_flow
+from switchboard.flow.document import Flow, FlowInvalid, build_flow, load_flow
+from switchboard.logging import get_logger
+from switchboard.redis import flow_doc_key
+from switchboard.state import CallState
+
+log = get_logger(__name__)
+DOC_TTL_S = 30 * 24 * 3600
+
+
+def redirect_flow(url: str) -> Flow:
+    """A route to a customer application is a one-action flow: REDIRECT to its URL."""
+    return build_flow({"name": url, "actions": [{"type": "REDIRECT", "params": {"url": url}}]}, name=url)
 
 
 class FlowRepository:
-    def __init__(self, folder: Path) -> None:
+    def __init__(
+        self, folder: Path, *, provider: str = "africastalking", redis: Redis | None = None, reload_s: float = 2.0
+    ) -> None:
         self.folder = folder
+        self.provider = provider
+        self.redis = redis
+        self.reload_s = reload_s
         self.current: dict[str, Flow] = {}
         self.versions: dict[tuple[str, str], Flow] = {}
         self.routes: dict[str, dict[str, str]] = {}
         self.default_route: str | None = None
+        self._mtimes: dict[Path, float] = {}
+        self._checked = 0.0
+        self._unsaved: list[Flow] = []
         self.reload()
+
+    # --- loading ------------------------------------------------------------------------------
+    def _files(self) -> list[Path]:
+        return [p for p in sorted(self.folder.glob("*")) if p.suffix in (".json", ".yaml", ".yml")]
 
     def reload(self) -> None:
         """Load every flow and the routes. Raises ``FlowInvalid`` for a broken flow."""
-        for path in sorted(self.folder.glob("*")):
-            if path.suffix in (".json", ".yaml", ".yml") and path.stem != "routes":
-                flow = load_flow(path)
-                self.current[flow.name] = flow
-                self.versions[(flow.name, flow.version)] = flow
+        for path in self._files():
+            self._mtimes[path] = path.stat().st_mtime
+            if path.stem == "routes":
+                continue
+            self._add(load_flow(path, provider=self.provider))
         routes_file = self.folder / "routes.yaml"
         data = yaml.safe_load(routes_file.read_text()) if routes_file.exists() else {}
-        self.default_route = data.pop("default", None) if isinstance(data, dict) else None
-        self.routes = {p: {str(k): str(v) for k, v in (m or {}).items()} for p, m in (data or {}).items()}
+        data = data if isinstance(data, dict) else {}
+        self.default_route = data.pop("default", None)
+        self.routes = {p: {str(k): str(v) for k, v in (m or {}).items()} for p, m in data.items()}
+        self._checked = time.monotonic()
+
+    def _add(self, flow: Flow) -> None:
+        if (flow.name, flow.version) not in self.versions:
+            self._unsaved.append(flow)
+        self.current[flow.name] = flow
+        self.versions[(flow.name, flow.version)] = flow
+
+    def refresh(self) -> None:
+        """Reload changed files (at most every ``reload_s``). A broken edit is logged and the
+        version before it stays current: a typo must not take a live IVR down."""
+        if time.monotonic() - self._checked < self.reload_s:
+            return
+        self._checked = time.monotonic()
+        changed = [p for p in self._files() if self._mtimes.get(p) != p.stat().st_mtime]
+        if not changed:
+            return
+        try:
+            self.reload()
+        except FlowInvalid as exc:
+            for p in changed:
+                self._mtimes[p] = p.stat().st_mtime
+            log.error("changed flow refused; previous version stays current", problems=[str(p) for p in exc.problems])
+
+    async def save_versions(self) -> None:
+        """Keep each version's document in Redis (once per version)."""
+        if self.redis is None:
+            self._unsaved.clear()
+            return
+        while self._unsaved:
+            flow = self._unsaved.pop()
+            await self.redis.set(flow_doc_key(flow.name, flow.version), orjson.dumps(flow.doc), ex=DOC_TTL_S)
+
+    # --- lookup -------------------------------------------------------------------------------
+    def route(self, provider: str, number: str) -> str | None:
+        """The flow name (or application URL) for an inbound call to ``number`` on ``provider``."""
+        self.refresh()
+        return self.routes.get(provider, {}).get(number, self.default_route)
 
     def get(self, name: str, version: str | None = None) -> Flow | None:
-        """The pinned version when known, else the current one; None for an unknown flow."""
+        """The version asked for if loaded here, else the current one; None for an unknown flow."""
         if version and (name, version) in self.versions:
             return self.versions[(name, version)]
         return self.current.get(name)
 
-    def route(self, provider: str, number: str) -> str | None:
-        """The flow for an inbound call to ``number`` on ``provider``."""
-        return self.routes.get(provider, {}).get(number, self.default_route)
+    async def pinned(self, name: str, version: str | None) -> Flow | None:
+        """``name`` at ``version``: from memory, else from Redis (another replica or an earlier run
+        loaded it), else the current version."""
+        if version and (name, version) not in self.versions and self.redis is not None:
+            raw = await self.redis.get(flow_doc_key(name, version))
+            if raw is not None:
+                flow = build_flow(orjson.loads(raw), name=name)
+                self.versions[(name, flow.version)] = flow
+        return self.get(name, version)
+
+    async def flow_for(self, state: CallState) -> Flow | None:
+        """The flow a call runs: its dynamic document, its application URL, or its pinned version."""
+        self.refresh()
+        await self.save_versions()
+        if state.dynamic_doc is not None:
+            return self._dynamic(state.dynamic_doc)
+        if not state.flow_id:
+            return None
+        if state.flow_id.startswith(("http://", "https://")):
+            return redirect_flow(state.flow_id)
+        return await self.pinned(state.flow_id, state.flow_version)
+
+    def _dynamic(self, doc: dict[str, Any]) -> Flow:
+        flow = build_flow(doc, name=str(doc.get("name", "dynamic")))
+        return self.versions.setdefault((flow.name, flow.version), flow)

@@ -16,14 +16,15 @@ from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
 
 from switchboard.errors import FlowError, TransientError
-from switchboard.events import CallEvent, CallEventType, Direction, encode
-from switchboard.flow.actions.base import EngineSettings
+from switchboard.events import CallEvent, CallEventType, DialRequest, Direction, FlowErrorEvent, encode
+from switchboard.flow.interpreter import Transition, fail, run
 from switchboard.logging import bind_call, get_logger
 from switchboard.providers.actions import Hangup, Say
 from switchboard.providers.africastalking import render
 from switchboard.state import CallState, StateConflict, StateStore, pack_reply, push_reply, unpack_reply
 from switchboard.topics import Topic
 from switchboard_flow_runner.domain import LIVE_TYPES, apply_event, new_inbound_state, session_ended
+from switchboard_flow_runner.fetcher import Fetcher
 from switchboard_flow_runner.flows import FlowRepository
 from switchboard_flow_runner.settings import FlowRunnerSettings
 
@@ -31,15 +32,16 @@ log = get_logger(__name__)
 
 
 class CallEventHandler:
-    def __init__(self, settings: FlowRunnerSettings, broker: KafkaBroker, redis: Redis, flows: FlowRepository) -> None:
+    def __init__(
+        self, settings: FlowRunnerSettings, broker: KafkaBroker, redis: Redis, flows: FlowRepository, fetcher: Fetcher
+    ) -> None:
         self.settings = settings
         self.broker = broker
         self.redis = redis
         self.store = StateStore(redis)
         self.flows = flows
-        self.engine = EngineSettings(
-            callback_url=settings.callback_url, step_budget=settings.step_budget, error_message=settings.error_message
-        )
+        self.fetcher = fetcher
+        self.engine = settings.engine()
 
     async def _state_for(self, event: CallEvent) -> CallState | None:
         state = await self.store.load(event.call_key)
@@ -82,10 +84,12 @@ class CallEventHandler:
                 log.warning("outbound call without dialer state", call_key=event.call_key)
                 flow_name = None
             state = new_inbound_state(event, flow_name)
-        flow = self.flows.get(state.flow_id, state.flow_version) if state.flow_id else None
-        transition = apply_event(state, event, flow, self.engine)
+        flow = await self.flows.flow_for(state)
+        transition = await self._follow_fetches(apply_event(state, event, flow, self.engine))
+        await self._effects(transition)
         if transition.error:
             log.error("flow error; caller gets the apology", error=transition.error, flow=state.flow_id)
+            await self._flow_error(transition.state, transition.error)
         try:
             body, content_type = render(transition.actions)
         except FlowError as exc:  # e.g. <Reject/> with other elements: end politely, never silence
@@ -99,6 +103,55 @@ class CallEventHandler:
         await self._save(new)
         if event.expects_reply:
             await push_reply(self.redis, event.event_id, body, content_type)
+
+    async def _follow_fetches(self, transition: Transition) -> Transition:
+        """Do the I/O the flow asks for and run on, up to ``max_fetches`` times per callback."""
+        fetches = 0
+        while transition.fetch is not None and not transition.ended:
+            fetches += 1
+            if fetches > self.engine.max_fetches:
+                return fail(
+                    transition,
+                    f"more than {self.engine.max_fetches} WEBHOOK/REDIRECT requests in one callback",
+                    self.engine,
+                )
+            answer = await self.fetcher.fetch(transition.fetch)
+            assert transition.flow is not None
+            after = run(transition.flow, transition.state, None, self.engine, answer=answer)
+            after.actions = [*transition.actions, *after.actions]
+            after.effects = [*transition.effects, *after.effects]
+            transition = after
+        return transition
+
+    async def _effects(self, transition: Transition) -> None:
+        state = transition.state
+        for effect in transition.effects:
+            if effect["kind"] == "dial_request":
+                request = DialRequest(
+                    to=effect["to"],
+                    flow=effect["flow"],
+                    session_data=effect["session_data"],
+                    caller_id=effect.get("caller_id"),
+                    provider=state.provider,
+                    account=state.account,
+                    campaign_id=state.campaign_id,
+                )
+                await self.broker.publish(encode(request), Topic.DIAL_REQUESTS.value, key=request.request_id.encode())
+            else:
+                log.warning("effect not supported by this provider; skipped", kind=effect["kind"])
+
+    async def _flow_error(self, state: CallState, message: str) -> None:
+        pointer = message.split(":", 1)[0] if message.startswith("/") else None
+        event = FlowErrorEvent(
+            call_key=state.call_key,
+            call_id=state.call_id,
+            provider=state.provider,
+            flow_id=state.flow_id,
+            flow_version=state.flow_version,
+            pointer=pointer,
+            message=message,
+        )
+        await self.broker.publish(encode(event), Topic.FLOW_ERRORS.value, key=state.call_key.encode())
 
     async def _replay(self, state: CallState, event: CallEvent) -> None:
         if event.expects_reply and state.last_reply and state.last_reply_event == event.event_id:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from switchboard.flow.actions.base import EngineSettings
 from switchboard.settings import ServiceSettings
 
 
@@ -14,7 +15,10 @@ class FlowRunnerSettings(ServiceSettings):
     dialer writes (they race). ``SB_RUNNER_CONCURRENCY``: partitions handled at once.
     ``SB_FETCH_MAX_WAIT_MS``: how long a fetch may wait for data at the broker; a caller waits on
     this hop, and Tansu answers an empty fetch only when the wait runs out.
-    ``SB_COMMIT_INTERVAL_S``: processed offsets are committed this often, not once per message."""
+    ``SB_COMMIT_INTERVAL_S``: processed offsets are committed this often, not once per message.
+    Limits (FLOW-LANGUAGE.md): ``SB_STEP_BUDGET`` actions per callback, ``SB_FOREACH_CAP`` items per
+    FOREACH, ``SB_MAX_DEPTH`` nesting, ``SB_WEBHOOK_TIMEOUT_MS`` and ``SB_WEBHOOK_MAX_BYTES`` per
+    request, ``SB_MAX_FETCHES`` requests per callback."""
 
     runner_host: str = "127.0.0.1"
     runner_port: int = 8081
@@ -22,7 +26,25 @@ class FlowRunnerSettings(ServiceSettings):
     callback_url: str | None = None
     outbound_state_wait_s: float = 2.0
     step_budget: int = 1000
+    foreach_cap: int = 100
+    max_depth: int = 8
+    webhook_timeout_ms: int = 3000
+    webhook_max_bytes: int = 65536
+    max_fetches: int = 5
     error_message: str = "Sorry, we are unable to continue this call. Goodbye."
     runner_concurrency: int = 8
     fetch_max_wait_ms: int = 5
     commit_interval_s: float = 0.1
+
+    def engine(self) -> EngineSettings:
+        """The flow engine's limits and wording from these settings."""
+        return EngineSettings(
+            callback_url=self.callback_url,
+            step_budget=self.step_budget,
+            foreach_cap=self.foreach_cap,
+            max_depth=self.max_depth,
+            webhook_timeout_ms=self.webhook_timeout_ms,
+            webhook_max_bytes=self.webhook_max_bytes,
+            max_fetches=self.max_fetches,
+            error_message=self.error_message,
+        )

@@ -19,7 +19,11 @@ import yaml
 
 from switchboard.flow.expressions import ExpressionError
 
-BRANCH_KEYS = ("then", "orElse")
+BRANCH_KEYS = ("then", "orElse", "else")
+"""Nested action lists the interpreter runs. ``else`` is kept as written (not renamed) so JSON
+pointers in problems match the author's document."""
+PROMPT_KEYS = ("actions",)
+"""Nested action lists that are rendered, not run (COLLECT/RECORD prompts)."""
 Path_ = tuple[int | str, ...]
 
 
@@ -56,6 +60,8 @@ class Flow:
     actions: list[dict[str, Any]]
     labels: dict[str, Path_] = field(default_factory=dict)
     source: str = ""
+    warnings: list[Problem] = field(default_factory=list)
+    doc: Any = None
 
     def at(self, path: Path_ | list[int | str]) -> dict[str, Any] | None:
         """The action at ``path``, or None past the end of its list."""
@@ -75,6 +81,8 @@ def _normalise(action: Any, pointer: str, problems: list[Problem]) -> dict[str, 
     if not isinstance(action, dict):
         problems.append(Problem(pointer, "an action must be an object with a 'type'"))
         return {"type": "?"}
+    if "type" not in action and action and all(str(k).startswith("$") for k in action):
+        return {"type": "SET", "params": dict(action), "_bare": True}  # Voxology assignment object
     out = dict(action)
     kind = out.get("type")
     if not isinstance(kind, str):
@@ -82,9 +90,7 @@ def _normalise(action: Any, pointer: str, problems: list[Problem]) -> dict[str, 
         out["type"] = "?"
     else:
         out["type"] = kind.upper()
-    if "else" in out and "orElse" not in out:
-        out["orElse"] = out.pop("else")
-    for key in BRANCH_KEYS:
+    for key in (*BRANCH_KEYS, *PROMPT_KEYS):
         if key in out:
             if not isinstance(out[key], list):
                 problems.append(Problem(f"{pointer}/{key}", f"'{key}' must be a list of actions"))
@@ -96,14 +102,18 @@ def _normalise(action: Any, pointer: str, problems: list[Problem]) -> dict[str, 
     return out
 
 
-def walk(actions: list[dict[str, Any]], prefix: Path_ = ()) -> Iterator[tuple[Path_, dict[str, Any]]]:
-    """Every action with its path, depth first, in document order."""
+def walk(
+    actions: list[dict[str, Any]], prefix: Path_ = (), *, prompts: bool = False
+) -> Iterator[tuple[Path_, dict[str, Any]]]:
+    """Every action with its path, depth first, in document order; with ``prompts``, also the
+    nested prompt actions of COLLECT/RECORD."""
+    keys = (*BRANCH_KEYS, *PROMPT_KEYS) if prompts else BRANCH_KEYS
     for i, action in enumerate(actions):
         path = (*prefix, i)
         yield path, action
-        for key in BRANCH_KEYS:
+        for key in keys:
             if isinstance(action.get(key), list):
-                yield from walk(action[key], (*path, key))
+                yield from walk(action[key], (*path, key), prompts=prompts)
 
 
 def parse_text(text: str, *, filename: str = "<flow>") -> Any:
@@ -124,10 +134,10 @@ def parse_text(text: str, *, filename: str = "<flow>") -> Any:
         raise FlowInvalid(filename, [Problem("", f"invalid YAML{where}: {exc.problem}")]) from None
 
 
-def build_flow(doc: Any, *, name: str, source: str = "", check: bool = True) -> Flow:
-    """Normalise a parsed document into a :class:`Flow`.
-
-    Raises :class:`FlowInvalid` listing every error found (warnings alone do not raise).
+def build_flow(doc: Any, *, name: str, source: str = "", check: bool = True, provider: str | None = None) -> Flow:
+    """Normalise a parsed document into a :class:`Flow`; with ``check``, validate it (for
+    ``provider`` when given). Raises :class:`FlowInvalid` listing every error found (warnings alone
+    do not raise; they are kept in ``Flow.warnings``).
     """
     from switchboard.flow.validate import validate  # the registry imports this module
 
@@ -144,18 +154,21 @@ def build_flow(doc: Any, *, name: str, source: str = "", check: bool = True) -> 
             elif isinstance(label, str):
                 labels[label] = path
     version = hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:12]
-    flow = Flow(name=str(doc.get("name") or name), version=version, actions=actions, labels=labels, source=source)
+    flow = Flow(
+        name=str(doc.get("name") or name), version=version, actions=actions, labels=labels, source=source, doc=doc
+    )
     if check:
-        problems.extend(validate(flow))
+        problems.extend(validate(flow, provider=provider))
     if any(p.severity == "error" for p in problems):
         raise FlowInvalid(flow.name, problems)
+    object.__setattr__(flow, "warnings", [p for p in problems if p.severity == "warning"])
     return flow
 
 
-def load_flow(path: Path) -> Flow:
+def load_flow(path: Path, *, provider: str | None = None) -> Flow:
     """Read and check one flow file. Raises :class:`FlowInvalid` or ``OSError``."""
     text = path.read_text(encoding="utf-8")
-    return build_flow(parse_text(text, filename=path.name), name=path.stem, source=str(path))
+    return build_flow(parse_text(text, filename=path.name), name=path.stem, source=str(path), provider=provider)
 
 
 def suggest(word: str, choices: list[str] | set[str] | frozenset[str]) -> str:

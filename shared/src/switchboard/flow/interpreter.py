@@ -1,8 +1,11 @@
 """The interpreter loop: resume a call at its program counter, run actions until one needs the
-provider to come back or the call ends, and return what to send (FLOW-LANGUAGE.md, Execution).
+provider to come back, needs I/O, or ends the call, and return what to send
+(FLOW-LANGUAGE.md, Execution model).
 
-Pure: no I/O. ``run(flow, state, event, settings)`` mutates a copy of the state and returns it in
-a :class:`Transition`; loading and saving the state is the caller's job.
+Pure: no I/O. ``run(flow, state, event, settings)`` works on a copy of the state and returns it in
+a :class:`Transition`. When an action needs I/O the transition carries a ``fetch``; the caller
+performs it and calls ``run`` again with ``answer=`` (and no event), up to
+``settings.max_fetches`` times per callback.
 """
 
 from __future__ import annotations
@@ -13,8 +16,20 @@ from typing import Any
 from switchboard.errors import FlowError
 from switchboard.events import CallEvent
 from switchboard.flow.actions import REGISTRY
-from switchboard.flow.actions.base import END, NEXT, WAIT, Context, EngineSettings, Jump
-from switchboard.flow.document import Flow, Path_, pointer_of
+from switchboard.flow.actions.base import (
+    END,
+    HOLD,
+    NEXT,
+    WAIT,
+    Context,
+    EngineSettings,
+    Fetch,
+    FetchAnswer,
+    FetchRequest,
+    Jump,
+    Outcome,
+)
+from switchboard.flow.document import Flow, FlowInvalid, Path_, build_flow, pointer_of
 from switchboard.flow.expressions import ExpressionError
 from switchboard.providers.actions import Hangup, ProviderAction, Say
 from switchboard.state import CallState
@@ -22,14 +37,18 @@ from switchboard.state import CallState
 
 @dataclass
 class Transition:
-    """The result of one callback: the new state, the provider actions to render, and whether
-    the call ends after them (``ended``). ``error`` is set when the flow failed and the caller
-    got the apology instead."""
+    """The result of one run: the new state, the provider actions to render, whether the call ends
+    after them (``ended``), I/O still to do (``fetch``), effects for the runner (dial legs, SMS),
+    the flow now in force (it changes on REDIRECT and dynamic answers), and ``error`` when the flow
+    failed and the caller got the apology instead."""
 
     state: CallState
     actions: list[ProviderAction] = field(default_factory=list)
     ended: bool = False
     error: str | None = None
+    fetch: FetchRequest | None = None
+    effects: list[dict[str, Any]] = field(default_factory=list)
+    flow: Flow | None = None
 
 
 def build_scope(state: CallState, event: CallEvent | None) -> dict[str, Any]:
@@ -53,52 +72,105 @@ def build_scope(state: CallState, event: CallEvent | None) -> dict[str, Any]:
         "collected": state.collected,
         "recordingUrl": state.recording_url,
         "recordings": state.recordings,
+        "detection": state.variables.get("detection"),
         "sessionData": state.session_data,
         "campaignId": state.campaign_id,
         "attempt": state.attempt,
+        "webhook": state.variables.get("webhook", {}),
     }
 
 
-def _advance(flow: Flow, path: Path_) -> Path_ | None:
-    """The path after ``path``: the next sibling, or out of finished branches; None at the end."""
-    path = (*path[:-1], int(path[-1]) + 1)
-    while flow.at(path) is None:
+def _resolve(ctx: Context, path: Path_) -> Path_ | None:
+    """``path`` if an action is there; else out of finished branches (each parent decides through
+    ``branch_end``: FOREACH loops, IF goes on); None at the end of the flow."""
+    while ctx.flow.at(path) is None:
         if len(path) == 1:
             return None
-        path = (*path[:-3], int(path[-3]) + 1)
+        parent_path = path[:-2]
+        parent = ctx.flow.at(parent_path)
+        assert parent is not None
+        outcome = REGISTRY[parent["type"]].branch_end(ctx, parent, parent_path)
+        path = outcome.path if isinstance(outcome, Jump) else (*parent_path[:-1], int(parent_path[-1]) + 1)
     return path
 
 
-def _normalise(flow: Flow, path: Path_) -> Path_ | None:
-    return path if flow.at(path) is not None else _advance(flow, (*path[:-1], int(path[-1]) - 1))
+def _after(ctx: Context, path: Path_) -> Path_ | None:
+    return _resolve(ctx, (*path[:-1], int(path[-1]) + 1))
 
 
-def run(flow: Flow, state: CallState, event: CallEvent | None, settings: EngineSettings) -> Transition:
-    """Apply ``event`` to ``state`` and run ``flow`` to its next waiting or terminal point.
+def run(
+    flow: Flow,
+    state: CallState,
+    event: CallEvent | None,
+    settings: EngineSettings,
+    *,
+    answer: FetchAnswer | None = None,
+) -> Transition:
+    """Apply ``event`` (or a fetch ``answer``) to ``state`` and run ``flow`` to its next stop.
 
-    Never raises for a flow problem: a :class:`FlowError`, an expression error or a broken step
-    budget ends the call with ``settings.error_message`` and sets ``Transition.error``.
+    Never raises for a flow problem: a :class:`FlowError`, an expression error or a broken limit
+    ends the call with ``settings.error_message`` and sets ``Transition.error``.
     """
     state = state.model_copy(deep=True)
-    ctx = Context(flow=flow, state=state, settings=settings, scope=build_scope(state, event))
+    ctx = Context(flow=flow, state=state, settings=settings, scope=build_scope(state, event), event=event)
     try:
-        return _run(ctx, event)
+        return _run(ctx, event, answer)
     except (FlowError, ExpressionError, KeyError, TypeError, ValueError) as exc:
         pointer = getattr(exc, "pointer", None) or (pointer_of(tuple(state.pc)) if state.pc else "")
         message = f"{pointer}: {exc}" if pointer else str(exc)
         state.flow_error = message
         state.pc = None
         state.waiting = None
-        return Transition(state, [Say(text=settings.error_message), Hangup()], ended=True, error=message)
+        return Transition(
+            state, [*ctx.out, Say(text=settings.error_message), Hangup()], ended=True, error=message, flow=ctx.flow
+        )
 
 
-def _run(ctx: Context, event: CallEvent | None) -> Transition:
+def _resume(ctx: Context, event: CallEvent | None, answer: FetchAnswer | None) -> Outcome:
+    waiting = ctx.state.waiting
+    if not waiting:
+        return NEXT
+    ctx.state.waiting = None
+    spec = REGISTRY[waiting["action"]]
+    if answer is not None:
+        outcome = spec.resume_fetch(ctx, waiting, answer)
+        _switch_flow(ctx)
+        return outcome
+    if event is not None:
+        spec.resume(ctx, waiting, event)
+    return NEXT
+
+
+def _switch_flow(ctx: Context) -> None:
+    """Continue with a dynamic document (checked first) or another named flow, from its start."""
+    if ctx.replace_with is not None:
+        try:
+            flow = build_flow(ctx.replace_with, name=str(ctx.replace_with["name"]))
+        except FlowInvalid as exc:
+            raise FlowError(f"the application answered an invalid flow: {exc.problems[0]}") from None
+        ctx.state.dynamic_doc = ctx.replace_with
+        ctx.state.flow_version = flow.version
+    elif ctx.switch_to is not None:
+        flow = ctx.switch_to
+        ctx.state.dynamic_doc = None
+        ctx.state.flow_id, ctx.state.flow_version = flow.name, flow.version
+    else:
+        return
+    ctx.flow = flow
+    ctx.state.pc = [0]
+    ctx.state.loops = {}
+    ctx.replace_with = ctx.switch_to = None
+
+
+def _run(ctx: Context, event: CallEvent | None, answer: FetchAnswer | None) -> Transition:
     state = ctx.state
-    if state.waiting and event is not None:
-        REGISTRY[state.waiting["action"]].resume(ctx, state.waiting, event)
-        state.waiting = None
-        ctx.scope = build_scope(state, event)
-    path: Path_ | None = None if state.pc is None else _normalise(ctx.flow, tuple(state.pc))
+    outcome = _resume(ctx, event, answer)
+    ctx.scope = build_scope(state, event)
+    path: Path_ | None
+    if isinstance(outcome, Jump):
+        path = _resolve(ctx, outcome.path)
+    else:
+        path = None if state.pc is None else _resolve(ctx, tuple(state.pc))
     steps = 0
     while path is not None:
         steps += 1
@@ -108,24 +180,46 @@ def _run(ctx: Context, event: CallEvent | None) -> Transition:
                 "(a loop without a provider-facing action?)",
                 pointer=pointer_of(path),
             )
+        if len(path) // 2 > ctx.settings.max_depth:
+            raise FlowError(f"nesting deeper than {ctx.settings.max_depth}", pointer=pointer_of(path))
         action = ctx.flow.at(path)
         assert action is not None
         state.pc = list(path)
         outcome = REGISTRY[action["type"]].step(ctx, action, path)
         if isinstance(outcome, Jump):
-            path = _normalise(ctx.flow, outcome.path)
+            path = _resolve(ctx, outcome.path)
         elif outcome is NEXT:
-            path = _advance(ctx.flow, path)
-        elif outcome is WAIT:
-            state.pc = _as_list(_advance(ctx.flow, path))
-            state.step += 1
-            return Transition(state, ctx.out)
+            path = _after(ctx, path)
         elif outcome is END:
             state.pc = None
-            return Transition(state, ctx.out, ended=True)
+            return _transition(ctx, ended=True)
+        else:  # WAIT, HOLD or Fetch: stop here, resume after this action
+            after = _after(ctx, path)
+            state.pc = None if after is None else list(after)
+            if outcome is WAIT:
+                state.step += 1
+            if isinstance(outcome, Fetch):
+                return _transition(ctx, fetch=outcome.request)
+            assert outcome in (WAIT, HOLD)
+            return _transition(ctx)
     state.pc = None
-    return Transition(state, [*ctx.out, Hangup()], ended=True)
+    ctx.out.append(Hangup())
+    return _transition(ctx, ended=True)
 
 
-def _as_list(path: Path_ | None) -> list[int | str] | None:
-    return None if path is None else list(path)
+def _transition(ctx: Context, *, ended: bool = False, fetch: FetchRequest | None = None) -> Transition:
+    return Transition(ctx.state, ctx.out, ended=ended, fetch=fetch, effects=ctx.effects, flow=ctx.flow)
+
+
+def fail(transition: Transition, message: str, settings: EngineSettings) -> Transition:
+    """End the call politely after ``transition``'s actions: the apology, then hang up."""
+    state = transition.state.model_copy(deep=True)
+    state.flow_error, state.pc, state.waiting = message, None, None
+    return Transition(
+        state,
+        [*transition.actions, Say(text=settings.error_message), Hangup()],
+        ended=True,
+        error=message,
+        effects=transition.effects,
+        flow=transition.flow,
+    )

@@ -90,7 +90,38 @@ class Hangup(_Action):
     kind: Literal["hangup"] = "hangup"
 
 
+class Conference(_Action):
+    kind: Literal["conference"] = "conference"
+    name: str
+    max_participants: int | None = None
+    end_on_exit: bool = False
+
+
+class Pause(_Action):
+    kind: Literal["pause"] = "pause"
+    length_s: int
+
+
+class Detect(_Action):
+    """Answering-machine detection; ``on_machine``: ``hangup`` or ``continue``."""
+
+    kind: Literal["detect"] = "detect"
+    on_machine: str = "continue"
+
+
 ProviderAction = Annotated[
-    Say | Play | GetDigits | Record | Dial | Enqueue | Dequeue | Redirect | Reject | Hangup,
+    Say
+    | Play
+    | GetDigits
+    | Record
+    | Dial
+    | Enqueue
+    | Dequeue
+    | Redirect
+    | Reject
+    | Hangup
+    | Conference
+    | Pause
+    | Detect,
     Field(discriminator="kind"),
 ]

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from switchboard.flow.actions.base import Action
 from switchboard.flow.actions.collect import CollectAction
+from switchboard.flow.actions.conference import ConferenceAction
 from switchboard.flow.actions.control import GotoAction, IfAction, LabelAction
-from switchboard.flow.actions.hangup import HangupAction
+from switchboard.flow.actions.dial import DialAction, TransferAction
+from switchboard.flow.actions.foreach import ForeachAction
+from switchboard.flow.actions.media import DetectAction, PauseAction, SmsAction
 from switchboard.flow.actions.play import PlayAction
+from switchboard.flow.actions.queue import DequeueAction, QueueAction
+from switchboard.flow.actions.record import RecordAction
+from switchboard.flow.actions.remote import RedirectAction, WebhookAction
 from switchboard.flow.actions.say import SayAction
-from switchboard.flow.actions.sessiondata import SessionDataAction
+from switchboard.flow.actions.sessiondata import SessionDataAction, SetAction
+from switchboard.flow.actions.terminal import HangupAction, RejectAction, StopAction
 
 REGISTRY: dict[str, Action] = {
     cls.type: cls()
@@ -20,10 +27,25 @@ REGISTRY: dict[str, Action] = {
         SayAction,
         PlayAction,
         CollectAction,
-        IfAction,
-        GotoAction,
-        LabelAction,
-        SessionDataAction,
+        RecordAction,
+        DialAction,
+        TransferAction,
+        QueueAction,
+        DequeueAction,
+        ConferenceAction,
+        RejectAction,
         HangupAction,
+        PauseAction,
+        DetectAction,
+        SmsAction,
+        IfAction,
+        LabelAction,
+        GotoAction,
+        ForeachAction,
+        SessionDataAction,
+        SetAction,
+        WebhookAction,
+        RedirectAction,
+        StopAction,
     )
 }

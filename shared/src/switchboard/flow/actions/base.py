@@ -1,21 +1,31 @@
 """The contract every flow action implements (STYLE §9: a verb per module, a registry).
 
 An action is a resumable step: ``step(ctx, action, path) -> Outcome``. It may append
-provider-facing actions to ``ctx.out`` and change ``ctx.state``; it never does I/O. The
-interpreter decides what runs next from the :class:`Outcome`:
+provider-facing actions to ``ctx.out`` and change ``ctx.state``; it never does I/O (an action that
+needs I/O returns :class:`Fetch` and the runner does it). The interpreter decides what runs next
+from the :class:`Outcome`:
 
 - :data:`NEXT`: go on with the following action;
-- :class:`Jump`: go on at another path (IF into a branch, GOTO to a label);
-- :data:`WAIT`: send what was collected and wait for the provider to come back (COLLECT); the
-  action has put what it waits for in ``ctx.state.waiting`` and gets it back in ``resume``;
-- :data:`END`: the call ends after this reply (HANGUP, REJECT).
+- :class:`Jump`: go on at another path (IF into a branch, GOTO to a label, FOREACH round);
+- :data:`WAIT`: send what was collected and wait for the provider to come back (COLLECT, RECORD,
+  DIAL, QUEUE …); what is awaited is in ``ctx.state.waiting`` and comes back through ``resume``;
+- :data:`HOLD`: stop running actions without hanging up (STOP);
+- :data:`END`: the call ends after this reply (HANGUP, REJECT, terminal RECORD);
+- :class:`Fetch`: the runner must make an HTTP request (WEBHOOK, REDIRECT to a URL) or load another
+  flow (REDIRECT to a flow); the answer comes back through ``resume_fetch``.
+
+Each action declares ``Params`` (a pydantic model, unknown keys refused) that validation checks
+and the published JSON Schema is built from, and the top-level keys it uses besides ``params``.
 """
 
 from __future__ import annotations
 
+import builtins
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from switchboard.events import CallEvent
 from switchboard.flow.document import Flow, Path_
@@ -26,12 +36,47 @@ from switchboard.state import CallState
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """``callback_url``: the public URL the provider posts callbacks to (with ``?step=N`` added);
-    ``None`` leaves callback URLs out. ``step_budget``: actions run per callback at most."""
+    """Limits and wording of the engine. Units: ms for ``*_ms``, bytes for ``*_bytes``.
+
+    ``callback_url``: the public URL the provider posts callbacks to (``?step=N`` is added); None
+    leaves callback URLs out. ``step_budget``: actions run per callback at most. ``foreach_cap``:
+    items one FOREACH may loop over. ``max_depth``: nesting of IF/FOREACH. ``webhook_timeout_ms``:
+    the longest a WEBHOOK/REDIRECT may wait (an action may ask for less). ``webhook_max_bytes``:
+    largest answer read. ``max_fetches``: HTTP requests per callback.
+    """
 
     callback_url: str | None = None
     step_budget: int = 1000
+    foreach_cap: int = 100
+    max_depth: int = 8
+    webhook_timeout_ms: int = 3000
+    webhook_max_bytes: int = 65536
+    max_fetches: int = 5
     error_message: str = "Sorry, we are unable to continue this call. Goodbye."
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    """I/O an action needs. ``kind``: ``webhook`` (answer saved, may replace the flow), ``actions``
+    (a customer application's action list replaces the flow) or ``flow`` (continue with the named
+    flow; no HTTP). ``body`` is JSON; ``timeout_ms`` already capped by the engine settings."""
+
+    kind: Literal["webhook", "actions", "flow"]
+    url: str | None = None
+    method: str = "POST"
+    body: Any = None
+    timeout_ms: int = 3000
+    flow: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchAnswer:
+    """What came back: ``data`` is the parsed JSON (None on error); ``error`` says what went wrong
+    (timeout, status, size, not JSON)."""
+
+    data: Any = None
+    error: str | None = None
+    status: int | None = None
 
 
 @dataclass
@@ -40,7 +85,11 @@ class Context:
     state: CallState
     settings: EngineSettings
     scope: dict[str, Any]
+    event: CallEvent | None = None
     out: list[ProviderAction] = field(default_factory=list)
+    effects: list[dict[str, Any]] = field(default_factory=list)
+    replace_with: dict[str, Any] | None = None  # a dynamic flow document to continue with
+    switch_to: Flow | None = None  # a named flow to continue with
 
     def render(self, text: Any) -> str:
         return render_template(str(text), self.scope)
@@ -64,6 +113,7 @@ class _Outcome:
 
 NEXT = _Outcome("NEXT")
 WAIT = _Outcome("WAIT")
+HOLD = _Outcome("HOLD")
 END = _Outcome("END")
 
 
@@ -72,17 +122,37 @@ class Jump:
     path: Path_
 
 
-Outcome = _Outcome | Jump
+@dataclass(frozen=True)
+class Fetch:
+    request: FetchRequest
+
+
+Outcome = _Outcome | Jump | Fetch
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
 
 class Action:
-    """Base of every action module's class. ``params``: allowed param names (empty = any);
-    ``required``: params that must be present; ``provider_facing``: rendered to the provider."""
+    """Base of every action module's class.
+
+    ``Params``: the ``params`` object's model. ``keys``: top-level keys the action uses besides
+    ``type``, ``params``, ``name`` and comments. ``branches``: keys holding nested action lists the
+    interpreter runs (``then``/``orElse``); ``prompts``: nested lists that are rendered, not run.
+    ``provider_facing``: rendered to the provider (checked against its capability table).
+    ``waits``: a point where the provider comes back (a loop through one is not a spin).
+    ``terminal``: nothing after it in the same list can run, except from a LABEL on.
+    """
 
     type: ClassVar[str]
-    params: ClassVar[frozenset[str]] = frozenset()
-    required: ClassVar[frozenset[str]] = frozenset()
+    Params: ClassVar[builtins.type[BaseModel]] = NoParams
+    keys: ClassVar[frozenset[str]] = frozenset()
+    branches: ClassVar[tuple[str, ...]] = ()
+    prompts: ClassVar[tuple[str, ...]] = ()
     provider_facing: ClassVar[bool] = False
+    waits: ClassVar[bool] = False
+    terminal: ClassVar[bool] = False
 
     def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
         raise NotImplementedError
@@ -90,7 +160,27 @@ class Action:
     def resume(self, ctx: Context, waiting: dict[str, Any], event: CallEvent) -> None:
         """Apply the provider's answer to what this action waited for."""
 
+    def resume_fetch(self, ctx: Context, waiting: dict[str, Any], answer: FetchAnswer) -> Outcome:
+        """Apply the answer of a :class:`Fetch` this action asked for."""
+        return NEXT
+
+    def branch_end(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
+        """A branch of this action ran to its end: what next? (FOREACH loops; IF goes on.)"""
+        return NEXT
+
+
+def params_of(action: dict[str, Any]) -> dict[str, Any]:
+    return action.get("params") or {}
+
 
 def seconds_from_ms(ms: Any) -> int | None:
     """Flow timeouts are ms; providers take whole seconds (rounded up)."""
     return None if ms is None else max(1, math.ceil(float(ms) / 1000))
+
+
+def nested(action: dict[str, Any], key: str = "actions") -> list[dict[str, Any]]:
+    """A nested action list at the top level (Voxology) or inside ``params``."""
+    items = action.get(key)
+    if items is None:
+        items = params_of(action).get(key)
+    return items if isinstance(items, list) else []

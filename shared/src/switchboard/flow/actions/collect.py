@@ -1,68 +1,71 @@
 """COLLECT: gather DTMF digits.
 
 Params: ``num_digits``, ``timeout`` (ms), ``finish_on_key`` (``#``/``pound``, ``*``/``star`` or a
-digit) and nested prompt ``actions`` (SAY/PLAY, the first one is used). The digits land in
-``$keyPresses`` and, for a named action, in ``$collected.<name>``; unnamed ones are kept as
-``collect_<n>`` (n = 1, 2, … in the order the call met them) for the CDR.
+digit); the prompt is the first SAY/PLAY of the nested ``actions`` (top level, as Voxology writes
+it, or in ``params``). The digits land in ``$keyPresses`` and in ``$collected.<name>``; an unnamed
+COLLECT is kept as ``collect_<n>`` (n = 1, 2, … in the order the call met them) for the CDR.
 
 With a callback URL configured, a ``Redirect`` back to us follows the prompt, so a caller who
 presses nothing comes back as a "no input" callback (``$keyPresses`` = ``""``) instead of being
 hung up by the provider, as Twilio's ``<Gather>`` fall-through does.
+
+Example: ``{"type": "COLLECT", "name": "menu", "params": {"num_digits": 1, "timeout": 5000},
+"actions": [{"type": "SAY", "params": {"text": "Press 1 for sales."}}]}``
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
 from switchboard.events import CallEvent
-from switchboard.flow.actions.base import WAIT, Action, Context, Outcome, seconds_from_ms
-from switchboard.flow.actions.say import say_of
+from switchboard.flow.actions.base import WAIT, Action, Context, Outcome, params_of, seconds_from_ms
+from switchboard.flow.actions.prompt import check_finish_key, finish_key, prompt_of
 from switchboard.flow.document import Path_
-from switchboard.providers.actions import GetDigits, Play, Redirect, Say
-
-_KEYS = {"pound": "#", "hash": "#", "star": "*"}
+from switchboard.providers.actions import GetDigits, Redirect
 
 
-def finish_key(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    text = str(value).strip().lower()
-    return _KEYS.get(text, text)
+class CollectParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    num_digits: int | None = Field(default=None, ge=1, le=64)
+    timeout: int | None = Field(default=None, ge=0, le=600_000, description="ms")
+    finish_on_key: str | None = None
+    actions: list[dict[str, Any]] | None = None
+
+    _key = field_validator("finish_on_key")(check_finish_key)
+
+
+def wait_name(ctx: Context, action: dict[str, Any], prefix: str, store: dict[str, Any]) -> str:
+    ordinal = sum(1 for k in store if k.startswith(f"{prefix}_")) + 1
+    return str(action.get("name") or f"{prefix}_{ordinal}")
 
 
 class CollectAction(Action):
     type = "COLLECT"
-    params = frozenset({"num_digits", "timeout", "finish_on_key", "actions", "max_digits"})
+    Params = CollectParams
+    keys = frozenset({"actions"})
+    prompts = ("actions",)
     provider_facing = True
+    waits = True
 
     def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        params = action.get("params") or {}
-        prompt: Say | Play | None = None
-        for nested in params.get("actions") or []:
-            kind = str(nested.get("type", "")).upper()
-            if kind == "SAY":
-                prompt = say_of(ctx, nested.get("params") or {})
-                break
-            if kind == "PLAY":
-                prompt = Play(url=ctx.render((nested.get("params") or {})["url"]))
-                break
+        params = params_of(action)
         key = finish_key(params.get("finish_on_key"))
         ctx.out.append(
             GetDigits(
-                prompt=prompt,
-                num_digits=params.get("num_digits") or params.get("max_digits"),
+                prompt=prompt_of(ctx, action),
+                num_digits=params.get("num_digits"),
                 timeout_s=seconds_from_ms(params.get("timeout")),
                 finish_on_key=key,
                 callback_url=ctx.step_url(),
             )
         )
-        no_input = ctx.step_url(noinput="1")
-        if no_input:
+        if no_input := ctx.step_url(noinput="1"):
             ctx.out.append(Redirect(url=no_input))
-        ordinal = sum(1 for k in ctx.state.collected if k.startswith("collect_")) + 1
         ctx.state.waiting = {
             "action": self.type,
-            "name": action.get("name") or f"collect_{ordinal}",
+            "name": wait_name(ctx, action, "collect", ctx.state.collected),
             "finish_on_key": key,
         }
         return WAIT

@@ -1,28 +1,57 @@
 """Server-side control flow: IF, GOTO, LABEL (Voxology semantics; FLOW-LANGUAGE.md).
 
-- IF: ``condition`` (expression; at the top level as Voxology writes it, or in ``params``),
+- IF: ``condition`` (an expression; top level, as Voxology writes it, or in ``params``),
   ``then: [..]``, ``orElse: [..]`` (``else`` accepted). An empty chosen branch goes on after the IF.
-- GOTO: ``params.label`` → continue at that LABEL.
-- LABEL: ``params.name`` (or the action's ``name``); does nothing when run.
+- GOTO: ``params.label`` → continue at that LABEL, wherever it is in the flow.
+- LABEL: ``name`` (top level, Voxology) or ``params.name``; does nothing when run.
+
+Examples: ``{"type": "IF", "condition": "$keyPresses == 1", "then": [..], "orElse": [..]}``,
+``{"type": "LABEL", "name": "menu"}``, ``{"type": "GOTO", "params": {"label": "menu"}}``
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from switchboard.errors import FlowError
-from switchboard.flow.actions.base import NEXT, Action, Context, Jump, Outcome
+from switchboard.flow.actions.base import NEXT, Action, Context, Jump, Outcome, params_of
 from switchboard.flow.document import Path_, pointer_of
 from switchboard.flow.expressions import evaluate, truthy
 
 
+class IfParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    condition: str | None = None
+
+
+class GotoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str
+
+
+class LabelParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = None
+
+
+def condition_of(action: dict[str, Any]) -> Any:
+    return action.get("condition", params_of(action).get("condition"))
+
+
 class IfAction(Action):
     type = "IF"
-    params = frozenset({"condition"})
+    Params = IfParams
+    keys = frozenset({"condition", "then", "orElse", "else"})
+    branches = ("then", "orElse", "else")
 
     def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        condition = action.get("condition", (action.get("params") or {}).get("condition"))
-        branch = "then" if truthy(evaluate(str(condition), ctx.scope)) else "orElse"
+        branch = (
+            "then"
+            if truthy(evaluate(str(condition_of(action)), ctx.scope))
+            else ("orElse" if "orElse" in action else "else")
+        )
         if action.get(branch):
             return Jump((*path, branch, 0))
         return NEXT
@@ -30,11 +59,10 @@ class IfAction(Action):
 
 class GotoAction(Action):
     type = "GOTO"
-    params = frozenset({"label"})
-    required = frozenset({"label"})
+    Params = GotoParams
 
     def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        label = (action.get("params") or {}).get("label")
+        label = params_of(action).get("label")
         target = ctx.flow.labels.get(str(label))
         if target is None:
             raise FlowError(f"GOTO to undefined label {label!r}", pointer=pointer_of(path))
@@ -43,7 +71,7 @@ class GotoAction(Action):
 
 class LabelAction(Action):
     type = "LABEL"
-    params = frozenset({"name"})
+    Params = LabelParams
 
     def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
         return NEXT

@@ -1,12 +1,26 @@
-"""SAY: speak text (a template). Params: ``text``, ``voice``, ``language``, ``loop``, ``play_beep``."""
+"""SAY: speak text. ``text`` is a template; ``loop`` repeats it; ``play_beep`` beeps after it.
+
+Example: ``{"type": "SAY", "params": {"text": "Hello ${sessionData.firstName}.", "loop": 2}}``
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from switchboard.flow.actions.base import NEXT, Action, Context, Outcome
+from pydantic import BaseModel, ConfigDict, Field
+
+from switchboard.flow.actions.base import NEXT, Action, Context, Outcome, params_of
 from switchboard.flow.document import Path_
 from switchboard.providers.actions import Say
+
+
+class SayParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str
+    voice: str | None = None
+    language: str | None = None
+    loop: int = Field(default=1, ge=1, le=10)
+    play_beep: bool = False
 
 
 def say_of(ctx: Context, params: dict[str, Any]) -> Say:
@@ -19,12 +33,10 @@ def say_of(ctx: Context, params: dict[str, Any]) -> Say:
 
 class SayAction(Action):
     type = "SAY"
-    params = frozenset({"text", "voice", "language", "loop", "play_beep"})
-    required = frozenset({"text"})
+    Params = SayParams
     provider_facing = True
 
     def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        params = action.get("params") or {}
-        say = say_of(ctx, params)
-        ctx.out.extend([say] * max(1, int(params.get("loop", 1))))
+        params = params_of(action)
+        ctx.out.extend([say_of(ctx, params)] * int(params.get("loop", 1)))
         return NEXT

@@ -1,25 +1,19 @@
-"""What Africa's Talking can render, for flow validation (ARCHITECTURE §6).
+"""What Africa's Talking can carry out, for flow validation (ARCHITECTURE §6).
 
-Keys are flow-language action types; ``max_per_reply`` None means unbounded (AT runs a whole
-``<Response>`` of actions). Source: ``africastalking.md`` §4.
+Source: ``africastalking.md`` §4. AT runs a whole ``<Response>`` of actions per reply. It has no
+element for a pause, answering-machine detection or SMS (its SMS API is a separate product the
+adapter does not wrap yet), so PAUSE, DETECT and SMS are refused at validation.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    provider: str
-    actions: frozenset[str]
-    max_per_reply: int | None
-
+from switchboard.providers.capabilities import Capabilities
 
 CAPABILITIES = Capabilities(
     provider="africastalking",
+    display_name="Africa's Talking",
     actions=frozenset(
-        {"SAY", "PLAY", "COLLECT", "RECORD", "DIAL", "TRANSFER", "QUEUE", "DEQUEUE", "REJECT", "HANGUP", "PAUSE"}
+        {"SAY", "PLAY", "COLLECT", "RECORD", "DIAL", "TRANSFER", "QUEUE", "DEQUEUE", "CONFERENCE", "REJECT", "HANGUP"}
     ),
     max_per_reply=None,
 )

@@ -12,6 +12,7 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 
 from switchboard.errors import FlowError
 from switchboard.providers.actions import (
+    Conference,
     Dequeue,
     Dial,
     Enqueue,
@@ -93,8 +94,12 @@ def _render_one(root: Element, action: ProviderAction) -> None:
         SubElement(root, "Redirect").text = action.url
     elif isinstance(action, Reject):
         SubElement(root, "Reject")
+    elif isinstance(action, Conference):
+        SubElement(root, "Conference")  # attributes undocumented (spec §4, Unknowns)
     elif isinstance(action, Hangup):
         pass  # AT hangs up when the actions run out; nothing follows a Hangup.
+    else:
+        raise FlowError(f"Africa's Talking cannot render {action.kind}")
 
 
 def render(actions: Sequence[ProviderAction]) -> tuple[bytes, str]:

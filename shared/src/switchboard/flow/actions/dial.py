@@ -1,0 +1,101 @@
+"""DIAL and TRANSFER: connect the caller to another number.
+
+DIAL params: ``no`` (one number or a list), ``caller_id_no``, ``sequential``, ``record``,
+``ringback_url``, ``max_duration`` (s). It bridges the current caller (Africa's Talking Dial): if
+the other side answers, the call ends with the bridge; if nobody answers, the flow goes on with the
+next action. With ``flow`` or a top-level ``session_data`` it instead starts a *separate* outbound
+leg through the dialer, running that flow with that session data (Voxology DIAL), and this call
+goes on at once.
+
+TRANSFER params: ``no`` (one number): a DIAL to one number (Voxology TRANSFER).
+
+Examples: ``{"type": "DIAL", "params": {"no": ["+254700000010", "+254700000011"], "sequential": true}}``,
+``{"type": "DIAL", "params": {"no": "+254700000012", "flow": "survey"}, "session_data": {"ref": "A1"}}``
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from switchboard.flow.actions.base import NEXT, WAIT, Action, Context, Outcome, params_of
+from switchboard.flow.actions.play import check_media_url
+from switchboard.flow.document import Path_
+from switchboard.providers.actions import Dial, Redirect
+
+
+class DialParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    no: str | list[str]
+    caller_id_no: str | None = None
+    sequential: bool = False
+    record: bool = False
+    ringback_url: str | None = None
+    max_duration: int | None = Field(default=None, ge=1, le=86_400, description="s")
+    flow: str | None = None
+
+    _ringback = field_validator("ringback_url")(check_media_url)
+
+
+class TransferParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    no: str
+
+
+def bridge(ctx: Context, numbers: list[str], params: dict[str, Any]) -> Outcome:
+    ctx.out.append(
+        Dial(
+            numbers=numbers,
+            record=bool(params.get("record")),
+            sequential=bool(params.get("sequential")),
+            caller_id=ctx.render(params["caller_id_no"]) if params.get("caller_id_no") else None,
+            ringback_url=ctx.render(params["ringback_url"]) if params.get("ringback_url") else None,
+            max_duration_s=params.get("max_duration"),
+        )
+    )
+    if back := ctx.step_url(dial="1"):  # nobody answered: the provider comes back here
+        ctx.out.append(Redirect(url=back))
+    ctx.state.waiting = {"action": "DIAL"}
+    return WAIT
+
+
+class DialAction(Action):
+    type = "DIAL"
+    Params = DialParams
+    keys = frozenset({"session_data"})
+    provider_facing = True
+    waits = True
+
+    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
+        params = params_of(action)
+        raw = params["no"]
+        numbers = [ctx.render(n) for n in (raw if isinstance(raw, list) else [raw])]
+        if params.get("flow") or "session_data" in action:
+            data = action.get("session_data") or {}
+            if data == "$sessionData":
+                data = dict(ctx.state.session_data)
+            session = {k: ctx.render(v) if isinstance(v, str) else v for k, v in dict(data).items()}
+            for number in numbers:
+                ctx.effects.append(
+                    {
+                        "kind": "dial_request",
+                        "to": number,
+                        "flow": params.get("flow") or ctx.state.flow_id,
+                        "caller_id": params.get("caller_id_no"),
+                        "session_data": session,
+                    }
+                )
+            return NEXT
+        return bridge(ctx, numbers, params)
+
+
+class TransferAction(Action):
+    type = "TRANSFER"
+    Params = TransferParams
+    provider_facing = True
+    waits = True
+
+    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
+        params = params_of(action)
+        return bridge(ctx, [ctx.render(params["no"])], {})

@@ -1,0 +1,156 @@
+"""WEBHOOK and REDIRECT: actions that talk to the customer's application.
+
+- WEBHOOK: ``url`` (template), ``method`` (default POST), ``body`` (an object whose strings are
+  templates; default: the normalized call JSON), ``timeout_ms``, ``save_as``. The JSON answer goes
+  to ``$webhook.<save_as>``; an answer with ``actions`` replaces the rest of the flow (a dynamic
+  flow). A timeout, a non-2xx answer or an invalid action list ends the call politely.
+- REDIRECT: ``url`` (+ ``method``): the customer's application receives the normalized call JSON
+  and answers the actions to continue with; or ``flow``: continue with another named flow.
+
+Examples: ``{"type": "WEBHOOK", "params": {"url": "https://crm.example.test/lookup", "save_as": "crm"}}``,
+``{"type": "REDIRECT", "params": {"url": "https://app.example.test/ivr/next"}}``,
+``{"type": "REDIRECT", "params": {"flow": "survey"}}``
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from switchboard.errors import FlowError
+from switchboard.flow.actions.base import (
+    NEXT,
+    Action,
+    Context,
+    Fetch,
+    FetchAnswer,
+    FetchRequest,
+    Outcome,
+    params_of,
+)
+from switchboard.flow.calljson import call_json
+from switchboard.flow.document import Path_
+
+Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def check_url(value: str | None) -> str | None:
+    if value is not None and "${" not in value and not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+class WebhookParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str
+    method: Method = "POST"
+    body: dict[str, Any] | None = None
+    timeout_ms: int = Field(default=3000, ge=1, le=60_000)
+    save_as: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+    _url = field_validator("url")(check_url)
+
+
+class RedirectParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str | None = None
+    method: Method = "POST"
+    flow: str | None = None
+
+    _url = field_validator("url")(check_url)
+
+    @model_validator(mode="after")
+    def one_target(self) -> RedirectParams:
+        if (self.url is None) == (self.flow is None):
+            raise ValueError("REDIRECT needs exactly one of 'url' or 'flow'")
+        return self
+
+
+def _render_body(ctx: Context, value: Any) -> Any:
+    if isinstance(value, str):
+        return ctx.render(value)
+    if isinstance(value, dict):
+        return {k: _render_body(ctx, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render_body(ctx, v) for v in value]
+    return value
+
+
+def replacement(answer: Any) -> list[dict[str, Any]] | None:
+    """The action list in an answer (``{"actions": [..]}`` or a bare list), or None."""
+    if isinstance(answer, dict) and isinstance(answer.get("actions"), list):
+        return answer["actions"]
+    if isinstance(answer, list):
+        return answer
+    return None
+
+
+class WebhookAction(Action):
+    type = "WEBHOOK"
+    Params = WebhookParams
+
+    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
+        params = params_of(action)
+        body = (
+            _render_body(ctx, params["body"])
+            if params.get("body") is not None
+            else call_json(ctx.state, None, ctx.scope)
+        )
+        ctx.state.waiting = {"action": self.type, "save_as": params.get("save_as"), "url": params["url"]}
+        timeout = min(int(params.get("timeout_ms", 3000)), ctx.settings.webhook_timeout_ms)
+        return Fetch(
+            FetchRequest(
+                kind="webhook",
+                url=ctx.render(params["url"]),
+                method=params.get("method", "POST"),
+                body=body,
+                timeout_ms=timeout,
+            )
+        )
+
+    def resume_fetch(self, ctx: Context, waiting: dict[str, Any], answer: FetchAnswer) -> Outcome:
+        if answer.error:
+            raise FlowError(f"WEBHOOK {waiting.get('url')} failed: {answer.error}")
+        if waiting.get("save_as"):
+            ctx.state.variables.setdefault("webhook", {})[waiting["save_as"]] = answer.data
+            ctx.scope["webhook"] = ctx.state.variables["webhook"]
+        actions = replacement(answer.data) if isinstance(answer.data, dict) else None
+        if actions is not None:
+            ctx.replace_with = {"name": f"dynamic:{waiting.get('url')}", "actions": actions}
+        return NEXT
+
+
+class RedirectAction(Action):
+    type = "REDIRECT"
+    Params = RedirectParams
+    waits = True
+
+    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
+        params = params_of(action)
+        if params.get("flow"):
+            ctx.state.waiting = {"action": self.type, "flow": params["flow"]}
+            return Fetch(FetchRequest(kind="flow", flow=ctx.render(params["flow"])))
+        url = ctx.render(params["url"])
+        ctx.state.waiting = {"action": self.type, "url": url}
+        return Fetch(
+            FetchRequest(
+                kind="actions",
+                url=url,
+                method=params.get("method", "POST"),
+                body=call_json(ctx.state, ctx.event, ctx.scope),
+                timeout_ms=ctx.settings.webhook_timeout_ms,
+            )
+        )
+
+    def resume_fetch(self, ctx: Context, waiting: dict[str, Any], answer: FetchAnswer) -> Outcome:
+        if answer.error:
+            raise FlowError(f"REDIRECT to {waiting.get('url') or waiting.get('flow')} failed: {answer.error}")
+        if waiting.get("flow"):
+            ctx.switch_to = answer.data
+            return NEXT
+        actions = replacement(answer.data)
+        if actions is None:
+            raise FlowError(f"REDIRECT to {waiting.get('url')} answered no 'actions' list")
+        ctx.replace_with = {"name": f"dynamic:{waiting.get('url')}", "actions": actions}
+        return NEXT

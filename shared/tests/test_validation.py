@@ -1,0 +1,166 @@
+"""Validation of flows written by other people: Voxology scripts as published, and untidy ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from switchboard.events import CallEvent, CallEventType, Direction
+from switchboard.flow.actions.base import EngineSettings
+from switchboard.flow.document import FlowInvalid, build_flow, load_flow
+from switchboard.flow.interpreter import run
+from switchboard.providers.actions import GetDigits, Say
+from switchboard.state import CallState
+
+HERE = Path(__file__).parent / "voxology"
+FLOWS = Path(__file__).resolve().parents[2] / "flows"
+
+
+def problems_of(path: Path, provider: str | None = "africastalking") -> list[tuple[str, str, str]]:
+    try:
+        flow = load_flow(path, provider=provider)
+    except FlowInvalid as exc:
+        return [(p.severity, p.pointer, p.message) for p in exc.problems]
+    return [(p.severity, p.pointer, p.message) for p in flow.warnings]
+
+
+@pytest.mark.parametrize(
+    "name", ["multi-action.json", "conditional-processing.json", "variable-processing.json", "confirm-appointment.json"]
+)
+def test_published_voxology_scripts_are_accepted(name):
+    assert [p for p in problems_of(HERE / name) if p[0] == "error"] == []
+
+
+@pytest.mark.parametrize("path", sorted(p.name for p in FLOWS.glob("*.yaml") if p.stem != "routes"))
+def test_example_flows_are_valid_on_africas_talking(path):
+    assert problems_of(FLOWS / path) == []
+
+
+def find(problems, pointer: str, fragment: str, severity: str = "error") -> bool:
+    return any(s == severity and p == pointer and fragment in m for s, p, m in problems)
+
+
+def test_untidy_typos_are_pointed_at():
+    problems = problems_of(HERE / "untidy-typos.json")
+    expected = [
+        ("/actions/0/params/txt", "did you mean 'text'"),
+        ("/actions/1/type", "did you mean 'COLLECT'"),
+        ("/actions/2/condition", "'new' is not part of the flow language"),
+        ("/actions/4/params/label", "did you mean 'main'"),
+        ("/actions/6/params/num_digits", "valid integer"),
+        ("/actions/6/params/finish_on_key", "'#' (or 'pound')"),
+        ("/actions/6/actions/0/type", "a prompt takes SAY or PLAY"),
+    ]
+    for pointer, fragment in expected:
+        assert find(problems, pointer, fragment), (pointer, fragment, problems)
+    # the bare Voxology assignment is accepted as a SET, and its expression is checked
+    assert not any(p.startswith("/actions/3") for _, p, _ in problems)
+
+
+def test_untidy_structure_is_pointed_at():
+    problems = problems_of(HERE / "untidy-structure.yaml")
+    assert find(problems, "/actions/1", "REJECT must be the first provider-facing action")
+    assert find(problems, "/actions/3/type", "Africa's Talking cannot carry out PAUSE")
+    assert find(problems, "/actions/4/then/0", "could spin forever")
+    assert find(problems, "/actions/6", "unreachable: it follows HANGUP at /actions/5")
+    assert find(problems, "/actions/0/params/text", "variable 'customer' is read but never set", "warning")
+
+
+def test_without_a_provider_only_the_capability_check_goes():
+    problems = problems_of(HERE / "untidy-structure.yaml", provider=None)
+    assert not any("cannot carry out" in m for _, _, m in problems)
+    assert any("could spin" in m for _, _, m in problems)
+
+
+def test_warnings_alone_do_not_stop_a_flow():
+    flow = build_flow({"actions": [{"type": "SAY", "params": {"text": "Hi ${nobody}"}}]}, name="w")
+    assert [p.pointer for p in flow.warnings] == ["/actions/0/params/text"]
+
+
+@pytest.mark.parametrize(
+    ("doc", "pointer", "fragment"),
+    [
+        ({"actions": [{"type": "PLAY", "params": {"url": "ftp://x.test/a.mp3"}}]}, "/actions/0/params/url", "http"),
+        ({"actions": [{"type": "PLAY", "params": {"url": "https://x.test/a.ogg"}}]}, "/actions/0/params/url", ".mp3"),
+        ({"actions": [{"type": "SAY"}]}, "/actions/0/params", "needs param 'text'"),
+        (
+            {"actions": [{"type": "REDIRECT", "params": {"url": "https://a.test/x", "flow": "b"}}]},
+            "/actions/0/params",
+            "exactly one",
+        ),
+        ({"actions": [{"type": "SET", "params": {"callerNo": "1"}}]}, "/actions/0/params", "native variable"),
+        (
+            {"actions": [{"type": "FOREACH", "params": {"iterator": "[1,"}, "then": []}]},
+            "/actions/0/params/iterator",
+            "does not parse",
+        ),
+        ({"actions": [{"type": "SAY", "params": {"text": "x"}, "then": []}]}, "/actions/0/then", "SAY has no key"),
+        (
+            {"actions": [{"type": "WEBHOOK", "params": {"url": "https://a.test", "timeout_ms": 0}}]},
+            "/actions/0/params/timeout_ms",
+            "greater than or equal to 1",
+        ),
+    ],
+)
+def test_param_shapes(doc, pointer, fragment):
+    with pytest.raises(FlowInvalid) as info:
+        build_flow(doc, name="t")
+    assert any(p.pointer == pointer and fragment in p.message for p in info.value.problems), info.value.problems
+
+
+def test_nesting_limit():
+    inner: list = [{"type": "SAY", "params": {"text": "deep"}}]
+    for _ in range(10):
+        inner = [{"type": "IF", "condition": "true", "then": inner}]
+    with pytest.raises(FlowInvalid) as info:
+        build_flow({"actions": inner}, name="deep")
+    assert any("nested deeper than 8" in p.message for p in info.value.problems)
+
+
+def event(digits=None):
+    kind = CallEventType.INPUT_RECEIVED if digits is not None else CallEventType.CALL_STARTED
+    return CallEvent(
+        type=kind,
+        provider="africastalking",
+        call_key="africastalking:v",
+        session_id="v",
+        direction=Direction.INBOUND,
+        digits=digits,
+    )
+
+
+def spoken(actions) -> list[str]:
+    out = []
+    for a in actions:
+        if isinstance(a, Say):
+            out.append(a.text)
+        elif isinstance(a, GetDigits) and isinstance(a.prompt, Say):
+            out.append(a.prompt.text)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("digits", "expected"),
+    [
+        ("1#", "You pressed 1, or you are over 21."),
+        ("2#", "You did not press 1 and are not a male or are not over 21."),
+    ],
+)
+def test_accepted_voxology_script_runs_the_expected_path(digits, expected):
+    flow = load_flow(HERE / "variable-processing.json")
+    state = CallState(call_key="africastalking:v", provider="africastalking", direction=Direction.INBOUND)
+    t = run(flow, state, event(), EngineSettings())
+    t = run(flow, t.state, event(digits), EngineSettings())
+    assert spoken(t.actions) == [expected, "We hope you enjoyed variable processing. Good bye."]
+    assert t.ended and t.state.session_data == {"gender": "male", "age": 19, "isNice": True}
+
+
+def test_multi_action_script_skips_to_the_label():
+    flow = load_flow(HERE / "multi-action.json")
+    state = CallState(call_key="africastalking:v", provider="africastalking", direction=Direction.INBOUND)
+    t = run(flow, state, event(), EngineSettings())
+    assert spoken(t.actions) == [
+        "Hello, world. Welcome to multi action processing. You can have one or more actions in the same script.",
+        "You successfully navigated to a labeled action.",
+    ]

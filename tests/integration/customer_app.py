@@ -1,0 +1,74 @@
+"""A customer's application for the dynamic-flow tests: served on a free port in the test process,
+called by the real flow-runner over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from switchboard_devstack.stack import free_port
+
+
+def build(received: list[dict[str, Any]], base: dict[str, str]) -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/voice")
+    async def voice(request: Request) -> dict[str, Any]:
+        call = await request.json()
+        received.append(call)
+        digits = (call.get("event") or {}).get("digits")
+        if not digits:
+            return {
+                "actions": [
+                    {
+                        "type": "COLLECT",
+                        "name": "choice",
+                        "params": {"num_digits": 1, "timeout": 5000},
+                        "actions": [{"type": "SAY", "params": {"text": "Dynamic menu: press a key."}}],
+                    },
+                    {"type": "REDIRECT", "params": {"url": base["url"] + "/voice"}},
+                ]
+            }
+        return {"actions": [{"type": "SAY", "params": {"text": f"The application saw {digits}."}}, {"type": "HANGUP"}]}
+
+    @app.post("/lookup")
+    async def lookup(request: Request) -> dict[str, Any]:
+        received.append(await request.json())
+        return {"firstName": "Amina", "tier": "gold"}
+
+    @app.post("/slow")
+    async def slow() -> dict[str, Any]:
+        await asyncio.sleep(3)
+        return {}
+
+    @app.post("/error")
+    async def error() -> JSONResponse:
+        return JSONResponse({"detail": "boom"}, status_code=500)
+
+    @app.post("/invalid")
+    async def invalid() -> dict[str, Any]:
+        return {"actions": [{"type": "SAYY", "params": {"text": "typo"}}]}
+
+    return app
+
+
+@contextlib.asynccontextmanager
+async def serve() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
+    port = free_port()
+    received: list[dict[str, Any]] = []
+    base = {"url": f"http://127.0.0.1:{port}"}
+    server = uvicorn.Server(uvicorn.Config(build(received, base), host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no start event to await
+        await asyncio.sleep(0.02)
+    try:
+        yield base["url"], received
+    finally:
+        server.should_exit = True
+        await task

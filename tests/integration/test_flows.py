@@ -1,0 +1,233 @@
+"""The flow language end to end: the example flows and a published Voxology script through the
+Africa's Talking simulator, dynamic flows against a customer application, and version pinning."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import uuid
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import orjson
+import pytest
+import yaml
+
+from switchboard.events import FlowErrorEvent, decode
+from switchboard.topics import Topic
+
+from . import customer_app
+from .helpers import read_topic, says, sim_call, wait_cdr, wait_for
+
+pytestmark = pytest.mark.integration
+VOX = Path(__file__).resolve().parents[2] / "shared" / "tests" / "voxology"
+
+
+def number() -> str:
+    return f"+2547{uuid.uuid4().int % 10**8:08d}"
+
+
+async def add_routes(stack, routes: dict[str, str]) -> None:
+    """Route numbers to flows (or URLs) in the stack's flows folder; the runner reloads it."""
+    path = stack.config.flows_dir / "routes.yaml"
+    data = yaml.safe_load(path.read_text())
+    data.setdefault("africastalking", {}).update(routes)
+    path.write_text(yaml.safe_dump(data))
+    await asyncio.sleep(2.5)  # the runner looks at the folder at most every 2 s
+
+
+async def inbound(http, stack, to: str, digits: list[str] | None = None) -> dict:
+    r = await http.post(f"{stack.config.sim_url}/sim/inbound", json={"caller": number(), "to": to, "digits": digits})
+    return await sim_call(http, stack, r.json()["session_id"])
+
+
+def heard(call: dict, kind: str) -> list[dict]:
+    return [t for t in call["transcript"] if t["kind"] == kind]
+
+
+async def test_voice_otp_reads_the_code_and_repeats(stack, http):
+    phone = number()
+    await http.put(f"{stack.config.sim_url}/sim/phones/{phone}", json={"answer": "answer", "digits": ["1", "5"]})
+    r = await http.post(
+        f"{stack.config.ingress_url}/v1/calls", json={"to": phone, "flow": "otp", "session_data": {"code": "4721"}}
+    )
+    assert r.status_code == 200, r.text
+    call = await sim_call(http, stack, r.json()["provider_response"]["entries"][0]["sessionId"])
+    code = "Your code is 4, 7, 2, 1. Again: 4, 7, 2, 1."
+    assert says(call).count(code) == 2 and says(call)[-1] == "Goodbye."
+    row = await wait_cdr(stack, r.json()["call_key"])
+    assert orjson.loads(row["session_data"]) == {"code": "4721"} and orjson.loads(row["inputs"]) == {"repeat": "5"}
+
+
+@pytest.mark.parametrize("open_now", [True, False])
+async def test_business_hours_routing(stack, http, open_now):
+    name = f"business-hours-{'open' if open_now else 'closed'}"
+    text = (stack.config.flows_dir / "business-hours.yaml").read_text()
+    # the real flow, with its days and hours opened up (or closed to nothing) so the test does not
+    # depend on when it runs
+    hours = 'opens: "0"\n      closes: "24"' if open_now else 'opens: "0"\n      closes: "0"'
+    text = (
+        text.replace("name: business-hours", f"name: {name}")
+        .replace('open_days: "[1, 2, 3, 4, 5]"', 'open_days: "[1, 2, 3, 4, 5, 6, 7]"')
+        .replace('opens: "8"\n      closes: "17"', hours)
+    )
+    assert hours in text
+    (stack.config.flows_dir / f"{name}.yaml").write_text(text)
+    to = "+25471100031" + ("1" if open_now else "2")
+    await add_routes(stack, {to: name})
+    call = await inbound(http, stack, to)
+    assert call["errors"] == []
+    if open_now:
+        assert says(call)[0] == "Thank you for calling Switchboard Bank. Connecting you to our team."
+        assert "All our agents are busy. Please hold; your call is important to us." in says(call)
+        (enqueue,) = heard(call, "enqueue")
+        assert enqueue["name"] == "support" and enqueue["holdMusic"].endswith("hold-music.mp3")
+    else:
+        assert says(call)[0].startswith("Our offices are open Monday to Friday")
+        assert heard(call, "record") and says(call)[-1] == "Thank you. We will call you back. Goodbye."
+        row = await wait_cdr(stack, f"africastalking:{call['session_id']}")
+        assert "sim.recordings.test" in row["recordings"]
+
+
+async def test_agent_queue_and_dequeue(stack, http):
+    caller = await inbound(http, stack, "+254711000301")
+    assert heard(caller, "enqueue")[0]["name"] == "support"
+    agent = await inbound(http, stack, "+254711000302")
+    assert says(agent) == ["Connecting you to the next caller in the support queue."]
+    assert heard(agent, "dequeue")[0]["phoneNumber"] == "+254711000301"
+
+
+async def test_published_voxology_script_through_the_simulator(stack, http):
+    shutil.copy(VOX / "variable-processing.json", stack.config.flows_dir / "variable-processing.json")
+    await add_routes(stack, {"+254711000320": "variable-processing"})
+    call = await inbound(http, stack, "+254711000320", digits=["1#"])
+    assert says(call)[-2:] == [
+        "You pressed 1, or you are over 21.",
+        "We hope you enjoyed variable processing. Good bye.",
+    ]
+
+
+async def test_dynamic_flow_from_a_customer_application(stack, http):
+    async with customer_app.serve() as (url, received):
+        await add_routes(stack, {"+254711000400": f"{url}/voice"})
+        call = await inbound(http, stack, "+254711000400", digits=["7"])
+        assert says(call) == ["Dynamic menu: press a key.", "The application saw 7."]
+        first, second = received[0], received[1]
+        assert first["api_no"] == "+254711000400" and first["provider"] == "africastalking"
+        assert first["direction"] == "inbound" and first["event"]["type"] == "call.started"
+        assert second["event"]["digits"] == "7" and second["collected"] == {"choice": "7"}
+
+
+async def test_webhook_answer_is_saved_and_used(stack, http):
+    async with customer_app.serve() as (url, received):
+        flow = {
+            "name": "greet",
+            "actions": [
+                {
+                    "type": "WEBHOOK",
+                    "params": {"url": f"{url}/lookup", "body": {"who": "${callerNo}"}, "save_as": "crm"},
+                },
+                {"type": "SAY", "params": {"text": "Hello ${webhook.crm.firstName}, ${webhook.crm.tier} member."}},
+                {"type": "HANGUP"},
+            ],
+        }
+        (stack.config.flows_dir / "greet.json").write_text(json.dumps(flow))
+        await add_routes(stack, {"+254711000410": "greet"})
+        call = await inbound(http, stack, "+254711000410")
+        assert says(call) == ["Hello Amina, gold member."]
+        assert received[-1] == {"who": call["caller_number"]}
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [("slow", "timed out after 500 ms"), ("error", "answered HTTP 500"), ("invalid", "invalid flow")],
+)
+async def test_failing_application_ends_the_call_politely(stack, http, path, reason):
+    async with customer_app.serve() as (url, _):
+        kind = "REDIRECT" if path == "invalid" else "WEBHOOK"
+        params = {"url": f"{url}/{path}"} | ({"timeout_ms": 500} if kind == "WEBHOOK" else {})
+        flow = {
+            "name": f"fail-{path}",
+            "actions": [
+                {"type": "SAY", "params": {"text": "One moment."}},
+                {"type": kind, "params": params},
+                {"type": "SAY", "params": {"text": "never"}},
+            ],
+        }
+        (stack.config.flows_dir / f"fail-{path}.json").write_text(json.dumps(flow))
+        to = f"+25471100042{['slow', 'error', 'invalid'].index(path)}"
+        await add_routes(stack, {to: f"fail-{path}"})
+        call = await inbound(http, stack, to)
+        assert says(call) == ["One moment.", "Sorry, we are unable to continue this call. Goodbye."]
+        key = f"africastalking:{call['session_id']}"
+        row = await wait_cdr(stack, key)
+        assert reason in row["flow_error"]
+
+        async def flow_error():  # type: ignore[no-untyped-def]
+            return await read_topic(stack, Topic.FLOW_ERRORS.value, key=key.encode(), idle_s=1)
+
+        (record,) = await wait_for(flow_error, 20, 0.5)
+        assert reason in decode(FlowErrorEvent, record.value).message
+
+
+async def test_a_call_keeps_its_flow_version(stack, http):
+    path = stack.config.flows_dir / "pinned.yaml"
+
+    def version(n: int) -> str:
+        return yaml.safe_dump(
+            {
+                "name": "pinned",
+                "actions": [
+                    {
+                        "type": "COLLECT",
+                        "params": {"num_digits": 1},
+                        "actions": [{"type": "SAY", "params": {"text": f"Version {n} asks."}}],
+                    },
+                    {"type": "SAY", "params": {"text": f"Version {n} answers ${{keyPresses}}."}},
+                ],
+            }
+        )
+
+    path.write_text(version(1))
+    await add_routes(stack, {"+254711000430": "pinned"})
+    url = f"{stack.config.ingress_url}/voice/instruct"
+    old = {
+        "isActive": "1",
+        "sessionId": f"ATVId_{uuid.uuid4().hex}",
+        "direction": "Inbound",
+        "callerNumber": "+254700000001",
+        "destinationNumber": "+254711000430",
+    }
+    r = await http.post(url, data=old)
+    gd = ET.fromstring(r.content)[0]
+    assert gd[0].text == "Version 1 asks."
+    path.write_text(version(2))
+    await asyncio.sleep(2.5)
+    new = {**old, "sessionId": f"ATVId_{uuid.uuid4().hex}"}
+    r = await http.post(url, data=new)
+    assert ET.fromstring(r.content)[0][0].text == "Version 2 asks."  # new calls get the new version
+    r = await http.post(gd.get("callbackUrl"), data={**old, "dtmfDigits": "3"})
+    assert ET.fromstring(r.content)[0].text == "Version 1 answers 3."  # the live call keeps its own
+
+
+async def test_pinned_versions_survive_a_fresh_runner(stack, tmp_path):
+    import redis.asyncio as aioredis
+
+    from switchboard_flow_runner.flows import FlowRepository
+
+    (tmp_path / "f.yaml").write_text(
+        yaml.safe_dump({"name": "f", "actions": [{"type": "SAY", "params": {"text": "one"}}]})
+    )
+    redis = aioredis.from_url(stack.config.redis_url)
+    first = FlowRepository(tmp_path, redis=redis)
+    await first.save_versions()
+    v1 = first.current["f"].version
+    (tmp_path / "f.yaml").write_text(
+        yaml.safe_dump({"name": "f", "actions": [{"type": "SAY", "params": {"text": "two"}}]})
+    )
+    fresh = FlowRepository(tmp_path, redis=redis)  # another replica, or after a restart
+    assert fresh.current["f"].version != v1
+    pinned = await fresh.pinned("f", v1)
+    assert pinned is not None and pinned.version == v1 and pinned.actions[0]["params"]["text"] == "one"
+    await redis.aclose()

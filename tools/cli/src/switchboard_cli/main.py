@@ -1,0 +1,76 @@
+"""``switchboard flows validate PATH...`` and ``switchboard flows schema``.
+
+Exit codes of ``validate``: 0 = every flow is valid with no warnings, 1 = valid but with warnings,
+2 = at least one flow has errors (or a file could not be read).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from switchboard.flow.document import FlowInvalid, Problem, build_flow, parse_text
+from switchboard.flow.schema import language_schema
+from switchboard.providers import known_providers
+
+app = typer.Typer(add_completion=False, help="Switchboard's command line.")
+flows_app = typer.Typer(help="Check flows and publish the flow language's schema.")
+app.add_typer(flows_app, name="flows")
+console = Console(highlight=False, soft_wrap=True)
+
+
+def check_file(path: Path, provider: str | None) -> list[Problem]:
+    """Every problem in one flow file (errors and warnings)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        return [Problem("", f"cannot read the file: {exc.strerror}")]
+    try:
+        flow = build_flow(parse_text(text, filename=path.name), name=path.stem, provider=provider)
+    except FlowInvalid as exc:
+        return exc.problems
+    return list(flow.warnings)
+
+
+@flows_app.command("validate")
+def validate(
+    paths: list[Path] = typer.Argument(..., help="flow files (JSON or YAML)"),
+    provider: str = typer.Option(
+        "africastalking",
+        help=f"provider the flows run on ({', '.join(known_providers())}, or 'none' to skip the capability check)",
+    ),
+) -> None:
+    """Check flow files; print every problem with its JSON pointer."""
+    bound = None if provider == "none" else provider
+    if bound and bound not in known_providers():
+        console.print(f"[red]unknown provider {provider!r}[/]")
+        raise typer.Exit(2)
+    errors = warnings = 0
+    for path in paths:
+        problems = check_file(path, bound)
+        if not problems:
+            console.print(f"{path}: [green]ok[/]")
+        for problem in problems:
+            colour = "red" if problem.severity == "error" else "yellow"
+            console.print(f"{path}: [{colour}]{problem.severity}[/]: {problem.pointer or '/'}: {problem.message}")
+        errors += sum(p.severity == "error" for p in problems)
+        warnings += sum(p.severity == "warning" for p in problems)
+    console.print(f"{len(paths)} file(s), {errors} error(s), {warnings} warning(s)")
+    raise typer.Exit(2 if errors else 1 if warnings else 0)
+
+
+@flows_app.command("schema")
+def schema(output: Path | None = typer.Option(None, help="write to this file instead of stdout")) -> None:
+    """Print the JSON Schema of the flow language."""
+    text = json.dumps(language_schema(), indent=2, ensure_ascii=False) + "\n"
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
+
+
+if __name__ == "__main__":
+    app()
