@@ -38,4 +38,5 @@ lint: bootstrap
 	$(UV) run mypy
 
 bench: bootstrap
+	$(UV) run python bench/flow_engine.py
 	$(UV) run python bench/webhook_roundtrip.py

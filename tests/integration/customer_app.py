@@ -51,6 +51,10 @@ def build(received: list[dict[str, Any]], base: dict[str, str]) -> FastAPI:
     async def error() -> JSONResponse:
         return JSONResponse({"detail": "boom"}, status_code=500)
 
+    @app.post("/big")
+    async def big() -> dict[str, Any]:
+        return {"padding": "x" * 100_000}
+
     @app.post("/invalid")
     async def invalid() -> dict[str, Any]:
         return {"actions": [{"type": "SAYY", "params": {"text": "typo"}}]}

@@ -141,7 +141,12 @@ async def test_webhook_answer_is_saved_and_used(stack, http):
 
 @pytest.mark.parametrize(
     ("path", "reason"),
-    [("slow", "timed out after 500 ms"), ("error", "answered HTTP 500"), ("invalid", "invalid flow")],
+    [
+        ("slow", "timed out after 500 ms"),
+        ("error", "answered HTTP 500"),
+        ("invalid", "invalid flow"),
+        ("big", "larger than 65536 bytes"),
+    ],
 )
 async def test_failing_application_ends_the_call_politely(stack, http, path, reason):
     async with customer_app.serve() as (url, _):
@@ -156,7 +161,7 @@ async def test_failing_application_ends_the_call_politely(stack, http, path, rea
             ],
         }
         (stack.config.flows_dir / f"fail-{path}.json").write_text(json.dumps(flow))
-        to = f"+25471100042{['slow', 'error', 'invalid'].index(path)}"
+        to = f"+25471100042{['slow', 'error', 'invalid', 'big'].index(path)}"
         await add_routes(stack, {to: f"fail-{path}"})
         call = await inbound(http, stack, to)
         assert says(call) == ["One moment.", "Sorry, we are unable to continue this call. Goodbye."]
