@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 UV ?= uv
 
-.PHONY: help bootstrap up down status demo test test-all lint bench
+.PHONY: help bootstrap up down status demo test test-all lint check-packages bench
 
 help:
 	@echo "make demo      install what is missing, start the stack, run 120 calls, print the summary"
@@ -11,6 +11,7 @@ help:
 	@echo "make up/down   start/stop the local stack (ports: SB_STACK_*_PORT, ingress 127.0.0.1:8080)"
 	@echo "make bench     benchmarks under bench/ (figures in bench/results and docs/benchmarks.md)"
 	@echo "make lint      ruff and mypy"
+	@echo "make check-packages  each service synced and imported on its own"
 
 bootstrap:
 	@./scripts/bootstrap.sh
@@ -35,7 +36,11 @@ test-all: bootstrap
 
 lint: bootstrap
 	$(UV) run ruff check .
+	$(UV) run ruff format --check .
 	$(UV) run mypy
+
+check-packages: bootstrap
+	./scripts/check-packages.sh
 
 bench: bootstrap
 	$(UV) run python bench/flow_engine.py

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Each app alone (STYLE §1): sync one package into its own environment and import its composition
+# root, so an import that only works through the shared development environment fails here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+check() {  # package module
+  local env; env=$(mktemp -d)
+  UV_PROJECT_ENVIRONMENT="$env" uv sync --locked --quiet --no-dev --package "$1"
+  "$env/bin/python" -c "import $2; print('$1: ok')"
+  rm -rf "$env"
+}
+check switchboard-webhook-ingress switchboard_ingress.app
+check switchboard-flow-runner switchboard_flow_runner.app
+check switchboard-dialer switchboard_dialer.app
+check switchboard-cdr-sink "switchboard_cdr_sink.app, switchboard_cdr_sink.migrate"
+check switchboard-provider-sim switchboard_provider_sim.app
+check switchboard-cli switchboard_cli.main
