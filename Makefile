@@ -1,6 +1,7 @@
 # Switchboard: the two front-door commands are `make demo` and `make test`.
 SHELL := /bin/bash
-UV ?= uv
+# uv on PATH, or the module when pip put it where no shim reaches (pyenv before a rehash)
+UV = $(shell command -v uv >/dev/null 2>&1 && echo uv || echo python3 -m uv)
 
 .PHONY: help bootstrap up down status demo test test-all lint check-packages bench
 

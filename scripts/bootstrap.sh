@@ -20,4 +20,9 @@ if ! command -v uv >/dev/null 2>&1; then
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages uv
 fi
 
-uv sync --locked --quiet
+if ! command -v uv >/dev/null 2>&1; then
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash || true  # pyenv makes the shim on rehash
+fi
+UV=uv
+command -v uv >/dev/null 2>&1 || UV="python3 -m uv"
+$UV sync --locked --quiet

@@ -3,9 +3,11 @@
 # root, so an import that only works through the shared development environment fails here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+UV=uv
+command -v uv >/dev/null 2>&1 || UV="python3 -m uv"
 check() {  # package module
   local env; env=$(mktemp -d)
-  UV_PROJECT_ENVIRONMENT="$env" uv sync --locked --quiet --no-dev --package "$1"
+  UV_PROJECT_ENVIRONMENT="$env" $UV sync --locked --quiet --no-dev --package "$1"
   "$env/bin/python" -c "import $2; print('$1: ok')"
   rm -rf "$env"
 }
