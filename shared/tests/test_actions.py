@@ -226,3 +226,11 @@ def test_capability_gaps_are_render_errors_too():
     t = run(flow({"type": "PAUSE", "params": {"length": 1}}), state(), ev(), S)
     with pytest.raises(FlowError):
         render(t.actions)
+
+
+def test_nesting_limit_at_run_time():
+    inner: list = [{"type": "SAY", "params": {"text": "deep"}}]
+    for _ in range(4):
+        inner = [{"type": "IF", "condition": "true", "then": inner}]
+    t = run(flow(*inner, check=False), state(), ev(), EngineSettings(max_depth=2))
+    assert t.ended and "nesting deeper than 2" in (t.error or "")

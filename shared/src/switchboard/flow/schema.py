@@ -9,6 +9,7 @@ provider's capabilities.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from switchboard.flow.actions import REGISTRY
@@ -47,7 +48,7 @@ def language_schema() -> dict[str, Any]:
         }
         for key in sorted(spec.keys):
             properties[key] = _KEY_SCHEMAS[key]
-        doc = (spec.__class__.__module__ and (spec.__doc__ or "")).strip()
+        doc = (sys.modules[spec.__class__.__module__].__doc__ or "").strip()
         variants.append(
             {
                 "title": kind,

@@ -38,11 +38,6 @@ class DialParams(BaseModel):
     _ringback = field_validator("ringback_url")(check_media_url)
 
 
-class TransferParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    no: str
-
-
 def bridge(ctx: Context, numbers: list[str], params: dict[str, Any]) -> Outcome:
     ctx.out.append(
         Dial(
@@ -88,14 +83,3 @@ class DialAction(Action):
                 )
             return NEXT
         return bridge(ctx, numbers, params)
-
-
-class TransferAction(Action):
-    type = "TRANSFER"
-    Params = TransferParams
-    provider_facing = True
-    waits = True
-
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        params = params_of(action)
-        return bridge(ctx, [ctx.render(params["no"])], {})

@@ -1,72 +1,22 @@
-"""SESSIONDATA and SET: write data into the call.
+"""SESSIONDATA: shallow-merge the top-level ``session_data: {..}`` (string values are templates) into
+``$sessionData``; visible to later callbacks and kept in the CDR.
 
-- SESSIONDATA: top-level ``session_data: {..}`` (string values are templates), shallow-merged into
-  ``$sessionData``; visible to later callbacks and kept in the CDR.
-- SET: ``params: {"name": "expression", ..}`` assigns variables (``$name``). Voxology's bare
-  assignment object ``{"$name": "expression"}`` (no ``type``) is read as a SET.
-
-Examples: ``{"type": "SESSIONDATA", "session_data": {"tries": "0"}}``,
-``{"type": "SET", "params": {"tries": "int($tries) + 1"}}``, ``{"$target": "'+254700000200'"}``
+Example: ``{"type": "SESSIONDATA", "session_data": {"tries": "0"}}``
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict
 
 from switchboard.flow.actions.base import NEXT, Action, Context, Outcome, params_of
 from switchboard.flow.document import Path_
-from switchboard.flow.expressions import evaluate
-
-NAME = re.compile(r"^\$?[A-Za-z_][A-Za-z0-9_]*$")
-RESERVED = {
-    "callId",
-    "callKey",
-    "provider",
-    "direction",
-    "callerNo",
-    "callerNumber",
-    "apiNo",
-    "destinationNo",
-    "startTime",
-    "callTime",
-    "keyPresses",
-    "collected",
-    "recordingUrl",
-    "recordings",
-    "detection",
-    "sessionData",
-    "campaignId",
-    "attempt",
-    "webhook",
-}
 
 
 class SessionDataParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     session_data: dict[str, Any] | None = None
-
-
-class SetParams(BaseModel):
-    """Any number of ``name: expression`` pairs."""
-
-    model_config = ConfigDict(extra="allow")
-
-    @model_validator(mode="before")
-    @classmethod
-    def names_and_expressions(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or not data:
-            raise ValueError("SET needs at least one 'name': 'expression' pair")
-        for key, value in data.items():
-            if not NAME.match(str(key)):
-                raise ValueError(f"{key!r} is not a variable name")
-            if str(key).lstrip("$") in RESERVED:
-                raise ValueError(f"{key!r} is a native variable and cannot be set")
-            if not isinstance(value, str | int | float | bool) and value is not None:
-                raise ValueError(f"the value of {key!r} must be an expression string")
-        return data
 
 
 class SessionDataAction(Action):
@@ -79,17 +29,4 @@ class SessionDataAction(Action):
         for key, value in data.items():
             ctx.state.session_data[key] = ctx.render(value) if isinstance(value, str) else value
         ctx.scope["sessionData"] = ctx.state.session_data
-        return NEXT
-
-
-class SetAction(Action):
-    type = "SET"
-    Params = SetParams
-
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        for key, expression in params_of(action).items():
-            name = str(key).lstrip("$")
-            value = evaluate(expression, ctx.scope) if isinstance(expression, str) else expression
-            ctx.state.variables[name] = value
-            ctx.scope[name] = value
         return NEXT

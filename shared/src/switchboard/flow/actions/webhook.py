@@ -1,22 +1,17 @@
-"""WEBHOOK and REDIRECT: actions that talk to the customer's application.
+"""WEBHOOK: call the customer's application. ``url`` (template), ``method`` (default POST), ``body``
+(an object whose strings are templates; default: the normalized call JSON), ``timeout_ms``,
+``save_as``. The JSON answer goes to ``$webhook.<save_as>``; an answer with ``actions`` replaces the
+rest of the flow (a dynamic flow). A timeout, a non-2xx answer or an invalid action list ends the
+call politely.
 
-- WEBHOOK: ``url`` (template), ``method`` (default POST), ``body`` (an object whose strings are
-  templates; default: the normalized call JSON), ``timeout_ms``, ``save_as``. The JSON answer goes
-  to ``$webhook.<save_as>``; an answer with ``actions`` replaces the rest of the flow (a dynamic
-  flow). A timeout, a non-2xx answer or an invalid action list ends the call politely.
-- REDIRECT: ``url`` (+ ``method``): the customer's application receives the normalized call JSON
-  and answers the actions to continue with; or ``flow``: continue with another named flow.
-
-Examples: ``{"type": "WEBHOOK", "params": {"url": "https://crm.example.test/lookup", "save_as": "crm"}}``,
-``{"type": "REDIRECT", "params": {"url": "https://app.example.test/ivr/next"}}``,
-``{"type": "REDIRECT", "params": {"flow": "survey"}}``
+Example: ``{"type": "WEBHOOK", "params": {"url": "https://crm.example.test/lookup", "save_as": "crm"}}``
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from switchboard.errors import FlowError
 from switchboard.flow.actions.base import (
@@ -50,21 +45,6 @@ class WebhookParams(BaseModel):
     save_as: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
     _url = field_validator("url")(check_url)
-
-
-class RedirectParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    url: str | None = None
-    method: Method = "POST"
-    flow: str | None = None
-
-    _url = field_validator("url")(check_url)
-
-    @model_validator(mode="after")
-    def one_target(self) -> RedirectParams:
-        if (self.url is None) == (self.flow is None):
-            raise ValueError("REDIRECT needs exactly one of 'url' or 'flow'")
-        return self
 
 
 def _render_body(ctx: Context, value: Any) -> Any:
@@ -118,39 +98,4 @@ class WebhookAction(Action):
         actions = replacement(answer.data) if isinstance(answer.data, dict) else None
         if actions is not None:
             ctx.replace_with = {"name": f"dynamic:{waiting.get('url')}", "actions": actions}
-        return NEXT
-
-
-class RedirectAction(Action):
-    type = "REDIRECT"
-    Params = RedirectParams
-    waits = True
-
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        params = params_of(action)
-        if params.get("flow"):
-            ctx.state.waiting = {"action": self.type, "flow": params["flow"]}
-            return Fetch(FetchRequest(kind="flow", flow=ctx.render(params["flow"])))
-        url = ctx.render(params["url"])
-        ctx.state.waiting = {"action": self.type, "url": url}
-        return Fetch(
-            FetchRequest(
-                kind="actions",
-                url=url,
-                method=params.get("method", "POST"),
-                body=call_json(ctx.state, ctx.event, ctx.scope),
-                timeout_ms=ctx.settings.webhook_timeout_ms,
-            )
-        )
-
-    def resume_fetch(self, ctx: Context, waiting: dict[str, Any], answer: FetchAnswer) -> Outcome:
-        if answer.error:
-            raise FlowError(f"REDIRECT to {waiting.get('url') or waiting.get('flow')} failed: {answer.error}")
-        if waiting.get("flow"):
-            ctx.switch_to = answer.data
-            return NEXT
-        actions = replacement(answer.data)
-        if actions is None:
-            raise FlowError(f"REDIRECT to {waiting.get('url')} answered no 'actions' list")
-        ctx.replace_with = {"name": f"dynamic:{waiting.get('url')}", "actions": actions}
         return NEXT

@@ -1,0 +1,39 @@
+"""DEQUEUE: connect this caller (an agent) to the caller at the head of a queue. ``phone_number``:
+the number callers dialled to join it; ``name``: the queue.
+
+Example: ``{"type": "DEQUEUE", "params": {"phone_number": "+254711000301", "name": "support"}}``
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from switchboard.flow.actions.base import WAIT, Action, Context, Outcome, params_of
+from switchboard.flow.document import Path_
+from switchboard.providers.actions import Dequeue
+
+
+class DequeueParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phone_number: str
+    name: str | None = None
+
+
+class DequeueAction(Action):
+    type = "DEQUEUE"
+    Params = DequeueParams
+    provider_facing = True
+    waits = True
+
+    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
+        params = params_of(action)
+        ctx.out.append(
+            Dequeue(
+                phone_number=ctx.render(params["phone_number"]),
+                name=ctx.render(params["name"]) if params.get("name") else None,
+            )
+        )
+        ctx.state.waiting = {"action": self.type}
+        return WAIT

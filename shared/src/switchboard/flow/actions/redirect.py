@@ -1,0 +1,77 @@
+"""REDIRECT: ``url`` (+ ``method``): the customer's application receives the normalized call JSON
+and answers the actions to continue with; or ``flow``: continue with another named flow.
+
+Examples: ``{"type": "REDIRECT", "params": {"url": "https://app.example.test/ivr/next"}}``,
+``{"type": "REDIRECT", "params": {"flow": "survey"}}``
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+from switchboard.errors import FlowError
+from switchboard.flow.actions.base import (
+    NEXT,
+    Action,
+    Context,
+    Fetch,
+    FetchAnswer,
+    FetchRequest,
+    Outcome,
+    params_of,
+)
+from switchboard.flow.actions.webhook import Method, check_url, replacement
+from switchboard.flow.calljson import call_json
+from switchboard.flow.document import Path_
+
+
+class RedirectParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str | None = None
+    method: Method = "POST"
+    flow: str | None = None
+
+    _url = field_validator("url")(check_url)
+
+    @model_validator(mode="after")
+    def one_target(self) -> RedirectParams:
+        if (self.url is None) == (self.flow is None):
+            raise ValueError("REDIRECT needs exactly one of 'url' or 'flow'")
+        return self
+
+
+class RedirectAction(Action):
+    type = "REDIRECT"
+    Params = RedirectParams
+    waits = True
+
+    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
+        params = params_of(action)
+        if params.get("flow"):
+            ctx.state.waiting = {"action": self.type, "flow": params["flow"]}
+            return Fetch(FetchRequest(kind="flow", flow=ctx.render(params["flow"])))
+        url = ctx.render(params["url"])
+        ctx.state.waiting = {"action": self.type, "url": url}
+        return Fetch(
+            FetchRequest(
+                kind="actions",
+                url=url,
+                method=params.get("method", "POST"),
+                body=call_json(ctx.state, ctx.event, ctx.scope),
+                timeout_ms=ctx.settings.webhook_timeout_ms,
+            )
+        )
+
+    def resume_fetch(self, ctx: Context, waiting: dict[str, Any], answer: FetchAnswer) -> Outcome:
+        if answer.error:
+            raise FlowError(f"REDIRECT to {waiting.get('url') or waiting.get('flow')} failed: {answer.error}")
+        if waiting.get("flow"):
+            ctx.switch_to = answer.data
+            return NEXT
+        actions = replacement(answer.data)
+        if actions is None:
+            raise FlowError(f"REDIRECT to {waiting.get('url')} answered no 'actions' list")
+        ctx.replace_with = {"name": f"dynamic:{waiting.get('url')}", "actions": actions}
+        return NEXT
