@@ -204,7 +204,7 @@ def main() -> None:
         for rate in rates:
             for name, url in (
                 ("baseline_in_process", baseline_url),
-                ("pipeline", f"{config.ingress_url}/voice/instruct"),
+                ("pipeline", config.callback_url),
             ):
                 asyncio.run(wait_drained(config.kafka_bootstrap))  # no backlog from the previous run
                 asyncio.run(drive(url, min(rate, 50), 2))  # warm up connections and caches

@@ -57,13 +57,13 @@ def parse(body: bytes) -> ET.Element:
 
 async def test_live_callbacks_get_xml_and_final_gets_empty_200(stack, http):
     sid = f"ATVId_{uuid.uuid4().hex}"
-    url = f"{stack.config.ingress_url}/voice/instruct"
+    url = stack.config.callback_url
     r = await http.post(url, data=base(sid))
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/xml")
     root = parse(r.content)
     assert [el.tag for el in root] == ["Say", "GetDigits", "Redirect"]
     digits_url = root[1].get("callbackUrl")
-    assert urlsplit(digits_url).path == "/voice/instruct" and "step=0" in digits_url
+    assert urlsplit(digits_url).path == urlsplit(stack.config.callback_url).path and "step=0" in digits_url
     # the provider posts the digits to the GetDigits callbackUrl
     r = await http.post(digits_url, data=base(sid, dtmfDigits="1"))
     assert [el.text for el in parse(r.content)] == ["Your account balance is 1,250 shillings. Goodbye."]
@@ -86,9 +86,9 @@ async def test_live_callbacks_get_xml_and_final_gets_empty_200(stack, http):
 
 async def test_final_without_dial_and_events_url(stack, http):
     sid = f"ATVId_{uuid.uuid4().hex}"
-    r = await http.post(f"{stack.config.ingress_url}/voice/events", data={**base(sid), "callSessionState": "Ringing"})
+    r = await http.post(stack.config.events_url, data={**base(sid), "callSessionState": "Ringing"})
     assert r.status_code == 200 and r.text == "OK"
-    r = await http.post(f"{stack.config.ingress_url}/providers/africastalking/callback", data=final(sid))
+    r = await http.post(stack.config.callback_url, data=final(sid))
     assert r.status_code == 200 and r.content == b""
     row = await wait_cdr(stack, f"africastalking:{sid}")
     assert row["status"] == "completed" and row["flow_id"] is None  # never ran a flow
@@ -104,19 +104,19 @@ async def test_final_without_dial_and_events_url(stack, http):
     ],
 )
 async def test_malformed_callbacks_get_400_naming_the_field(stack, http, data, field):
-    for path in ("/voice/instruct", "/voice/events"):
-        r = await http.post(f"{stack.config.ingress_url}{path}", data=data)
+    for url in (stack.config.callback_url, stack.config.events_url):
+        r = await http.post(url, data=data)
         assert r.status_code == 400 and r.json()["field"] == field and field in r.json()["error"]
 
 
 async def test_non_form_body_is_415(stack, http):
-    r = await http.post(f"{stack.config.ingress_url}/voice/instruct", json=base("ATVId_json"))
+    r = await http.post(stack.config.callback_url, json=base("ATVId_json"))
     assert r.status_code == 415 and "form" in r.json()["error"]
 
 
 async def test_repeated_callbacks_have_one_effect(stack, http):
     sid = f"ATVId_{uuid.uuid4().hex}"
-    url = f"{stack.config.ingress_url}/voice/instruct"
+    url = stack.config.callback_url
     first = await http.post(url, data=base(sid))
     digits_url = parse(first.content)[1].get("callbackUrl")
     # the same digits notification three times, two of them at once
@@ -130,9 +130,10 @@ async def test_repeated_callbacks_have_one_effect(stack, http):
     state = orjson.loads(await redis.get(call_state_key(f"africastalking:{sid}")))
     await redis.aclose()
     assert state["step"] == 2 and state["collected"] == {"menu": "9"}
-    # the final notification on both URLs, twice each
-    for path in ("/voice/instruct", "/voice/events", "/voice/instruct", "/voice/events"):
-        r = await http.post(f"{stack.config.ingress_url}{path}", data=final(sid, clientRequestId="x"))
+    # the final notification on both URLs (and the seed's alias, with Basic auth), twice each
+    alias = (f"{stack.config.ingress_url}/voice/instruct", {"auth": ("at", stack.config.callback_secret)})
+    for url, kw in [(stack.config.callback_url, {}), (stack.config.events_url, {}), alias] * 2:
+        r = await http.post(url, data=final(sid, clientRequestId="x"), **kw)
         assert r.status_code == 200
     await wait_cdr(stack, f"africastalking:{sid}")
     key = f"africastalking:{sid}".encode()
@@ -155,3 +156,52 @@ async def test_seed_001_endpoints(stack, http):
 
 def query(url: str) -> dict[str, str]:
     return dict(parse_qsl(urlsplit(url).query))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/voice/instruct",
+        "/voice/events",
+        "/providers/africastalking/callback",
+        "/providers/africastalking/events",
+        "/providers/africastalking/t/wrong-token/callback",
+        "/providers/africastalking/t/wrong-token/events",
+    ],
+)
+async def test_callbacks_without_the_secret_get_403(stack, http, path):
+    r = await http.post(f"{stack.config.ingress_url}{path}", data=base("ATVId_guard"))
+    assert r.status_code == 403 and "secret" in r.json()["error"]
+    r = await http.post(f"{stack.config.ingress_url}{path}", data=base("ATVId_guard"), auth=("at", "not-the-secret"))
+    assert r.status_code == 403
+
+
+async def test_seed_aliases_pass_with_basic_auth(stack, http):
+    r = await http.post(
+        f"{stack.config.ingress_url}/voice/instruct",
+        data=base(f"ATVId_{uuid.uuid4().hex}"),
+        auth=("africastalking", stack.config.callback_secret),
+    )
+    assert r.status_code == 200 and parse(r.content)[0].text == "Welcome to Switchboard Bank."
+
+
+async def test_source_ip_allow_list(stack):
+    import httpx
+
+    from switchboard_ingress.app import build_app
+    from switchboard_ingress.settings import IngressSettings
+
+    settings = IngressSettings(
+        kafka_bootstrap=stack.config.kafka_bootstrap,
+        redis_url=stack.config.redis_url,
+        callback_secret=stack.config.callback_secret,
+        callback_allow_ips=["10.0.0.0/8"],
+    )
+    app = build_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://ingress") as client:
+            r = await client.post(
+                f"/providers/africastalking/t/{stack.config.callback_secret}/callback", data=base("ATVId_ip")
+            )
+            assert r.status_code == 403 and "SB_CALLBACK_ALLOW_IPS" in r.json()["error"]

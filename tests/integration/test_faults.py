@@ -37,7 +37,7 @@ def base(session_id: str) -> dict[str, str]:
 async def test_late_reply_gets_hold_and_redirect_then_the_real_reply(stack, http):
     pid = int((stack.run_dir / "flow-runner.pid").read_text())
     sid = f"ATVId_{uuid.uuid4().hex}"
-    url = f"{stack.config.ingress_url}/voice/instruct"
+    url = stack.config.callback_url
     os.kill(pid, signal.SIGSTOP)
     try:
         r = await http.post(url, data=base(sid))
@@ -152,7 +152,7 @@ async def test_flow_runner_commits_what_it_processed(stack, http):
     from .helpers import group_lag
 
     for _ in range(5):
-        await http.post(f"{stack.config.ingress_url}/voice/instruct", data=base(f"ATVId_{uuid.uuid4().hex}"))
+        await http.post(stack.config.callback_url, data=base(f"ATVId_{uuid.uuid4().hex}"))
 
     async def drained():  # type: ignore[no-untyped-def]
         return await group_lag(stack.config.kafka_bootstrap, "flow-runner", Topic.CALL_EVENTS.value) == 0

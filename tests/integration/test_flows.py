@@ -196,7 +196,7 @@ async def test_a_call_keeps_its_flow_version(stack, http):
 
     path.write_text(version(1))
     await add_routes(stack, {"+254711000430": "pinned"})
-    url = f"{stack.config.ingress_url}/voice/instruct"
+    url = stack.config.callback_url
     old = {
         "isActive": "1",
         "sessionId": f"ATVId_{uuid.uuid4().hex}",

@@ -23,6 +23,7 @@ from switchboard.redis import as_bytes, seen_key
 from switchboard.state import cached_reply, wait_reply
 from switchboard.topics import Topic
 from switchboard_ingress.fallback import fallback_reply
+from switchboard_ingress.guard import check
 from switchboard_ingress.settings import IngressSettings
 
 log = get_logger(__name__)
@@ -127,15 +128,30 @@ class CallbackHandler:
 
 def build_router(handler: CallbackHandler) -> APIRouter:
     router = APIRouter()
+    settings = handler.settings
 
-    async def callback(request: Request) -> Response:
+    def forbidden(reason: str) -> JSONResponse:
+        return JSONResponse({"error": f"forbidden: {reason}"}, status_code=403)
+
+    async def callback(request: Request, token: str | None = None) -> Response:
+        if reason := check(request, settings, token):
+            return forbidden(reason)
         return await handler.handle(request, "callback")
 
-    async def events(request: Request) -> Response:
+    async def events(request: Request, token: str | None = None) -> Response:
+        if reason := check(request, settings, token):
+            return forbidden(reason)
         return await handler.handle(request, "events")
 
-    desc = "Africa's Talking notification (form body, africastalking.md §3); answers XML."
-    for path in ("/providers/africastalking/callback", "/voice/instruct"):
+    desc = (
+        "Africa's Talking notification (form body, africastalking.md §3); answers XML. Guarded by the "
+        "deployment secret: path token (/t/<secret>/) or Basic-auth password."
+    )
+    for path in (
+        "/providers/africastalking/t/{token}/callback",
+        "/providers/africastalking/callback",
+        "/voice/instruct",
+    ):
         router.add_api_route(
             path,
             callback,
@@ -145,13 +161,13 @@ def build_router(handler: CallbackHandler) -> APIRouter:
             response_class=Response,
             tags=["africastalking"],
         )
-    for path in ("/providers/africastalking/events", "/voice/events"):
+    for path in ("/providers/africastalking/t/{token}/events", "/providers/africastalking/events", "/voice/events"):
         router.add_api_route(
             path,
             events,
             methods=["POST"],
             summary="AT events URL",
-            description="Progress events (africastalking.md §3.3); answers OK.",
+            description="Progress events (africastalking.md §3.3); answers OK. Guarded as above.",
             response_class=PlainTextResponse,
             tags=["africastalking"],
         )

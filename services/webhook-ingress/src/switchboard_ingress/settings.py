@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 
 from switchboard.settings import ServiceSettings
 
@@ -15,7 +16,11 @@ class IngressSettings(ServiceSettings):
     ``SB_FALLBACK_MODE``: ``redirect`` (hold prompt, then the provider posts again and gets the late
     reply; at most ``SB_FALLBACK_MAX_REDIRECTS`` times) or ``hangup`` (apology, end of call).
     ``SB_DIAL_WAIT_S``: how long ``invoke-call`` waits for the dialer before answering 202.
-    ``SB_DEDUPE_TTL_S``: how long a callback is remembered for duplicate detection."""
+    ``SB_DEDUPE_TTL_S``: how long a callback is remembered for duplicate detection.
+    ``SB_CALLBACK_SECRET``: the per-deployment secret provider callbacks must carry, as the path token
+    of ``/providers/<provider>/t/<secret>/…`` or as the Basic-auth password (any user name);
+    ``SB_CALLBACK_ALLOW_IPS``: optional JSON list of networks callbacks may come from. Without the
+    secret (dev only) callbacks are not guarded."""
 
     ingress_host: str = "127.0.0.1"
     ingress_port: int = 8080
@@ -27,3 +32,14 @@ class IngressSettings(ServiceSettings):
     dial_wait_s: float = 5.0
     dedupe_ttl_s: int = 6 * 3600
     invoke_flow: str = "survey"
+    callback_secret: SecretStr | None = None
+    callback_allow_ips: list[IPv4Network | IPv6Network] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def guard_in_production(self) -> IngressSettings:
+        """Africa's Talking signs nothing: production must guard its callback URLs."""
+        if self.env == "prod" and self.callback_secret is None:
+            raise ValueError("SB_CALLBACK_SECRET must be set in production (callbacks would be unguarded)")
+        if self.callback_secret is not None and len(self.callback_secret.get_secret_value()) < 22:
+            raise ValueError("SB_CALLBACK_SECRET must have at least 128 bits (22+ random URL-safe characters)")
+        return self

@@ -16,6 +16,7 @@ import contextlib
 import glob
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
@@ -61,6 +62,9 @@ class StackConfig:
     speed: float = field(default_factory=lambda: float(os.environ.get("SIM_SPEED", "1")))
     extra_env: dict[str, str] = field(default_factory=dict)
     partitions: int = 8
+    callback_secret: str = field(
+        default_factory=lambda: os.environ.get("SB_CALLBACK_SECRET") or secrets.token_urlsafe(24)
+    )
 
     @classmethod
     def ephemeral(cls, root: Path, **overrides: object) -> StackConfig:
@@ -103,6 +107,15 @@ class StackConfig:
     def sim_url(self) -> str:
         return self.url(self.sim_port)
 
+    @property
+    def callback_url(self) -> str:
+        """The guarded Africa's Talking callback URL (path token = the deployment secret)."""
+        return f"{self.ingress_url}/providers/africastalking/t/{self.callback_secret}/callback"
+
+    @property
+    def events_url(self) -> str:
+        return f"{self.ingress_url}/providers/africastalking/t/{self.callback_secret}/events"
+
     def service_env(self) -> dict[str, str]:
         return {
             "SB_ENV": "dev",
@@ -121,7 +134,8 @@ class StackConfig:
             "SB_SINK_HOST": self.host,
             "SB_SINK_PORT": str(self.sink_port),
             "SB_FLOWS_DIR": str(self.flows_dir),
-            "SB_CALLBACK_URL": f"{self.ingress_url}/voice/instruct",
+            "SB_CALLBACK_URL": self.callback_url,
+            "SB_CALLBACK_SECRET": self.callback_secret,
             "SB_AT_BASE_URL": self.sim_url,
             "SB_AT_USERNAME": "sandbox",
             "SB_AT_API_KEY": "sim-api-key",
@@ -129,8 +143,8 @@ class StackConfig:
             "SIM_PORT": str(self.sim_port),
             "SIM_AT_USERNAME": "sandbox",
             "SIM_AT_API_KEY": "sim-api-key",
-            "SIM_AT_CALLBACK_URL": f"{self.ingress_url}/voice/instruct",
-            "SIM_AT_EVENTS_URL": f"{self.ingress_url}/voice/events",
+            "SIM_AT_CALLBACK_URL": self.callback_url,
+            "SIM_AT_EVENTS_URL": self.events_url,
             "SIM_SPEED": str(self.speed),
             **self.extra_env,
         }
