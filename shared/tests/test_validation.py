@@ -164,3 +164,16 @@ def test_multi_action_script_skips_to_the_label():
         "Hello, world. Welcome to multi action processing. You can have one or more actions in the same script.",
         "You successfully navigated to a labeled action.",
     ]
+
+
+def test_yaml_no_yes_on_off_stay_strings():
+    from switchboard.flow.document import parse_text
+
+    doc = parse_text(
+        "actions:\n"
+        "  - type: DIAL\n    params: {no: '+254700000010', record: true}\n"
+        "  - {type: SAY, params: {text: on}}\n",
+        filename="f.yaml",
+    )
+    assert doc["actions"][0]["params"] == {"no": "+254700000010", "record": True}
+    assert doc["actions"][1]["params"]["text"] == "on"

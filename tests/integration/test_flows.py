@@ -91,11 +91,23 @@ async def test_business_hours_routing(stack, http, open_now):
 
 
 async def test_agent_queue_and_dequeue(stack, http):
-    caller = await inbound(http, stack, "+254711000301")
-    assert heard(caller, "enqueue")[0]["name"] == "support"
+    r = await http.post(f"{stack.config.sim_url}/sim/inbound", json={"caller": number(), "to": "+254711000301"})
+    caller_id = r.json()["session_id"]
+
+    async def waiting():  # type: ignore[no-untyped-def]
+        q = await http.get(f"{stack.config.ingress_url}/v1/queues", params={"phone_numbers": "+254711000301"})
+        return q.json()["queues"] if q.status_code == 200 else None
+
+    queues = await wait_for(waiting, 20, 0.1)
+    assert queues == [{"phone_number": "+254711000301", "queue_name": "support", "num_calls": 1}]
     agent = await inbound(http, stack, "+254711000302")
     assert says(agent) == ["Connecting you to the next caller in the support queue."]
-    assert heard(agent, "dequeue")[0]["phoneNumber"] == "+254711000301"
+    assert heard(agent, "dequeue")[0]["phoneNumber"] == "+254711000301" and heard(agent, "connected")
+    caller = await sim_call(http, stack, caller_id)
+    assert heard(caller, "enqueue")[0]["name"] == "support"
+    assert heard(caller, "dequeued")[0]["agent"] == agent["caller_number"]
+    q = await http.get(f"{stack.config.ingress_url}/v1/queues", params={"phone_numbers": "+254711000301"})
+    assert q.json() == {"queues": []}
 
 
 async def test_published_voxology_script_through_the_simulator(stack, http):

@@ -50,6 +50,11 @@ def flow_doc_key(name: str, version: str) -> str:
     return f"sb:flowdoc:{{{name}}}:{version}"
 
 
+def call_id_key(call_id: str) -> str:
+    """``sb:callid:<call id>``: Switchboard's call id → the call key, for the REST API."""
+    return f"sb:callid:{call_id}"
+
+
 def dial_key(call_id: str) -> str:
     """``sb:dial:{<call id>}``: an outbound call the dialer is placing (flow, session data)."""
     return f"sb:dial:{{{call_id}}}"

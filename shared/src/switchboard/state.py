@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
 from switchboard.events import Direction, utcnow
-from switchboard.redis import as_bytes, call_state_key, reply_cache_key, reply_key
+from switchboard.redis import as_bytes, call_id_key, call_state_key, reply_cache_key, reply_key
 
 APPLIED_EVENTS_KEPT = 64
 Status = Literal["dialing", "ringing", "active", "ended"]
@@ -126,6 +126,14 @@ class StateStore:
         except StateConflict:
             return False
         return True
+
+    async def link_call_id(self, call_id: str, call_key: str) -> None:
+        """Remember which call key Switchboard's ``call_id`` is (``sb:callid:<id>``, state TTL)."""
+        await self.redis.set(call_id_key(call_id), call_key, ex=self.ttl_s)
+
+    async def call_key_of(self, call_id: str) -> str | None:
+        raw = await self.redis.get(call_id_key(call_id))
+        return None if raw is None else as_bytes(raw).decode()
 
     async def expire_soon(self, call_key: str, ttl_s: int = 600) -> None:
         """Keep an ended call's state a little longer, for late duplicates."""

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-import yaml
 from typer.testing import CliRunner
 
+from switchboard.flow.document import load_yaml
 from switchboard.flow.schema import language_schema
 from switchboard_cli.main import app
 
@@ -68,7 +68,7 @@ def test_published_schema_is_current():
 def test_flows_match_the_schema(path):
     if path.stem == "routes":
         return
-    doc = yaml.safe_load(path.read_text())
+    doc = load_yaml(path.read_text())
     jsonschema.validate(doc, language_schema())
 
 

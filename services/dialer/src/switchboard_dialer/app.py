@@ -9,7 +9,6 @@ from faststream.kafka import KafkaMessage
 from switchboard.events import DialRequest, decode
 from switchboard.kafka import make_broker, run_guarded
 from switchboard.logging import configure_logging
-from switchboard.providers.africastalking import AfricasTalkingClient
 from switchboard.redis import make_redis
 from switchboard.service import redis_check, service_app
 from switchboard.topics import Topic
@@ -24,7 +23,7 @@ def build_app(settings: DialerSettings | None = None) -> FastAPI:
     configure_logging("dialer", settings.log_level, settings.log_json)
     broker = make_broker(settings, client_id="dialer")
     redis = make_redis(settings)
-    client = AfricasTalkingClient(settings.at_base_url, settings.at_username, settings.at_api_key)
+    client = settings.at_client()
     dialer = Dialer(settings, broker, redis, client)
 
     # At least once delivery, at most once placement: the offset is committed after the attempt

@@ -106,7 +106,9 @@ class Dialer:
                     raise TransientError(str(exc)) from exc
                 attempt = attempt_from(request, caller_id, None, exc)
         if attempt.accepted:
+            assert attempt.call_key
             await self.store.create_if_absent(initial_state(attempt, request))
+            await self.store.link_call_id(request.call_id, attempt.call_key)
         key = (attempt.call_key or request.call_id).encode()
         await self.broker.publish(encode(attempt), Topic.DIAL_ATTEMPTS.value, key=key)
         await self._hand_back(attempt)

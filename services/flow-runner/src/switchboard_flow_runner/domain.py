@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from switchboard.events import CallEvent, CallEventType, CallStatus, SessionEnded
+from switchboard.events import CallEvent, CallEventType, CallStatus, SessionEnded, new_id
 from switchboard.flow.actions.base import EngineSettings
 from switchboard.flow.document import Flow
 from switchboard.flow.interpreter import Transition, run
@@ -27,7 +27,7 @@ def new_inbound_state(event: CallEvent, flow_name: str | None) -> CallState:
         caller_number=event.caller_number,
         destination_number=event.destination_number,
         flow_id=flow_name,
-        call_id=event.call_id,
+        call_id=event.call_id or new_id(),
     )
 
 

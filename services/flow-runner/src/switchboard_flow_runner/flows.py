@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 from redis.asyncio import Redis
 
-from switchboard.flow.document import Flow, FlowInvalid, build_flow, load_flow
+from switchboard.flow.document import Flow, FlowInvalid, build_flow, load_flow, load_yaml
 from switchboard.logging import get_logger
 from switchboard.redis import flow_doc_key
 from switchboard.state import CallState
@@ -69,7 +68,7 @@ class FlowRepository:
                 continue
             self._add(load_flow(path, provider=self.provider))
         routes_file = self.folder / "routes.yaml"
-        data = yaml.safe_load(routes_file.read_text()) if routes_file.exists() else {}
+        data = load_yaml(routes_file.read_text()) if routes_file.exists() else {}
         data = data if isinstance(data, dict) else {}
         self.default_route = data.pop("default", None)
         self.routes = {p: {str(k): str(v) for k, v in (m or {}).items()} for p, m in data.items()}

@@ -84,6 +84,8 @@ class CallEventHandler:
                 log.warning("outbound call without dialer state", call_key=event.call_key)
                 flow_name = None
             state = new_inbound_state(event, flow_name)
+            assert state.call_id
+            await self.store.link_call_id(state.call_id, state.call_key)
         flow = await self.flows.flow_for(state)
         transition = await self._follow_fetches(apply_event(state, event, flow, self.engine))
         await self._effects(transition)

@@ -11,7 +11,10 @@ class SimSettings(BaseSettings):
     ingress). ``SIM_SPEED``: simulated seconds per real second (1 = real time; tests use 50+).
     ``SIM_ANSWER_RATIO``/``SIM_BUSY_RATIO`` (the rest is no-answer): outcome mix for numbers with no
     script. ``SIM_DIGITS``: keys a simulated person picks from when no script says what to press.
-    ``SIM_RESPONSE_TIMEOUT_S``: real seconds AT waits for the platform's answer (spec §7: 5 s)."""
+    ``SIM_RESPONSE_TIMEOUT_S``: real seconds AT waits for the platform's answer (spec §7: 5 s).
+    ``SIM_QUEUE_PATIENCE_S``: simulated seconds a queued caller waits before hanging up.
+    ``SIM_TRANSFER_RESPONSE_WRAPPED``: answer /callTransfer wrapped in ``callTransferResponse``
+    (default) or flat (spec §8)."""
 
     model_config = SettingsConfigDict(env_prefix="SIM_", extra="ignore")
 
@@ -34,3 +37,5 @@ class SimSettings(BaseSettings):
     rate_per_minute: str = "1.50"
     carrier: str = "SimNet"
     max_callbacks_per_call: int = 200
+    queue_patience_s: float = 300.0
+    transfer_response_wrapped: bool = True

@@ -8,7 +8,8 @@ from switchboard.kafka import make_broker
 from switchboard.logging import configure_logging
 from switchboard.redis import make_redis
 from switchboard.service import redis_check, service_app
-from switchboard_ingress import callbacks, calls
+from switchboard.state import StateStore
+from switchboard_ingress import callbacks, calls, provider_api
 from switchboard_ingress.settings import IngressSettings
 
 
@@ -18,13 +19,15 @@ def build_app(settings: IngressSettings | None = None) -> FastAPI:
     broker = make_broker(settings, client_id="webhook-ingress")
     redis = make_redis(settings)
 
+    at = settings.at_client()
     app = service_app(
         "Switchboard webhook-ingress",
         broker=broker,
         consume=False,
         checks={"redis": redis_check(redis)},
-        closers=[redis.aclose],
+        closers=[at.aclose, redis.aclose],
     )
+    app.include_router(provider_api.build_router(at, StateStore(redis)))
     app.include_router(calls.build_router(settings, broker, redis))
     app.include_router(callbacks.build_router(callbacks.CallbackHandler(settings, broker, redis)))
     return app

@@ -7,10 +7,10 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from switchboard.settings import ServiceSettings
+from switchboard.providers.africastalking.settings import AfricasTalkingSettings
 
 
-class IngressSettings(ServiceSettings):
+class IngressSettings(AfricasTalkingSettings):
     """``SB_INGRESS_HOST``/``SB_INGRESS_PORT``: where to listen (default 127.0.0.1:8080).
     ``SB_REPLY_TIMEOUT_S``: how long a live callback waits for the flow-runner before the fallback.
     ``SB_FALLBACK_MODE``: ``redirect`` (hold prompt, then the provider posts again and gets the late

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,6 +117,34 @@ def walk(
                 yield from walk(action[key], (*path, key), prompts=prompts)
 
 
+class FlowYamlLoader(yaml.SafeLoader):
+    """YAML with 1.2's booleans: only ``true``/``false``. YAML 1.1 also reads ``no``, ``yes``,
+    ``on`` and ``off`` as booleans, which would turn Voxology's DIAL param ``no:`` into ``False``."""
+
+
+FlowYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+FlowYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML the way flow files are read (see :class:`FlowYamlLoader`)."""
+    return yaml.load(text, Loader=FlowYamlLoader)
+
+
+def _stable(value: Any) -> Any:
+    """``value`` with every mapping key a string, so it can be hashed in a stable order."""
+    if isinstance(value, dict):
+        return {str(k): _stable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_stable(v) for v in value]
+    return value
+
+
 def parse_text(text: str, *, filename: str = "<flow>") -> Any:
     """Parse JSON or YAML. Raises :class:`FlowInvalid` with the line and column of a syntax error."""
     stripped = text.lstrip()
@@ -127,7 +156,7 @@ def parse_text(text: str, *, filename: str = "<flow>") -> Any:
                 filename, [Problem("", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")]
             ) from None
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -153,7 +182,7 @@ def build_flow(doc: Any, *, name: str, source: str = "", check: bool = True, pro
                 problems.append(Problem(pointer_of(path), f"duplicate label {label!r}"))
             elif isinstance(label, str):
                 labels[label] = path
-    version = hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    version = hashlib.sha256(json.dumps(_stable(doc), sort_keys=True, default=str).encode()).hexdigest()[:12]
     flow = Flow(
         name=str(doc.get("name") or name), version=version, actions=actions, labels=labels, source=source, doc=doc
     )

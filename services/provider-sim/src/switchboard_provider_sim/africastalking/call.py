@@ -35,6 +35,7 @@ class PhoneScript:
     digits: list[str] | None = None
     ring_s: float | None = None
     hangup_after_s: float | None = None
+    talk_s: float | None = None  # how long a bridged conversation (Dial, a dequeued caller) lasts
 
 
 class CallerHungUp(Exception):
@@ -70,6 +71,9 @@ class SimCall:
     recording_url: str | None = None
     final_posted: bool = False
     digit_index: int = 0
+    bridged: bool = False
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+    partner: str | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -85,6 +89,7 @@ class SimCall:
             "callbacks": self.callbacks,
             "errors": self.errors,
             "final_posted": self.final_posted,
+            "bridged": self.bridged,
             "transcript": self.transcript,
         }
 
@@ -98,6 +103,34 @@ def at_time(value: datetime) -> str:
     return value.strftime("%Y-%m-%d+%H:%M:%S")
 
 
+class Queues:
+    """AT call queues: callers wait per (number dialled, queue name) until an agent dequeues them."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[tuple[str, str], list[SimCall]] = {}
+
+    def join(self, number: str, name: str, call: SimCall) -> None:
+        self.waiting.setdefault((number, name), []).append(call)
+
+    def leave(self, call: SimCall) -> None:
+        for callers in self.waiting.values():
+            if call in callers:
+                callers.remove(call)
+
+    def take(self, number: str, name: str | None) -> SimCall | None:
+        for (num, queue), callers in self.waiting.items():
+            if num == number and (name is None or queue == name) and callers:
+                return callers.pop(0)
+        return None
+
+    def status(self, number: str) -> list[dict[str, Any]]:
+        return [
+            {"phoneNumber": num, "queueName": queue, "numCalls": len(callers)}
+            for (num, queue), callers in self.waiting.items()
+            if num == number and callers
+        ]
+
+
 class CallRunner:
     """Runs :class:`SimCall` s against the platform's callback URLs."""
 
@@ -105,6 +138,18 @@ class CallRunner:
         self.settings = settings
         self.http = http
         self.rng = rng
+        self.queues = Queues()
+
+    def talk_time(self, call: SimCall) -> float:
+        return call.script.talk_s if call.script.talk_s is not None else float(self.rng.randint(5, 15))
+
+    async def bridge(self, call: SimCall, seconds: float) -> None:
+        """A two-party conversation: the call can be transferred while it lasts (spec §2.2)."""
+        call.bridged = True
+        try:
+            await self.pass_time(call, seconds)
+        finally:
+            call.bridged = False
 
     # --- time ---------------------------------------------------------------------------------
     async def pass_time(self, call: SimCall, seconds: float) -> None:
@@ -265,11 +310,11 @@ class CallRunner:
                 numbers = attrs["phoneNumbers"].split(",")
                 self.note(call, "dial", numbers=numbers, record=truthy(attrs.get("record")))
                 await self.pass_time(call, 3.0)
-                talk = float(self.rng.randint(5, 15))
+                talk = self.talk_time(call)
                 if attrs.get("maxDuration"):
                     talk = min(talk, float(attrs["maxDuration"]))
                 start = datetime.now(UTC).replace(microsecond=0)
-                await self.pass_time(call, talk)
+                await self.bridge(call, talk)
                 call.dial = {
                     "dialDestinationNumber": numbers[0],
                     "dialDurationInSeconds": str(int(talk)),
@@ -285,11 +330,61 @@ class CallRunner:
                 self.note(call, "reject")
                 call.started = None
                 raise EndCall("CALL_REJECTED", state="Completed", status="Aborted")
-            elif tag in ("Enqueue", "Dequeue", "Conference"):
-                self.note(call, tag.lower(), **attrs)
+            elif tag == "Enqueue":
+                await self.enqueue(call, attrs)
+            elif tag == "Dequeue":
+                await self.dequeue(call, attrs)
+            elif tag == "Conference":
+                self.note(call, "conference", **attrs)
                 await self.pass_time(call, 20.0)
                 raise EndCall("NORMAL_CLEARING")
         return None
+
+    async def enqueue(self, call: SimCall, attrs: dict[str, str]) -> None:
+        """Wait in the queue with hold music until dequeued (then talk), or give up after
+        ``SIM_QUEUE_PATIENCE_S``. Enqueue is terminal either way (spec §4)."""
+        name = attrs.get("name", "")
+        self.note(call, "enqueue", **attrs)
+        self.queues.join(call.destination_number, name, call)
+        started = asyncio.get_running_loop().time()
+        try:
+            await asyncio.wait_for(call.connected.wait(), self.settings.queue_patience_s / self.settings.speed)
+        except TimeoutError:
+            self.queues.leave(call)
+            call.sim_s += self.settings.queue_patience_s
+            self.note(call, "queue-gave-up")
+            raise EndCall("NORMAL_CLEARING") from None
+        call.sim_s += (asyncio.get_running_loop().time() - started) * self.settings.speed
+        self.note(call, "dequeued", agent=call.partner)
+        await self.bridge(call, self.talk_time(call))
+        raise EndCall("NORMAL_CLEARING")
+
+    async def dequeue(self, call: SimCall, attrs: dict[str, str]) -> None:
+        """Connect this call (an agent) to the head of the queue; an empty queue hangs up."""
+        self.note(call, "dequeue", **attrs)
+        caller = self.queues.take(attrs["phoneNumber"], attrs.get("name"))
+        if caller is None:
+            self.note(call, "queue-empty")
+            raise EndCall("NORMAL_CLEARING")
+        caller.partner = call.caller_number
+        call.partner = caller.caller_number
+        caller.connected.set()
+        self.note(call, "connected", caller=caller.caller_number)
+        await self.bridge(call, self.talk_time(caller))
+        raise EndCall("NORMAL_CLEARING")
+
+    async def transfer(self, call: SimCall, number: str, leg: str) -> None:
+        """The transfer events AT posts to the events URL (spec §3.3)."""
+        self.note(call, "transfer", to=number, leg=leg)
+        base = {
+            **self.base_fields(call, active=True),
+            "status": "Success",
+            "callTransferParam": f"{number}:{int(call.sim_s)}",
+            "callTransferredToNumber": number,
+        }
+        await self.event(call, {**base, "callSessionState": "Transferred", "callTransferState": "Active"})
+        await asyncio.sleep(1 / self.settings.speed)
+        await self.event(call, {**base, "callSessionState": "TransferCompleted", "callTransferState": "Completed"})
 
     async def finish(self, call: SimCall, end: EndCall) -> None:
         """The final ``isActive=0`` notification with duration, cost and hangup cause."""

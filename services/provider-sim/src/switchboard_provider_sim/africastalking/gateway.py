@@ -36,6 +36,7 @@ class InboundCall(BaseModel):
     to: str
     digits: list[str] | None = None
     hangup_after_s: float | None = None
+    talk_s: float | None = None
 
 
 class ScriptIn(BaseModel):
@@ -43,6 +44,7 @@ class ScriptIn(BaseModel):
     digits: list[str] | None = None
     ring_s: float | None = None
     hangup_after_s: float | None = None
+    talk_s: float | None = None
 
 
 class Gateway:
@@ -53,6 +55,7 @@ class Gateway:
         self.scripts: dict[str, PhoneScript] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.rejected: list[dict[str, str]] = []
+        self.media: set[str] = set()
 
     def start(self, call: SimCall) -> None:
         self.calls[call.session_id] = call
@@ -75,18 +78,29 @@ async def read_body(request: Request) -> dict[str, Any]:
     return {k: v for k, v in form.items()}
 
 
+def unauthorized(gw: Gateway, request: Request, body: dict[str, Any]) -> PlainTextResponse | None:
+    """401 unless the ``apiKey`` header (any casing) and ``username`` match the account (§2)."""
+    key = next((v for k, v in request.headers.items() if k.lower() == "apikey"), None)
+    if key != gw.settings.at_api_key or body.get("username") != gw.settings.at_username:
+        return PlainTextResponse("The supplied authentication is invalid", status_code=401)
+    return None
+
+
+def missing(body: dict[str, Any], *names: str) -> PlainTextResponse | None:
+    for name in names:
+        if not body.get(name):
+            return PlainTextResponse(f"Request is missing required form field '{name}'", status_code=400)
+    return None
+
+
 def build_router(gw: Gateway) -> APIRouter:
     router = APIRouter()
 
     @router.post("/call", tags=["africastalking"])
     async def call(request: Request) -> Any:
-        key = next((v for k, v in request.headers.items() if k.lower() == "apikey"), None)
         body = await read_body(request)
-        if key != gw.settings.at_api_key or body.get("username") != gw.settings.at_username:
-            return PlainTextResponse("The supplied authentication is invalid", status_code=401)
-        for name in ("username", "from", "to"):
-            if not body.get(name):
-                return PlainTextResponse(f"Request is missing required form field '{name}'", status_code=400)
+        if refused := unauthorized(gw, request, body) or missing(body, "username", "from", "to"):
+            return refused
         to = body["to"]
         numbers = [n.strip() for n in (to if isinstance(to, list) else str(to).split(",")) if n.strip()]
         entries = []
@@ -107,6 +121,47 @@ def build_router(gw: Gateway) -> APIRouter:
             entries.append({"phoneNumber": number, "status": "Queued", "sessionId": sim.session_id})
         return JSONResponse({"entries": entries, "errorMessage": "None"}, status_code=201)
 
+    @router.post("/callTransfer", tags=["africastalking"])
+    async def call_transfer(request: Request) -> Any:
+        body = await read_body(request)
+        if refused := unauthorized(gw, request, body) or missing(body, "sessionId", "phoneNumber"):
+            return refused
+        sim = gw.calls.get(str(body["sessionId"]))
+        leg = str(body.get("callLeg") or "callee")
+        if sim is None or sim.state == "ended":
+            result = {"status": "Aborted", "errorMessage": "Invalid sessionId"}
+        elif not sim.bridged:
+            result = {"status": "Aborted", "errorMessage": "Call is not bridged: a transfer needs two legs"}
+        elif leg not in ("caller", "callee"):
+            result = {"status": "Aborted", "errorMessage": f"Invalid callLeg {leg!r}"}
+        else:
+            result = {"status": "Success", "errorMessage": "None"}
+            task = asyncio.create_task(gw.runner.transfer(sim, str(body["phoneNumber"]), leg))
+            gw.tasks.add(task)
+            task.add_done_callback(gw.tasks.discard)
+        return JSONResponse({"callTransferResponse": result} if gw.settings.transfer_response_wrapped else result)
+
+    @router.post("/queueStatus", tags=["africastalking"])
+    async def queue_status(request: Request) -> Any:
+        body = await read_body(request)
+        if refused := unauthorized(gw, request, body) or missing(body, "phoneNumbers"):
+            return refused
+        raw = body["phoneNumbers"]
+        numbers = [n.strip() for n in (raw if isinstance(raw, list) else str(raw).split(",")) if n.strip()]
+        entries = [entry for number in numbers for entry in gw.runner.queues.status(number)]
+        return JSONResponse({"status": "Success", "entries": entries, "errorMessage": "None"})
+
+    @router.post("/mediaUpload", tags=["africastalking"])
+    async def media_upload(request: Request) -> Any:
+        body = await read_body(request)
+        if refused := unauthorized(gw, request, body) or missing(body, "phoneNumber", "url"):
+            return refused
+        url = str(body["url"])
+        if not url.startswith(("http://", "https://")) or not url.split("?")[0].lower().endswith((".mp3", ".wav")):
+            return PlainTextResponse("url must be an http(s) link to an .mp3 or .wav file", status_code=400)
+        gw.media.add(url)
+        return JSONResponse({"status": "Success"}, status_code=201)
+
     @router.put("/sim/phones/{number}", tags=["control"])
     async def script_phone(number: str, script: ScriptIn) -> dict[str, str]:
         gw.scripts[number] = PhoneScript(
@@ -114,6 +169,7 @@ def build_router(gw: Gateway) -> APIRouter:
             digits=script.digits,
             ring_s=script.ring_s,
             hangup_after_s=script.hangup_after_s,
+            talk_s=script.talk_s,
         )
         return {"number": number, "status": "scripted"}
 
@@ -124,7 +180,7 @@ def build_router(gw: Gateway) -> APIRouter:
             direction="Inbound",
             caller_number=req.caller,
             destination_number=req.to,
-            script=PhoneScript(digits=req.digits, hangup_after_s=req.hangup_after_s),
+            script=PhoneScript(digits=req.digits, hangup_after_s=req.hangup_after_s, talk_s=req.talk_s),
         )
         gw.start(sim)
         return {"session_id": sim.session_id}
@@ -144,7 +200,13 @@ def build_router(gw: Gateway) -> APIRouter:
         states: dict[str, int] = {}
         for c in gw.calls.values():
             states[c.state] = states.get(c.state, 0) + 1
-        return {"calls": len(gw.calls), "active": len(gw.tasks), "by_state": states, "rejected": len(gw.rejected)}
+        return {
+            "calls": len(gw.calls),
+            "active": len(gw.tasks),
+            "by_state": states,
+            "rejected": len(gw.rejected),
+            "media": sorted(gw.media),
+        }
 
     @router.post("/sim/wait-idle", tags=["control"])
     async def wait_idle(timeout_s: float = 60) -> dict[str, Any]:

@@ -2,7 +2,12 @@
 
 from switchboard.providers.africastalking.callbacks import dedupe_key, parse_callback
 from switchboard.providers.africastalking.capabilities import CAPABILITIES
-from switchboard.providers.africastalking.client import AfricasTalkingClient, PlaceCallResult
+from switchboard.providers.africastalking.client import (
+    AfricasTalkingClient,
+    PlaceCallResult,
+    QueueEntry,
+    TransferResult,
+)
 from switchboard.providers.africastalking.render import CONTENT_TYPE, render
 
 PROVIDER = "africastalking"
@@ -13,6 +18,8 @@ __all__ = [
     "PROVIDER",
     "AfricasTalkingClient",
     "PlaceCallResult",
+    "QueueEntry",
+    "TransferResult",
     "dedupe_key",
     "parse_callback",
     "render",

@@ -28,6 +28,22 @@ class CallEntry:
 
 
 @dataclass(frozen=True)
+class TransferResult:
+    """``status``: ``Success`` or ``Aborted``; ``error_message``: None on success."""
+
+    status: str
+    error_message: str | None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    phone_number: str
+    queue_name: str
+    num_calls: int
+
+
+@dataclass(frozen=True)
 class PlaceCallResult:
     entries: list[CallEntry]
     error_message: str | None
@@ -79,20 +95,7 @@ class AfricasTalkingClient:
         data = {"from": from_, "to": to}
         if client_request_id:
             data["clientRequestId"] = client_request_id
-        try:
-            resp = await self._post("/call", data)
-        except httpx.HTTPError as exc:
-            raise ProviderError(f"POST /call failed: {exc!r}") from exc
-        if resp.status_code not in (200, 201):
-            raise ProviderError(
-                f"POST /call answered {resp.status_code}", status_code=resp.status_code, body=resp.text[:500]
-            )
-        try:
-            body = resp.json()
-        except ValueError:
-            raise ProviderError(
-                "POST /call answered non-JSON", status_code=resp.status_code, body=resp.text[:500]
-            ) from None
+        body = self._json(await self._send("/call", data), "POST /call")
         error = body.get("errorMessage")
         entries = [
             CallEntry(
@@ -103,5 +106,70 @@ class AfricasTalkingClient:
             for e in body.get("entries") or body.get("Entries") or []
         ]
         if error not in (None, "None") and not entries:
-            raise ProviderError(f"POST /call rejected: {error}", status_code=resp.status_code, body=resp.text[:500])
+            raise ProviderError(f"POST /call rejected: {error}", status_code=200, body=str(body)[:500])
         return PlaceCallResult(entries=entries, error_message=None if error == "None" else error, raw=body)
+
+    def _json(self, resp: httpx.Response, what: str) -> dict[str, Any]:
+        if resp.status_code not in (200, 201):
+            raise ProviderError(
+                f"{what} answered {resp.status_code}", status_code=resp.status_code, body=resp.text[:500]
+            )
+        try:
+            body = resp.json()
+        except ValueError:
+            raise ProviderError(
+                f"{what} answered non-JSON", status_code=resp.status_code, body=resp.text[:500]
+            ) from None
+        return body if isinstance(body, dict) else {}
+
+    async def _send(self, path: str, data: dict[str, str]) -> httpx.Response:
+        try:
+            return await self._post(path, data)
+        except httpx.HTTPError as exc:
+            raise ProviderError(f"POST {path} failed: {exc!r}") from exc
+
+    async def call_transfer(
+        self, *, session_id: str, phone_number: str, call_leg: str = "callee", hold_music_url: str | None = None
+    ) -> TransferResult:
+        """``POST /callTransfer`` (spec §2.2). The answer may be wrapped in ``callTransferResponse``
+        or flat (§8); both are read. Raises :class:`ProviderError` on a non-2xx or non-JSON answer."""
+        data = {"sessionId": session_id, "phoneNumber": phone_number, "callLeg": call_leg}
+        if hold_music_url:
+            data["holdMusicUrl"] = hold_music_url
+        body = self._json(await self._send("/callTransfer", data), "POST /callTransfer")
+        wrapped = body.get("callTransferResponse")
+        inner: dict[str, Any] = wrapped if isinstance(wrapped, dict) else body
+        error = inner.get("errorMessage")
+        return TransferResult(
+            status=str(inner.get("status", "")), raw=body, error_message=None if error in (None, "None") else str(error)
+        )
+
+    async def queue_status(self, phone_numbers: list[str]) -> list[QueueEntry]:
+        """``POST /queueStatus`` (spec §2.3): callers waiting per queue of each number. ``entries``
+        and ``numCalls`` are read tolerantly (any key casing; int or string)."""
+        body = self._json(
+            await self._send("/queueStatus", {"phoneNumbers": ",".join(phone_numbers)}), "POST /queueStatus"
+        )
+        lowered = {k.lower(): v for k, v in body.items()}
+        if str(lowered.get("status", "Success")) != "Success":
+            raise ProviderError(f"POST /queueStatus: {lowered.get('errormessage')}", body=str(body)[:500])
+        entries = []
+        for raw in lowered.get("entries") or []:
+            item = {k.lower(): v for k, v in raw.items()}
+            entries.append(
+                QueueEntry(
+                    phone_number=str(item.get("phonenumber", "")),
+                    queue_name=str(item.get("queuename", "")),
+                    num_calls=int(str(item.get("numcalls", 0)) or 0),
+                )
+            )
+        return entries
+
+    async def media_upload(self, *, phone_number: str, url: str) -> None:
+        """``POST /mediaUpload`` (spec §2.4). Success is HTTP 201 and nothing else; any other answer
+        raises :class:`ProviderError`."""
+        resp = await self._send("/mediaUpload", {"phoneNumber": phone_number, "url": url})
+        if resp.status_code != 201:
+            raise ProviderError(
+                f"POST /mediaUpload answered {resp.status_code}", status_code=resp.status_code, body=resp.text[:500]
+            )
