@@ -9,6 +9,7 @@ from faststream.kafka import KafkaMessage
 from switchboard.events import DialRequest, decode
 from switchboard.kafka import make_broker, run_guarded
 from switchboard.logging import configure_logging
+from switchboard.providers.voxology import VoxologyClient
 from switchboard.redis import make_redis
 from switchboard.service import redis_check, service_app
 from switchboard.topics import Topic
@@ -24,7 +25,12 @@ def build_app(settings: DialerSettings | None = None) -> FastAPI:
     broker = make_broker(settings, client_id="dialer")
     redis = make_redis(settings)
     client = settings.at_client()
-    dialer = Dialer(settings, broker, redis, client)
+    voxology = (
+        VoxologyClient(settings.vox_base_url, settings.vox_api_key.get_secret_value())
+        if settings.vox_base_url
+        else None
+    )
+    dialer = Dialer(settings, broker, redis, client, voxology)
 
     # At least once delivery, at most once placement: the offset is committed after the attempt
     # is published; a redelivered request is skipped by its idempotency key (see placing.py).
@@ -52,5 +58,5 @@ def build_app(settings: DialerSettings | None = None) -> FastAPI:
         broker=broker,
         consume=True,
         checks={"redis": redis_check(redis)},
-        closers=[client.aclose, redis.aclose],
+        closers=[client.aclose, *([voxology.aclose] if voxology else []), redis.aclose],
     )

@@ -9,6 +9,8 @@ request surely did not reach the provider release the key and are retried.
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from aiolimiter import AsyncLimiter
 from faststream.kafka import KafkaBroker
@@ -18,19 +20,19 @@ from switchboard.errors import ProviderError, TransientError
 from switchboard.events import DialAttempt, DialRequest, Direction, encode
 from switchboard.logging import bind_call, get_logger
 from switchboard.providers.africastalking import AfricasTalkingClient, PlaceCallResult
+from switchboard.providers.voxology import VoxologyClient
 from switchboard.redis import dial_done_key, dial_result_key
 from switchboard.state import CallState, StateStore
 from switchboard.topics import Topic
 from switchboard_dialer.settings import DialerSettings
 
 log = get_logger(__name__)
-PROVIDER = "africastalking"
 
 
 def attempt_from(
     request: DialRequest, caller_id: str, result: PlaceCallResult | None, error: ProviderError | None = None
 ) -> DialAttempt:
-    """The DialAttempt for a provider answer (pure)."""
+    """The DialAttempt for an Africa's Talking answer (pure)."""
     entry = result.entries[0] if result and result.entries else None
     accepted = bool(entry and entry.session_id and entry.status == "Queued")
     if entry is not None:
@@ -39,15 +41,28 @@ def attempt_from(
         status = f"Error{error.status_code or ''}: {error}"[:200]
     else:
         status = result.error_message if result and result.error_message else "NoEntry"
+    return attempt_of(
+        request,
+        caller_id,
+        provider="africastalking",
+        call_key=f"africastalking:{entry.session_id}" if accepted and entry else None,
+        status=status,
+        raw=result.raw if result else {"error": str(error), "body": error.body if error else ""},
+    )
+
+
+def attempt_of(
+    request: DialRequest, caller_id: str, *, provider: str, call_key: str | None, status: str, raw: dict[str, Any]
+) -> DialAttempt:
     return DialAttempt(
         request_id=request.request_id,
         call_id=request.call_id,
-        provider=PROVIDER,
+        provider=provider,
         account=request.account,
-        call_key=f"{PROVIDER}:{entry.session_id}" if accepted and entry else None,
-        accepted=accepted,
+        call_key=call_key,
+        accepted=call_key is not None,
         provider_status=status,
-        provider_response=result.raw if result else {"error": str(error), "body": error.body if error else ""},
+        provider_response=raw,
         to=request.to,
         caller_id=caller_id,
         flow=request.flow,
@@ -64,7 +79,7 @@ def initial_state(attempt: DialAttempt, request: DialRequest) -> CallState:
     return CallState(
         call_key=attempt.call_key,
         call_id=request.call_id,
-        provider=PROVIDER,
+        provider=attempt.provider,
         account=request.account,
         direction=Direction.OUTBOUND,
         caller_number=request.to,
@@ -79,12 +94,18 @@ def initial_state(attempt: DialAttempt, request: DialRequest) -> CallState:
 
 class Dialer:
     def __init__(
-        self, settings: DialerSettings, broker: KafkaBroker, redis: Redis, client: AfricasTalkingClient
+        self,
+        settings: DialerSettings,
+        broker: KafkaBroker,
+        redis: Redis,
+        client: AfricasTalkingClient,
+        voxology: VoxologyClient | None = None,
     ) -> None:
         self.settings = settings
         self.broker = broker
         self.redis = redis
         self.client = client
+        self.voxology = voxology
         self.store = StateStore(redis)
         self.limiter = AsyncLimiter(settings.dial_cps, 1)
 
@@ -95,16 +116,12 @@ class Dialer:
         if not await self.redis.set(done, request.call_id, nx=True, ex=7 * 24 * 3600):
             log.info("dial request already placed; skipped", request_id=request.request_id)
             return None
-        caller_id = request.caller_id or self.settings.at_from_number
         async with self.limiter:
             try:
-                result = await self.client.call(from_=caller_id, to=request.to, client_request_id=request.call_id)
-                attempt = attempt_from(request, caller_id, result)
-            except ProviderError as exc:
-                if exc.status_code is None:  # never reached the provider: safe to retry
-                    await self.redis.delete(done)
-                    raise TransientError(str(exc)) from exc
-                attempt = attempt_from(request, caller_id, None, exc)
+                attempt = await self._ask_provider(request)
+            except ProviderError as exc:  # never reached the provider: safe to retry
+                await self.redis.delete(done)
+                raise TransientError(str(exc)) from exc
         if attempt.accepted:
             assert attempt.call_key
             await self.store.create_if_absent(initial_state(attempt, request))
@@ -114,6 +131,48 @@ class Dialer:
         await self._hand_back(attempt)
         log.info("dial attempt", accepted=attempt.accepted, status=attempt.provider_status, call_key=attempt.call_key)
         return attempt
+
+    async def _ask_provider(self, request: DialRequest) -> DialAttempt:
+        """The provider's answer as a DialAttempt. Raises :class:`ProviderError` only when the
+        request surely did not reach the provider; refusals become rejected attempts."""
+        if request.provider == "voxology":
+            if self.voxology is None:
+                raise ValueError("no Voxology account configured (SB_VOX_*)")
+            caller_id = request.caller_id or self.settings.vox_from_number
+            try:
+                answer = await self.voxology.connect(
+                    to=request.to,
+                    caller_id=caller_id,
+                    timeout_s=request.policy.ring_timeout_s,
+                    session_data={**request.session_data, "sb_call_id": request.call_id},
+                )
+            except ProviderError as exc:
+                if exc.status_code is None:
+                    raise
+                return attempt_of(
+                    request,
+                    caller_id,
+                    provider="voxology",
+                    call_key=None,
+                    status=f"Error{exc.status_code}: {exc}"[:200],
+                    raw={"body": exc.body},
+                )
+            return attempt_of(
+                request,
+                caller_id,
+                provider="voxology",
+                call_key=f"voxology:{answer['call_id']}",
+                status="accepted",
+                raw=answer,
+            )
+        caller_id = request.caller_id or self.settings.at_from_number
+        try:
+            result = await self.client.call(from_=caller_id, to=request.to, client_request_id=request.call_id)
+        except ProviderError as exc:
+            if exc.status_code is None:
+                raise
+            return attempt_from(request, caller_id, None, exc)
+        return attempt_from(request, caller_id, result)
 
     async def _hand_back(self, attempt: DialAttempt) -> None:
         """Give the provider's answer to an API request waiting on it (``invoke-call``)."""

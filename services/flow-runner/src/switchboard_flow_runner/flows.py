@@ -26,6 +26,7 @@ import orjson
 from redis.asyncio import Redis
 
 from switchboard.flow.document import Flow, FlowInvalid, build_flow, load_flow, load_yaml
+from switchboard.flow.validate import validate
 from switchboard.logging import get_logger
 from switchboard.redis import flow_doc_key
 from switchboard.state import CallState
@@ -72,7 +73,21 @@ class FlowRepository:
         data = data if isinstance(data, dict) else {}
         self.default_route = data.pop("default", None)
         self.routes = {p: {str(k): str(v) for k, v in (m or {}).items()} for p, m in data.items()}
+        self._check_routed_providers()
         self._checked = time.monotonic()
+
+    def _check_routed_providers(self) -> None:
+        """A flow routed on another provider must be something that provider can carry out."""
+        problems = []
+        for provider, routes in self.routes.items():
+            if provider == self.provider:
+                continue
+            for name in set(routes.values()):
+                flow = self.current.get(name)
+                if flow is not None:
+                    problems += [p for p in validate(flow, provider=provider) if p.severity == "error"]
+        if problems:
+            raise FlowInvalid("routes.yaml", problems)
 
     def _add(self, flow: Flow) -> None:
         if (flow.name, flow.version) not in self.versions:

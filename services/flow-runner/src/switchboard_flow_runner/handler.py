@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
 from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
 
 from switchboard.errors import FlowError, TransientError
 from switchboard.events import CallEvent, CallEventType, DialRequest, Direction, FlowErrorEvent, encode
+from switchboard.flow.actions.base import EngineSettings
 from switchboard.flow.interpreter import Transition, fail, run
 from switchboard.logging import bind_call, get_logger
+from switchboard.providers import render_for, uses_callback_urls
 from switchboard.providers.actions import Hangup, Say
-from switchboard.providers.africastalking import render
 from switchboard.state import CallState, StateConflict, StateStore, pack_reply, push_reply, unpack_reply
 from switchboard.topics import Topic
 from switchboard_flow_runner.domain import LIVE_TYPES, apply_event, new_inbound_state, session_ended
@@ -43,6 +45,10 @@ class CallEventHandler:
         self.fetcher = fetcher
         self.engine = settings.engine()
 
+    def engine_for(self, provider: str) -> EngineSettings:
+        """The engine settings for a provider: callback URLs only where replies name them."""
+        return self.engine if uses_callback_urls(provider) else replace(self.engine, callback_url=None)
+
     async def _state_for(self, event: CallEvent) -> CallState | None:
         state = await self.store.load(event.call_key)
         if state is not None or event.direction is Direction.INBOUND:
@@ -63,7 +69,7 @@ class CallEventHandler:
             return
         if event.type is CallEventType.CALL_ENDED:
             await self._end(state, event)
-        elif event.type in LIVE_TYPES:
+        elif event.type in LIVE_TYPES or event.expects_reply:
             await self._live(state, event)
         elif state is not None:  # progress, ringing, transfer: note it, nothing to answer
             state.mark_applied(event.event_id)
@@ -87,17 +93,18 @@ class CallEventHandler:
             assert state.call_id
             await self.store.link_call_id(state.call_id, state.call_key)
         flow = await self.flows.flow_for(state)
-        transition = await self._follow_fetches(apply_event(state, event, flow, self.engine))
+        engine = self.engine_for(state.provider)
+        transition = await self._follow_fetches(apply_event(state, event, flow, engine), engine)
         await self._effects(transition)
         if transition.error:
             log.error("flow error; caller gets the apology", error=transition.error, flow=state.flow_id)
             await self._flow_error(transition.state, transition.error)
         try:
-            body, content_type = render(transition.actions)
+            body, content_type = render_for(state.provider, transition.actions, step=transition.state.step)
         except FlowError as exc:  # e.g. <Reject/> with other elements: end politely, never silence
             log.error("reply cannot be rendered; caller gets the apology", error=str(exc))
             transition.state.flow_error = str(exc)
-            body, content_type = render([Say(text=self.engine.error_message), Hangup()])
+            body, content_type = render_for(state.provider, [Say(text=engine.error_message), Hangup()])
         new = transition.state
         new.mark_applied(event.event_id)
         new.last_reply_event = event.event_id
@@ -106,20 +113,20 @@ class CallEventHandler:
         if event.expects_reply:
             await push_reply(self.redis, event.event_id, body, content_type)
 
-    async def _follow_fetches(self, transition: Transition) -> Transition:
+    async def _follow_fetches(self, transition: Transition, engine: EngineSettings) -> Transition:
         """Do the I/O the flow asks for and run on, up to ``max_fetches`` times per callback."""
         fetches = 0
         while transition.fetch is not None and not transition.ended:
             fetches += 1
-            if fetches > self.engine.max_fetches:
+            if fetches > engine.max_fetches:
                 return fail(
                     transition,
-                    f"more than {self.engine.max_fetches} WEBHOOK/REDIRECT requests in one callback",
-                    self.engine,
+                    f"more than {engine.max_fetches} WEBHOOK/REDIRECT requests in one callback",
+                    engine,
                 )
             answer = await self.fetcher.fetch(transition.fetch)
             assert transition.flow is not None
-            after = run(transition.flow, transition.state, None, self.engine, answer=answer)
+            after = run(transition.flow, transition.state, None, engine, answer=answer)
             after.actions = [*transition.actions, *after.actions]
             after.effects = [*transition.effects, *after.effects]
             transition = after

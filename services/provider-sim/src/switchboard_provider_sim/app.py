@@ -13,6 +13,8 @@ from fastapi import FastAPI
 from switchboard_provider_sim.africastalking.call import CallRunner
 from switchboard_provider_sim.africastalking.gateway import Gateway, build_router
 from switchboard_provider_sim.settings import SimSettings
+from switchboard_provider_sim.voxology import gateway as voxology_gateway
+from switchboard_provider_sim.voxology.runner import VoxologyRunner
 
 
 def build_app(settings: SimSettings | None = None) -> FastAPI:
@@ -22,7 +24,8 @@ def build_app(settings: SimSettings | None = None) -> FastAPI:
         processors=[structlog.processors.add_log_level, structlog.processors.JSONRenderer()],
     )
     http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200))
-    gateway = Gateway(settings, CallRunner(settings, http, random.Random(settings.seed)))
+    rng = random.Random(settings.seed)
+    gateway = Gateway(settings, CallRunner(settings, http, rng), {"voxology": VoxologyRunner(settings, http, rng)})
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -34,6 +37,7 @@ def build_app(settings: SimSettings | None = None) -> FastAPI:
     app = FastAPI(title="Switchboard provider simulator", version="0.1.0", lifespan=lifespan)
     app.state.gateway = gateway
     app.include_router(build_router(gateway))
+    app.include_router(voxology_gateway.build_router(gateway))
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:

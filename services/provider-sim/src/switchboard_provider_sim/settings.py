@@ -38,4 +38,6 @@ class SimSettings(BaseSettings):
     carrier: str = "SimNet"
     max_callbacks_per_call: int = 200
     queue_patience_s: float = 300.0
+    vox_api_key: str = "sim-vox-key"
+    vox_callback_url: str = "http://127.0.0.1:8080/providers/voxology/callback"
     transfer_response_wrapped: bool = True

@@ -7,7 +7,7 @@ refused it, 202 with the call id when pacing delays it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query
@@ -34,6 +34,7 @@ class CallRequest(BaseModel):
 
     to: str
     flow: str
+    provider: Literal["africastalking", "voxology"] = "africastalking"
     session_data: dict[str, Any] = Field(default_factory=dict)
     caller_id: str | None = None
     campaign_id: str | None = None
@@ -73,6 +74,7 @@ def build_router(settings: IngressSettings, broker: KafkaBroker, redis: Redis) -
     async def invoke_call(
         phone: str | None = Query(None, description="number to call, e.g. 2547XXXXXXX or +2547XXXXXXX"),
         flow: str | None = Query(None, description="flow to run when answered"),
+        provider: Literal["africastalking", "voxology"] = Query("africastalking", description="provider to call on"),
     ) -> JSONResponse:
         if not phone:
             return bad("phone", "missing 'phone' query parameter")
@@ -80,7 +82,7 @@ def build_router(settings: IngressSettings, broker: KafkaBroker, redis: Redis) -
             number = to_e164(phone)
         except InvalidEvent as exc:
             return bad("phone", str(exc))
-        return await place(DialRequest(to=number, flow=flow or settings.invoke_flow))
+        return await place(DialRequest(to=number, flow=flow or settings.invoke_flow, provider=provider))
 
     @router.post("/v1/calls", tags=["calls"], summary="Place an outbound call with session data")
     async def create_call(call: CallRequest) -> JSONResponse:
@@ -93,6 +95,7 @@ def build_router(settings: IngressSettings, broker: KafkaBroker, redis: Redis) -
             DialRequest(
                 to=to,
                 flow=call.flow,
+                provider=call.provider,
                 session_data=call.session_data,
                 caller_id=caller_id,
                 campaign_id=call.campaign_id,

@@ -11,6 +11,11 @@ from switchboard_ingress.settings import IngressSettings
 
 
 def fallback_reply(url: str, settings: IngressSettings) -> tuple[bytes, str]:
+    """The Africa's Talking XML of :func:`fallback_actions`."""
+    return render(fallback_actions(url, settings))
+
+
+def fallback_actions(url: str, settings: IngressSettings) -> list[ProviderAction]:
     """A hold prompt and a redirect back to ``url`` (counted in its ``fallback`` query param), or,
     after ``fallback_max_redirects`` or in ``hangup`` mode, the apology and the end of the call."""
     parts = urlsplit(url)
@@ -23,4 +28,4 @@ def fallback_reply(url: str, settings: IngressSettings) -> tuple[bytes, str]:
         actions = [Say(text=settings.hold_message), Redirect(url=again)]
     else:
         actions = [Say(text=settings.apology_message), Hangup()]
-    return render(actions)
+    return actions

@@ -113,6 +113,11 @@ class StackConfig:
         return f"{self.ingress_url}/providers/africastalking/t/{self.callback_secret}/callback"
 
     @property
+    def vox_callback_url(self) -> str:
+        """The guarded Voxology callback URL."""
+        return f"{self.ingress_url}/providers/voxology/t/{self.callback_secret}/callback"
+
+    @property
     def events_url(self) -> str:
         return f"{self.ingress_url}/providers/africastalking/t/{self.callback_secret}/events"
 
@@ -145,6 +150,11 @@ class StackConfig:
             "SIM_AT_API_KEY": "sim-api-key",
             "SIM_AT_CALLBACK_URL": self.callback_url,
             "SIM_AT_EVENTS_URL": self.events_url,
+            "SB_VOX_BASE_URL": self.sim_url,
+            "SB_VOX_API_KEY": "sim-vox-key",
+            "SB_VOX_FROM_NUMBER": "+15550000100",
+            "SIM_VOX_API_KEY": "sim-vox-key",
+            "SIM_VOX_CALLBACK_URL": self.vox_callback_url,
             "SIM_SPEED": str(self.speed),
             **self.extra_env,
         }

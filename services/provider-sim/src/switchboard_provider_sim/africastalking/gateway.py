@@ -18,9 +18,10 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel
 
-from switchboard_provider_sim.africastalking.call import (
+from switchboard_provider_sim.africastalking.call import CallRunner
+from switchboard_provider_sim.phone import (
     Answer,
-    CallRunner,
+    PhoneBase,
     PhoneScript,
     SimCall,
     new_session_id,
@@ -48,9 +49,10 @@ class ScriptIn(BaseModel):
 
 
 class Gateway:
-    def __init__(self, settings: SimSettings, runner: CallRunner) -> None:
+    def __init__(self, settings: SimSettings, runner: CallRunner, others: dict[str, PhoneBase] | None = None) -> None:
         self.settings = settings
         self.runner = runner
+        self.runners: dict[str, PhoneBase] = {"africastalking": runner, **(others or {})}
         self.calls: dict[str, SimCall] = {}
         self.scripts: dict[str, PhoneScript] = {}
         self.tasks: set[asyncio.Task[None]] = set()
@@ -59,7 +61,7 @@ class Gateway:
 
     def start(self, call: SimCall) -> None:
         self.calls[call.session_id] = call
-        task = asyncio.create_task(self.runner.run(call))
+        task = asyncio.create_task(self.runners[call.provider].run(call))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 

@@ -1,0 +1,156 @@
+"""What every simulated provider shares: the simulated person (a phone script), the call record
+with its transcript, and simulated time.
+
+Time is simulated: ``SimCall.sim_s`` counts call seconds and real sleeps are those seconds divided
+by ``SIM_SPEED``; durations and costs come from simulated seconds, so a fast test still bills a
+realistic call. Speech takes 0.4 s per word (~150 words a minute).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import httpx
+
+from switchboard_provider_sim.settings import SimSettings
+
+Answer = Literal["answer", "busy", "no-answer"]
+
+
+@dataclass
+class PhoneScript:
+    """How a simulated person behaves. ``digits``: what to press at each GetDigits in turn (``""``
+    = press nothing); past the list, random keys from ``SIM_DIGITS``. ``hangup_after_s``: the
+    person hangs up after this many call seconds."""
+
+    answer: Answer = "answer"
+    digits: list[str] | None = None
+    ring_s: float | None = None
+    hangup_after_s: float | None = None
+    talk_s: float | None = None  # how long a bridged conversation (Dial, a dequeued caller) lasts
+
+
+class CallerHungUp(Exception):
+    pass
+
+
+class EndCall(Exception):
+    def __init__(self, cause: str, *, state: str = "Completed", status: str = "Success") -> None:
+        super().__init__(cause)
+        self.cause = cause
+        self.state = state
+        self.status = status
+
+
+@dataclass
+class SimCall:
+    session_id: str
+    direction: Literal["Inbound", "Outbound"]
+    caller_number: str  # the phone user
+    destination_number: str  # the AT number
+    script: PhoneScript
+    client_request_id: str | None = None
+    transcript: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    callbacks: int = 0
+    sim_s: float = 0.0
+    started: datetime | None = None
+    state: str = "queued"
+    hangup_cause: str | None = None
+    duration_s: int = 0
+    amount: str = "0"
+    dial: dict[str, str] = field(default_factory=dict)
+    recording_url: str | None = None
+    final_posted: bool = False
+    digit_index: int = 0
+    bridged: bool = False
+    provider: str = "africastalking"
+    session_data: dict[str, Any] = field(default_factory=dict)
+    key_presses: list[dict[str, str]] = field(default_factory=list)
+    recordings: list[dict[str, str]] = field(default_factory=list)
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+    partner: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "direction": self.direction,
+            "caller_number": self.caller_number,
+            "destination_number": self.destination_number,
+            "client_request_id": self.client_request_id,
+            "state": self.state,
+            "hangup_cause": self.hangup_cause,
+            "duration_s": self.duration_s,
+            "amount": self.amount,
+            "callbacks": self.callbacks,
+            "errors": self.errors,
+            "final_posted": self.final_posted,
+            "bridged": self.bridged,
+            "transcript": self.transcript,
+        }
+
+
+def new_session_id() -> str:
+    """An Africa's Talking session id (``ATVId_…``)."""
+    return f"ATVId_{secrets.token_hex(12)}"
+
+
+class PhoneBase:
+    """Simulated time, transcript notes and the simulated person's key presses."""
+
+    def __init__(self, settings: SimSettings, http: httpx.AsyncClient, rng: random.Random) -> None:
+        self.settings = settings
+        self.http = http
+        self.rng = rng
+
+    async def run(self, call: SimCall) -> None:
+        """Play the whole call; never raises (a crash still ends the call with a final callback)."""
+        raise NotImplementedError
+
+    def talk_time(self, call: SimCall) -> float:
+        return call.script.talk_s if call.script.talk_s is not None else float(self.rng.randint(5, 15))
+
+    async def bridge(self, call: SimCall, seconds: float) -> None:
+        """A two-party conversation: the call can be transferred while it lasts (spec §2.2)."""
+        call.bridged = True
+        try:
+            await self.pass_time(call, seconds)
+        finally:
+            call.bridged = False
+
+    # --- time ---------------------------------------------------------------------------------
+    async def pass_time(self, call: SimCall, seconds: float) -> None:
+        if call.script.hangup_after_s is not None and call.sim_s + seconds >= call.script.hangup_after_s:
+            await asyncio.sleep(max(0.0, call.script.hangup_after_s - call.sim_s) / self.settings.speed)
+            call.sim_s = call.script.hangup_after_s
+            raise CallerHungUp()
+        call.sim_s += seconds
+        await asyncio.sleep(seconds / self.settings.speed)
+
+    def note(self, call: SimCall, kind: str, **data: Any) -> None:
+        call.transcript.append({"t": round(call.sim_s, 2), "kind": kind, **data})
+
+    def next_digits(self, call: SimCall, count: int = 1) -> str:
+        script = call.script.digits
+        if script is not None and call.digit_index < len(script):
+            digits = script[call.digit_index]
+        elif self.rng.random() < self.settings.no_input_chance:
+            digits = ""
+        else:
+            digits = "".join(self.rng.choice(self.settings.digits) for _ in range(count))
+        call.digit_index += 1
+        return digits
+
+
+def scripted_outcome(settings: SimSettings, rng: random.Random) -> Answer:
+    roll = rng.random()
+    if roll < settings.answer_ratio:
+        return "answer"
+    if roll < settings.answer_ratio + settings.busy_ratio:
+        return "busy"
+    return "no-answer"
