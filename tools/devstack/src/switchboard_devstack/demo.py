@@ -22,27 +22,34 @@ from switchboard_devstack.stack import Stack, StackConfig
 from switchboard_devstack.summary import Summary, read_summary
 
 console = Console()
-IVR_NUMBER = "+254711000200"
+IVR_NUMBER = {"africastalking": "+254711000200", "voxology": "+15550000200"}
+INBOUND_PATH = {"africastalking": "/sim/inbound", "voxology": "/sim/voxology/inbound"}
 IVR_SCRIPTS = [["1"], ["2"], ["9", "1"], ["7", "2"], ["5", "5", "5"]]
 
 
-async def place_outbound(http: httpx.AsyncClient, ingress: str, count: int, rng: random.Random) -> list[dict]:
+async def place_outbound(
+    http: httpx.AsyncClient, ingress: str, count: int, rng: random.Random, provider: str
+) -> list[dict]:
     limit = asyncio.Semaphore(20)
 
     async def one(i: int) -> dict:
         phone = f"2547{rng.randint(10, 99)}{i:06d}"
         async with limit:
-            r = await http.get(f"{ingress}/voice/invoke-call", params={"phone": phone, "flow": "survey"})
+            r = await http.get(
+                f"{ingress}/voice/invoke-call", params={"phone": phone, "flow": "survey", "provider": provider}
+            )
         return {"status": r.status_code, **r.json()}
 
     return await asyncio.gather(*(one(i) for i in range(count)))
 
 
-async def start_inbound(http: httpx.AsyncClient, sim: str, count: int, rng: random.Random) -> None:
+async def start_inbound(http: httpx.AsyncClient, sim: str, count: int, rng: random.Random, provider: str) -> None:
     for i in range(count):
         script = IVR_SCRIPTS[i % len(IVR_SCRIPTS)]
         caller = f"+2547{rng.randint(10, 99)}{500000 + i:06d}"
-        r = await http.post(f"{sim}/sim/inbound", json={"caller": caller, "to": IVR_NUMBER, "digits": script})
+        r = await http.post(
+            f"{sim}{INBOUND_PATH[provider]}", json={"caller": caller, "to": IVR_NUMBER[provider], "digits": script}
+        )
         r.raise_for_status()
         await asyncio.sleep(0.05)
 
@@ -56,7 +63,7 @@ async def _count(database_url: str) -> int:
 
 
 async def workload(
-    config: StackConfig, outbound: int, inbound: int, timeout_s: float = 600
+    config: StackConfig, outbound: int, inbound: int, provider: str, timeout_s: float = 600
 ) -> tuple[list[dict], float]:
     rng = random.Random(2026)
     expected = outbound + inbound
@@ -67,8 +74,8 @@ async def workload(
         ) as progress:
             placing = progress.add_task("calls placed", total=expected)
             cdrs = progress.add_task("CDRs in PostgreSQL", total=expected)
-            inbound_task = asyncio.create_task(start_inbound(http, config.sim_url, inbound, rng))
-            results = await place_outbound(http, config.ingress_url, outbound, rng)
+            inbound_task = asyncio.create_task(start_inbound(http, config.sim_url, inbound, rng, provider))
+            results = await place_outbound(http, config.ingress_url, outbound, rng, provider)
             await inbound_task
             progress.update(placing, completed=expected)
             while time.monotonic() - started < timeout_s:
@@ -97,6 +104,8 @@ def print_summary(s: Summary, results: list[dict], elapsed: float, expected: int
     console.print(f"Mean duration of answered calls: [bold]{s.mean_duration_s:.1f} s[/]")
     for currency, cost in s.cost_by_currency.items():
         console.print(f"Total cost: [bold]{cost:.3f} {currency}[/]")
+    if not s.cost_by_currency:
+        console.print("Total cost: not reported by this provider's callbacks")
     answers = Table(title="Survey answers (press 1 to 5)")
     answers.add_column("answer")
     answers.add_column("calls", justify="right")
@@ -107,9 +116,10 @@ def print_summary(s: Summary, results: list[dict], elapsed: float, expected: int
 
 
 def run_demo(*, provider: str, outbound: int, inbound: int, speed: float) -> int:
-    if provider != "africastalking":
-        console.print(f"[red]provider {provider!r} is not available yet; only africastalking is[/]")
+    if provider not in IVR_NUMBER:
+        console.print(f"[red]provider {provider!r} is not available; choose one of {', '.join(IVR_NUMBER)}[/]")
         return 2
+    console.print(f"Provider: [bold]{provider}[/] (through its simulator)")
     config = StackConfig(speed=speed)
     config.extra_env.setdefault("SIM_NO_INPUT_CHANCE", "0.05")
     stack = Stack(config)
@@ -120,7 +130,7 @@ def run_demo(*, provider: str, outbound: int, inbound: int, speed: float) -> int
         stack.up()
     try:
         asyncio.run(_truncate(config.database_url))
-        results, elapsed = asyncio.run(workload(config, outbound, inbound))
+        results, elapsed = asyncio.run(workload(config, outbound, inbound, provider))
         summary = asyncio.run(read_summary(config.database_url))
         print_summary(summary, results, elapsed, outbound + inbound)
         if summary.total < outbound + inbound:
