@@ -11,9 +11,9 @@ import pytest
 from .helpers import says, sim_call, wait_cdr
 
 pytestmark = pytest.mark.integration
-PROVIDERS = ["africastalking", "voxology"]
-IVR = {"africastalking": "+254711000200", "voxology": "+15550000200"}
-INBOUND = {"africastalking": "/sim/inbound", "voxology": "/sim/voxology/inbound"}
+PROVIDERS = ["africastalking", "voxology", "telesign"]
+IVR = {"africastalking": "+254711000200", "voxology": "+15550000200", "telesign": "+15550000920"}
+INBOUND = {"africastalking": "/sim/inbound", "voxology": "/sim/voxology/inbound", "telesign": "/sim/telesign/inbound"}
 
 
 def number() -> str:
@@ -49,24 +49,28 @@ def inputs(row: dict) -> dict:
 
 async def test_survey_is_the_same_on_every_provider(stack, http):
     results = {p: await outbound_survey(stack, http, p, ["8", "4"]) for p in PROVIDERS}
-    (at_call, at_row), (vx_call, vx_row) = results["africastalking"], results["voxology"]
-    assert at_call["errors"] == [] and vx_call["errors"] == []
-    assert says(at_call) == says(vx_call)  # the caller hears the same words
-    assert inputs(at_row) == inputs(vx_row) == {"rating": "4"}
-    for row in (at_row, vx_row):
+    at_call, at_row = results["africastalking"]
+    for provider in PROVIDERS:
+        call, row = results[provider]
+        assert call["errors"] == [], provider
+        assert says(call) == says(at_call), provider  # the caller hears the same words
+        assert inputs(row) == {"rating": "4"}, provider
         assert (row["status"], row["direction"], row["flow_id"]) == ("completed", "outbound", "survey")
         assert orjson.loads(row["session_data"]) == {"tries": "1"}
-    assert abs(at_row["duration_s"] - vx_row["duration_s"]) <= 2
+        assert abs(row["duration_s"] - at_row["duration_s"]) <= 2, provider
 
 
 @pytest.mark.parametrize("digits", [["1"], ["7", "2"], ["9", "1"]])
 async def test_ivr_is_the_same_on_every_provider(stack, http, digits):
     results = {p: await inbound_ivr(stack, http, p, digits) for p in PROVIDERS}
-    (at_call, at_row), (vx_call, vx_row) = results["africastalking"], results["voxology"]
-    assert says(at_call) == says(vx_call)
-    assert inputs(at_row) == inputs(vx_row)
-    assert at_row["status"] == vx_row["status"] == "completed"
-    assert abs(at_row["duration_s"] - vx_row["duration_s"]) <= 2
+    at_call, at_row = results["africastalking"]
+    for provider in PROVIDERS:
+        call, row = results[provider]
+        assert call["errors"] == [], provider
+        assert says(call) == says(at_call), provider
+        assert inputs(row) == inputs(at_row), provider
+        assert row["status"] == "completed", provider
+        assert abs(row["duration_s"] - at_row["duration_s"]) <= 2, provider
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -79,3 +83,27 @@ async def test_unanswered_calls_classify_alike(stack, http, provider):
         )
         row = await wait_cdr(stack, r.json()["call_key"])
         assert (row["status"], row["duration_s"]) == (status, 0)
+
+
+async def test_forged_telesign_signature_is_refused(stack, http):
+    import base64
+    import hashlib
+    import hmac
+
+    from switchboard_devstack.stack import TS_SIM_KEY
+
+    raw = orjson.dumps(
+        {"event": "incoming_call", "reference_id": "F" * 32, "data": {"to": "15550000920", "from": "15550000001"}}
+    )
+    good = base64.b64encode(hmac.new(base64.b64decode(TS_SIM_KEY), raw, hashlib.sha256).digest()).decode()
+    url = stack.config.ts_callback_url
+    r = await http.post(
+        url, content=raw, headers={"Content-Type": "application/json", "X-TS-Authorization": "A" + good[1:]}
+    )
+    assert r.status_code == 401 and "signature" in r.json()["error"]
+    r = await http.post(url, content=raw, headers={"Content-Type": "application/json"})
+    assert r.status_code == 401
+    r = await http.post(
+        url, content=raw, headers={"Content-Type": "application/json", "Authorization": f"TSA SIM-CUSTOMER-0001:{good}"}
+    )
+    assert r.status_code == 200 and r.json()["method"] == "speak"

@@ -21,6 +21,10 @@ class InvalidEvent(SwitchboardError):
         self.field = field
 
 
+class AuthenticationFailed(SwitchboardError):
+    """A provider request whose signature or credentials do not check out (answer 401)."""
+
+
 class TransientError(SwitchboardError):
     """A temporary failure of a dependency (Redis, PostgreSQL, provider API); safe to retry."""
 

@@ -63,6 +63,7 @@ class CallState(BaseModel):
     flow_error: str | None = None
     loops: dict[str, dict[str, Any]] = Field(default_factory=dict, description="FOREACH state by pointer")
     dynamic_doc: dict[str, Any] | None = Field(default=None, description="flow fetched from a customer app")
+    pending_replies: list[str] = Field(default_factory=list, description="one-action providers: replies to come")
     last_reply_event: str | None = Field(default=None, description="event id of the last reply")
     last_reply: str | None = Field(default=None, description="that reply, packed (content type, body)")
     version: int = 0

@@ -9,6 +9,7 @@ from faststream.kafka import KafkaMessage
 from switchboard.events import DialRequest, decode
 from switchboard.kafka import make_broker, run_guarded
 from switchboard.logging import configure_logging
+from switchboard.providers.telesign import TelesignClient
 from switchboard.providers.voxology import VoxologyClient
 from switchboard.redis import make_redis
 from switchboard.service import redis_check, service_app
@@ -30,7 +31,12 @@ def build_app(settings: DialerSettings | None = None) -> FastAPI:
         if settings.vox_base_url
         else None
     )
-    dialer = Dialer(settings, broker, redis, client, voxology)
+    telesign = (
+        TelesignClient(settings.ts_base_url, settings.ts_customer_id, settings.ts_api_key.get_secret_value())
+        if settings.ts_base_url
+        else None
+    )
+    dialer = Dialer(settings, broker, redis, client, voxology, telesign)
 
     # At least once delivery, at most once placement: the offset is committed after the attempt
     # is published; a redelivered request is skipped by its idempotency key (see placing.py).
@@ -58,5 +64,5 @@ def build_app(settings: DialerSettings | None = None) -> FastAPI:
         broker=broker,
         consume=True,
         checks={"redis": redis_check(redis)},
-        closers=[client.aclose, *([voxology.aclose] if voxology else []), redis.aclose],
+        closers=[client.aclose, *(c.aclose for c in (voxology, telesign) if c is not None), redis.aclose],
     )

@@ -20,6 +20,7 @@ from switchboard.errors import ProviderError, TransientError
 from switchboard.events import DialAttempt, DialRequest, Direction, encode
 from switchboard.logging import bind_call, get_logger
 from switchboard.providers.africastalking import AfricasTalkingClient, PlaceCallResult
+from switchboard.providers.telesign import TelesignClient
 from switchboard.providers.voxology import VoxologyClient
 from switchboard.redis import dial_done_key, dial_result_key
 from switchboard.state import CallState, StateStore
@@ -100,12 +101,14 @@ class Dialer:
         redis: Redis,
         client: AfricasTalkingClient,
         voxology: VoxologyClient | None = None,
+        telesign: TelesignClient | None = None,
     ) -> None:
         self.settings = settings
         self.broker = broker
         self.redis = redis
         self.client = client
         self.voxology = voxology
+        self.telesign = telesign
         self.store = StateStore(redis)
         self.limiter = AsyncLimiter(settings.dial_cps, 1)
 
@@ -135,6 +138,19 @@ class Dialer:
     async def _ask_provider(self, request: DialRequest) -> DialAttempt:
         """The provider's answer as a DialAttempt. Raises :class:`ProviderError` only when the
         request surely did not reach the provider; refusals become rejected attempts."""
+        if request.provider == "telesign":
+            if self.telesign is None:
+                raise ValueError("no Telesign account configured (SB_TS_*)")
+            caller_id = request.caller_id or self.settings.ts_from_number
+            dialled = await self.telesign.dial(to=request.to, caller_id=caller_id, external_id=request.call_id)
+            return attempt_of(
+                request,
+                caller_id,
+                provider="telesign",
+                call_key=f"telesign:{dialled.reference_id}" if dialled.accepted else None,
+                status=dialled.status,
+                raw=dialled.raw,
+            )
         if request.provider == "voxology":
             if self.voxology is None:
                 raise ValueError("no Voxology account configured (SB_VOX_*)")

@@ -21,4 +21,8 @@ class DialerSettings(AfricasTalkingSettings):
     vox_base_url: str | None = None
     vox_api_key: SecretStr = SecretStr("change-me")
     vox_from_number: str = "+15550000100"
+    ts_base_url: str | None = None
+    ts_customer_id: str = "change-me"
+    ts_api_key: SecretStr = SecretStr("change-me")
+    ts_from_number: str = "+15550000900"
     fetch_max_wait_ms: int = 20

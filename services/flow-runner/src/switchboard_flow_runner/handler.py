@@ -21,7 +21,7 @@ from switchboard.events import CallEvent, CallEventType, DialRequest, Direction,
 from switchboard.flow.actions.base import EngineSettings
 from switchboard.flow.interpreter import Transition, fail, run
 from switchboard.logging import bind_call, get_logger
-from switchboard.providers import render_for, uses_callback_urls
+from switchboard.providers import render_replies, uses_callback_urls
 from switchboard.providers.actions import Hangup, Say
 from switchboard.state import CallState, StateConflict, StateStore, pack_reply, push_reply, unpack_reply
 from switchboard.topics import Topic
@@ -92,6 +92,9 @@ class CallEventHandler:
             state = new_inbound_state(event, flow_name)
             assert state.call_id
             await self.store.link_call_id(state.call_id, state.call_key)
+        if state.pending_replies:  # one-action providers: the batch is not played out yet
+            await self._reply(state, event, [unpack_reply(p.encode()) for p in state.pending_replies])
+            return
         flow = await self.flows.flow_for(state)
         engine = self.engine_for(state.provider)
         transition = await self._follow_fetches(apply_event(state, event, flow, engine), engine)
@@ -99,17 +102,24 @@ class CallEventHandler:
         if transition.error:
             log.error("flow error; caller gets the apology", error=transition.error, flow=state.flow_id)
             await self._flow_error(transition.state, transition.error)
+        new = transition.state
         try:
-            body, content_type = render_for(state.provider, transition.actions, step=transition.state.step)
+            replies = render_replies(new.provider, transition.actions, step=new.step, caller_id=new.caller_number)
         except FlowError as exc:  # e.g. <Reject/> with other elements: end politely, never silence
             log.error("reply cannot be rendered; caller gets the apology", error=str(exc))
-            transition.state.flow_error = str(exc)
-            body, content_type = render_for(state.provider, [Say(text=engine.error_message), Hangup()])
-        new = transition.state
-        new.mark_applied(event.event_id)
-        new.last_reply_event = event.event_id
-        new.last_reply = pack_reply(body, content_type).decode()
-        await self._save(new)
+            new.flow_error = str(exc)
+            replies = render_replies(new.provider, [Say(text=engine.error_message), Hangup()])
+        await self._reply(new, event, replies)
+
+    async def _reply(self, state: CallState, event: CallEvent, replies: list[tuple[bytes, str]]) -> None:
+        """Answer ``event`` with the first reply and keep the others pending (Telesign takes one
+        action per reply); save the state before pushing the reply (crash story above)."""
+        body, content_type = replies[0] if replies else (b"{}", "application/json")
+        state.pending_replies = [pack_reply(b, c).decode() for b, c in replies[1:]]
+        state.mark_applied(event.event_id)
+        state.last_reply_event = event.event_id
+        state.last_reply = pack_reply(body, content_type).decode()
+        await self._save(state)
         if event.expects_reply:
             await push_reply(self.redis, event.event_id, body, content_type)
 

@@ -13,6 +13,8 @@ from fastapi import FastAPI
 from switchboard_provider_sim.africastalking.call import CallRunner
 from switchboard_provider_sim.africastalking.gateway import Gateway, build_router
 from switchboard_provider_sim.settings import SimSettings
+from switchboard_provider_sim.telesign import gateway as telesign_gateway
+from switchboard_provider_sim.telesign.runner import TelesignRunner
 from switchboard_provider_sim.voxology import gateway as voxology_gateway
 from switchboard_provider_sim.voxology.runner import VoxologyRunner
 
@@ -25,7 +27,11 @@ def build_app(settings: SimSettings | None = None) -> FastAPI:
     )
     http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200))
     rng = random.Random(settings.seed)
-    gateway = Gateway(settings, CallRunner(settings, http, rng), {"voxology": VoxologyRunner(settings, http, rng)})
+    gateway = Gateway(
+        settings,
+        CallRunner(settings, http, rng),
+        {"voxology": VoxologyRunner(settings, http, rng), "telesign": TelesignRunner(settings, http, rng)},
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -38,6 +44,7 @@ def build_app(settings: SimSettings | None = None) -> FastAPI:
     app.state.gateway = gateway
     app.include_router(build_router(gateway))
     app.include_router(voxology_gateway.build_router(gateway))
+    app.include_router(telesign_gateway.build_router(gateway))
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:

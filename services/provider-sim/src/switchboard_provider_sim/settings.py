@@ -39,5 +39,9 @@ class SimSettings(BaseSettings):
     max_callbacks_per_call: int = 200
     queue_patience_s: float = 300.0
     vox_api_key: str = "sim-vox-key"
+    ts_customer_id: str = "SIM-CUSTOMER-0001"
+    ts_api_key: str = "c2ltLXRlbGVzaWduLWFwaS1rZXktMTIzNDU2Nzg5MA=="
+    ts_webhook_url: str = "http://127.0.0.1:8080/providers/telesign/callback"
+    ts_sign: bool = True
     vox_callback_url: str = "http://127.0.0.1:8080/providers/voxology/callback"
     transfer_response_wrapped: bool = True

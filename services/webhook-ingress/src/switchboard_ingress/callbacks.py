@@ -17,13 +17,13 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
 
-from switchboard.errors import InvalidEvent
+from switchboard.errors import AuthenticationFailed, InvalidEvent
 from switchboard.events import CallEvent, encode
 from switchboard.logging import bind_call, get_logger
 from switchboard.redis import as_bytes, seen_key
 from switchboard.state import cached_reply, wait_reply
 from switchboard.topics import Topic
-from switchboard_ingress.dialects import DIALECTS, Dialect, Parsed
+from switchboard_ingress.dialects import Dialect, Parsed, dialects
 from switchboard_ingress.guard import check
 from switchboard_ingress.settings import IngressSettings
 
@@ -73,6 +73,9 @@ class CallbackHandler:
             parsed = await dialect.parse(request, source)
         except InvalidEvent as exc:
             return bad_request(exc, dialect.provider, source)
+        except AuthenticationFailed as exc:
+            log.warning("callback refused: bad signature", provider=dialect.provider, error=str(exc))
+            return JSONResponse({"error": str(exc)}, status_code=401)
         event = parsed.event
         bind_call(call_key=event.call_key, event_id=event.event_id)
         try:
@@ -117,9 +120,10 @@ class CallbackHandler:
 def build_router(handler: CallbackHandler) -> APIRouter:
     router = APIRouter()
     settings = handler.settings
+    by_provider = dialects(settings)
 
     def endpoint(provider: str, source: str) -> Callable[..., Awaitable[Response]]:
-        dialect = DIALECTS[provider]
+        dialect = by_provider[provider]
 
         async def receive(request: Request, token: str | None = None) -> Response:
             if reason := check(request, settings, token):
@@ -164,5 +168,16 @@ def build_router(handler: CallbackHandler) -> APIRouter:
             description=vox_doc,
             response_class=Response,
             tags=["voxology"],
+        )
+    ts_doc = f"Telesign event (JSON, telesign.md §4), HMAC-signed (§5); answers one JSON-RPC action. {guarded}"
+    for path in ("/providers/telesign/t/{token}/callback", "/providers/telesign/callback"):
+        router.add_api_route(
+            path,
+            endpoint("telesign", "callback"),
+            methods=["POST"],
+            summary="Telesign webhook",
+            description=ts_doc,
+            response_class=Response,
+            tags=["telesign"],
         )
     return router

@@ -7,7 +7,7 @@ refused it, 202 with the call id when pacing delays it.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 from fastapi import APIRouter, Query
@@ -20,6 +20,7 @@ from switchboard.errors import InvalidEvent
 from switchboard.events import DialRequest, encode
 from switchboard.logging import get_logger
 from switchboard.phone import to_e164
+from switchboard.providers import ProviderName
 from switchboard.redis import dial_result_key
 from switchboard.topics import Topic
 from switchboard_ingress.settings import IngressSettings
@@ -34,7 +35,7 @@ class CallRequest(BaseModel):
 
     to: str
     flow: str
-    provider: Literal["africastalking", "voxology"] = "africastalking"
+    provider: ProviderName = "africastalking"
     session_data: dict[str, Any] = Field(default_factory=dict)
     caller_id: str | None = None
     campaign_id: str | None = None
@@ -74,7 +75,7 @@ def build_router(settings: IngressSettings, broker: KafkaBroker, redis: Redis) -
     async def invoke_call(
         phone: str | None = Query(None, description="number to call, e.g. 2547XXXXXXX or +2547XXXXXXX"),
         flow: str | None = Query(None, description="flow to run when answered"),
-        provider: Literal["africastalking", "voxology"] = Query("africastalking", description="provider to call on"),
+        provider: ProviderName = Query("africastalking", description="provider to call on"),
     ) -> JSONResponse:
         if not phone:
             return bad("phone", "missing 'phone' query parameter")

@@ -14,9 +14,11 @@ import orjson
 from fastapi import Request, Response
 from fastapi.responses import PlainTextResponse
 
-from switchboard.errors import InvalidEvent
+from switchboard.errors import AuthenticationFailed, InvalidEvent
 from switchboard.events import CallEvent
 from switchboard.providers import africastalking as at
+from switchboard.providers import render_replies
+from switchboard.providers import telesign as ts
 from switchboard.providers import voxology as vox
 from switchboard.providers.actions import Hangup, Say
 from switchboard_ingress.fallback import fallback_actions
@@ -87,4 +89,33 @@ class Voxology:
         return Response(b"{}", media_type="application/json")
 
 
-DIALECTS: dict[str, Dialect] = {d.provider: d for d in (AfricasTalking(), Voxology())}
+class Telesign:
+    """JSON events (telesign.md §4), signed with HMAC-SHA256 (§5); one JSON-RPC action per reply."""
+
+    provider = ts.PROVIDER
+
+    def __init__(self, api_key: str | None) -> None:
+        self.api_key = api_key
+
+    async def parse(self, request: Request, source: str) -> Parsed:
+        raw = await request.body()
+        if self.api_key is not None and not ts.verify_signature(self.api_key, raw, request.headers):
+            raise AuthenticationFailed("Telesign signature (X-TS-Authorization / Authorization) does not match")
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidEvent(f"the body is not JSON: {exc}", field="body") from None
+        event = ts.parse_callback(body)
+        return Parsed(event, ts.dedupe_key(raw, body))
+
+    def fallback(self, url: str, settings: IngressSettings) -> tuple[bytes, str]:
+        (body, content_type), *_ = render_replies(ts.PROVIDER, [Say(text=settings.apology_message)])
+        return body, content_type
+
+    def ack(self, source: str) -> Response:
+        return Response(b"{}", media_type="application/json")
+
+
+def dialects(settings: IngressSettings) -> dict[str, Dialect]:
+    key = settings.ts_api_key.get_secret_value() if settings.ts_api_key else None
+    return {d.provider: d for d in (AfricasTalking(), Voxology(), Telesign(key))}

@@ -34,6 +34,7 @@ class IngressSettings(AfricasTalkingSettings):
     invoke_flow: str = "survey"
     callback_secret: SecretStr | None = None
     callback_allow_ips: list[IPv4Network | IPv6Network] = Field(default_factory=list)
+    ts_api_key: SecretStr | None = Field(default=None, description="Telesign API key (base64): verifies events")
 
     @model_validator(mode="after")
     def guard_in_production(self) -> IngressSettings:

@@ -32,6 +32,7 @@ import httpx
 from switchboard.kafka import create_topics
 
 REPO = Path(__file__).resolve().parents[4]
+TS_SIM_KEY = "c2ltLXRlbGVzaWduLWFwaS1rZXktMTIzNDU2Nzg5MA=="  # base64, as Telesign issues keys
 
 
 def free_port() -> int:
@@ -118,6 +119,11 @@ class StackConfig:
         return f"{self.ingress_url}/providers/voxology/t/{self.callback_secret}/callback"
 
     @property
+    def ts_callback_url(self) -> str:
+        """The guarded Telesign webhook URL."""
+        return f"{self.ingress_url}/providers/telesign/t/{self.callback_secret}/callback"
+
+    @property
     def events_url(self) -> str:
         return f"{self.ingress_url}/providers/africastalking/t/{self.callback_secret}/events"
 
@@ -155,6 +161,13 @@ class StackConfig:
             "SB_VOX_FROM_NUMBER": "+15550000100",
             "SIM_VOX_API_KEY": "sim-vox-key",
             "SIM_VOX_CALLBACK_URL": self.vox_callback_url,
+            "SB_TS_BASE_URL": self.sim_url,
+            "SB_TS_CUSTOMER_ID": "SIM-CUSTOMER-0001",
+            "SB_TS_API_KEY": TS_SIM_KEY,
+            "SB_TS_FROM_NUMBER": "+15550000900",
+            "SIM_TS_CUSTOMER_ID": "SIM-CUSTOMER-0001",
+            "SIM_TS_API_KEY": TS_SIM_KEY,
+            "SIM_TS_WEBHOOK_URL": self.ts_callback_url,
             "SIM_SPEED": str(self.speed),
             **self.extra_env,
         }

@@ -1,0 +1,1 @@
+"""Telesign simulator (``telesign.md``): ``POST /v2/voice`` and signed JSON-RPC events."""

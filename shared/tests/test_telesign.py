@@ -1,0 +1,138 @@
+"""The Telesign adapter (telesign.md §3–5)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from switchboard.errors import FlowError, InvalidEvent
+from switchboard.events import CallEventType, Direction
+from switchboard.providers.actions import Dial, Enqueue, GetDigits, Hangup, Play, Redirect, Say
+from switchboard.providers.telesign import parse_callback, render_batch, verify_signature
+
+KEY = base64.b64encode(b"telesign-test-key").decode()
+REF = "1111AAAA2222BBBB3333CCCC4444DDDD"
+
+
+def sign(raw: bytes) -> str:
+    return base64.b64encode(hmac.new(base64.b64decode(KEY), raw, hashlib.sha256).digest()).decode()
+
+
+def test_signature_both_header_forms_and_forgery():
+    raw = b'{"event":"incoming_call"}'
+    sig = sign(raw)
+    assert verify_signature(KEY, raw, {"x-ts-authorization": sig})
+    assert verify_signature(KEY, raw, {"authorization": f"TSA CUSTOMER:{sig}"})
+    assert not verify_signature(KEY, raw + b" ", {"x-ts-authorization": sig})  # the raw body is what is signed
+    assert not verify_signature(KEY, raw, {"x-ts-authorization": sig[:-2]})
+    assert not verify_signature(KEY, raw, {})
+
+
+def test_spec_events():
+    inc = parse_callback(
+        {"event": "incoming_call", "reference_id": REF, "data": {"to": "15550000100", "from": "15550000001"}}
+    )
+    assert inc.type is CallEventType.CALL_STARTED and inc.direction is Direction.INBOUND and inc.expects_reply
+    assert inc.caller_number == "+15550000001" and inc.destination_number == "+15550000100"
+    spoke = parse_callback(
+        {
+            "event": "speak_completed",
+            "reference_id": REF,
+            "data": {"status": "speak_successful", "collected_digits": "1"},
+        }
+    )
+    assert spoke.type is CallEventType.INPUT_RECEIVED and spoke.digits == "1"
+    plain = parse_callback({"event": "speak_completed", "reference_id": REF, "data": {"status": "speak_successful"}})
+    assert plain.type is CallEventType.CALL_PROGRESS and plain.expects_reply
+    done = parse_callback(
+        {
+            "event": "call_completed",
+            "reference_id": REF,
+            "data": {
+                "to": "15550000100",
+                "from": "15550000001",
+                "direction": "inbound",
+                "status": "hangup",
+                "duration": 64,
+                "created_on_utc": "2024-05-06T09:30:00.250",
+                "answered_on_utc": "2024-05-06T09:30:01.100000",
+                "ended_on_utc": "2024-05-06T09:31:05.400",
+                "audio_recording_file_name": None,
+                "session_info": {},
+            },
+        }
+    )
+    assert done.type is CallEventType.CALL_ENDED and done.duration_s == 64 and done.hangup_cause == "NORMAL_CLEARING"
+    assert done.call_start_time == datetime(2024, 5, 6, 9, 30, 1, 100000, tzinfo=UTC) and not done.expects_reply
+    out = parse_callback(
+        {
+            "event": "dial_completed",
+            "reference_id": REF,
+            "external_id": "call-7",
+            "data": {"to": "15550000002", "from": "15550000100", "status": "answered"},
+        }
+    )
+    assert out.type is CallEventType.CALL_STARTED and out.call_id == "call-7" and out.direction is Direction.OUTBOUND
+    assert out.caller_number == "+15550000002"
+    failed = parse_callback(
+        {"event": "dial_completed", "reference_id": REF, "external_id": "c", "data": {"status": "no_answer"}}
+    )
+    assert failed.type is CallEventType.CALL_PROGRESS and not failed.expects_reply
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"reference_id": REF}, "event"),
+        ({"event": "x"}, "reference_id"),
+        ({"event": "x", "reference_id": REF, "data": []}, "data"),
+    ],
+)
+def test_bad_events_name_the_field(body, field):
+    with pytest.raises(InvalidEvent) as info:
+        parse_callback(body)
+    assert info.value.field == field
+
+
+def test_one_action_per_reply():
+    replies = [
+        orjson.loads(b)
+        for b in render_batch(
+            [
+                Say(text="Hello."),
+                GetDigits(prompt=Say(text="Press 1."), num_digits=1),
+                Redirect(url="https://sb.test/x"),
+            ]
+        )
+    ]
+    assert replies == [
+        {"jsonrpc": "2.0", "method": "speak", "params": {"tts": {"message": "Hello.", "language": "en-US"}}},
+        {
+            "jsonrpc": "2.0",
+            "method": "speak",
+            "params": {"tts": {"message": "Press 1.", "language": "en-US"}, "collect_digits": {"max": 1}},
+        },
+    ]
+    dial, hang = (
+        orjson.loads(b) for b in render_batch([Dial(numbers=["+15550000010"]), Hangup()], caller_id="+15550000001")
+    )
+    assert dial["params"] == {"to": "15550000010", "caller_id_number": "15550000001"} and hang["method"] == "hangup"
+    assert orjson.loads(render_batch([Play(url="https://m.test/a.mp3")])[0])["method"] == "play"
+    for bad in ([Enqueue(name="q")], [GetDigits(prompt=Play(url="https://m.test/a.mp3"))]):
+        with pytest.raises(FlowError):
+            render_batch(bad)
+
+
+def test_identical_mid_call_events_are_not_duplicates():
+    from switchboard.providers.telesign import dedupe_key
+
+    spoke = {"event": "speak_completed", "reference_id": REF, "data": {"status": "speak_successful"}}
+    raw = orjson.dumps(spoke)
+    assert dedupe_key(raw, spoke) != dedupe_key(raw, spoke)
+    ended = {"event": "call_completed", "reference_id": REF, "data": {"status": "hangup"}}
+    assert dedupe_key(orjson.dumps(ended), ended) == dedupe_key(orjson.dumps(ended), ended)
