@@ -14,12 +14,12 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 
 from switchboard.flow.actions.base import EngineSettings
+from switchboard.flow.repository import FlowRepository
 from switchboard.providers.africastalking import dedupe_key, parse_callback, render
 from switchboard.redis import make_redis, seen_key
 from switchboard.settings import ServiceSettings
 from switchboard.state import StateStore
 from switchboard_flow_runner.domain import apply_event, new_inbound_state
-from switchboard_flow_runner.flows import FlowRepository
 
 
 def build_app() -> FastAPI:

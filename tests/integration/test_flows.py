@@ -231,7 +231,7 @@ async def test_a_call_keeps_its_flow_version(stack, http):
 async def test_pinned_versions_survive_a_fresh_runner(stack, tmp_path):
     import redis.asyncio as aioredis
 
-    from switchboard_flow_runner.flows import FlowRepository
+    from switchboard.flow.repository import FlowRepository
 
     (tmp_path / "f.yaml").write_text(
         yaml.safe_dump({"name": "f", "actions": [{"type": "SAY", "params": {"text": "one"}}]})

@@ -107,3 +107,39 @@ async def test_forged_telesign_signature_is_refused(stack, http):
         url, content=raw, headers={"Content-Type": "application/json", "Authorization": f"TSA SIM-CUSTOMER-0001:{good}"}
     )
     assert r.status_code == 200 and r.json()["method"] == "speak"
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_voice_otp_on_every_provider(stack, http, provider):
+    phone = number()
+    await http.put(f"{stack.config.sim_url}/sim/phones/{phone}", json={"answer": "answer", "digits": ["1", "5"]})
+    r = await http.post(
+        f"{stack.config.ingress_url}/v1/calls",
+        json={"to": phone, "flow": "otp", "provider": provider, "session_data": {"code": "4721"}},
+    )
+    assert r.status_code == 200, r.text
+    call = await sim_call(http, stack, r.json()["call_key"].split(":", 1)[1])
+    assert says(call).count("Your code is 4, 7, 2, 1. Again: 4, 7, 2, 1.") == 2 and says(call)[-1] == "Goodbye."
+    row = await wait_cdr(stack, r.json()["call_key"])
+    assert inputs(row) == {"repeat": "5"} and row["status"] == "completed"
+
+
+@pytest.mark.parametrize(
+    ("flow", "provider", "message"),
+    [
+        ("agent-queue", "telesign", "Telesign cannot carry out QUEUE"),
+        ("business-hours", "telesign", "Telesign cannot carry out RECORD"),
+        ("agent-dequeue", "voxology", "Voxology cannot carry out DEQUEUE"),
+    ],
+)
+async def test_flows_a_provider_cannot_run_are_refused_before_the_call(stack, http, flow, provider, message):
+    r = await http.post(
+        f"{stack.config.ingress_url}/v1/calls", json={"to": number(), "flow": flow, "provider": provider}
+    )
+    assert r.status_code == 422 and r.json()["field"] == "flow"
+    assert any(message in p["message"] and p["pointer"].startswith("/actions/") for p in r.json()["problems"])
+
+
+async def test_unknown_flow_is_refused(stack, http):
+    r = await http.post(f"{stack.config.ingress_url}/v1/calls", json={"to": number(), "flow": "no-such-flow"})
+    assert r.status_code == 422 and "no flow named" in r.json()["error"]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from switchboard.events import CallEvent, CallEventType, CallStatus, Direction
 from switchboard.flow.actions.base import EngineSettings
+from switchboard.flow.repository import FlowRepository
 from switchboard.providers.actions import Hangup, Say
 from switchboard_flow_runner.domain import apply_event, new_inbound_state, session_ended
-from switchboard_flow_runner.flows import FlowRepository
 
 FLOWS = Path(__file__).resolve().parents[3] / "flows"
 

@@ -7,13 +7,13 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
 
 from switchboard.events import CallEvent, decode
+from switchboard.flow.repository import FlowRepository
 from switchboard.kafka import OffsetCommitter, make_broker, run_guarded
 from switchboard.logging import configure_logging, unbind_call
 from switchboard.redis import make_redis
 from switchboard.service import redis_check, service_app
 from switchboard.topics import Topic
 from switchboard_flow_runner.fetcher import Fetcher
-from switchboard_flow_runner.flows import FlowRepository
 from switchboard_flow_runner.handler import CallEventHandler
 from switchboard_flow_runner.settings import FlowRunnerSettings
 

@@ -13,7 +13,7 @@ import httpx
 import orjson
 
 from switchboard.flow.actions.base import FetchAnswer, FetchRequest
-from switchboard_flow_runner.flows import FlowRepository
+from switchboard.flow.repository import FlowRepository
 
 
 class Fetcher:

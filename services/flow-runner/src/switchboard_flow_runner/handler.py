@@ -20,6 +20,7 @@ from switchboard.errors import FlowError, TransientError
 from switchboard.events import CallEvent, CallEventType, DialRequest, Direction, FlowErrorEvent, encode
 from switchboard.flow.actions.base import EngineSettings
 from switchboard.flow.interpreter import Transition, fail, run
+from switchboard.flow.repository import FlowRepository
 from switchboard.logging import bind_call, get_logger
 from switchboard.providers import render_replies, uses_callback_urls
 from switchboard.providers.actions import Hangup, Say
@@ -27,7 +28,6 @@ from switchboard.state import CallState, StateConflict, StateStore, pack_reply, 
 from switchboard.topics import Topic
 from switchboard_flow_runner.domain import LIVE_TYPES, apply_event, new_inbound_state, session_ended
 from switchboard_flow_runner.fetcher import Fetcher
-from switchboard_flow_runner.flows import FlowRepository
 from switchboard_flow_runner.settings import FlowRunnerSettings
 
 log = get_logger(__name__)

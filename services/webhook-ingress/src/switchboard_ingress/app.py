@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from switchboard.flow.repository import FlowRepository
 from switchboard.kafka import make_broker
 from switchboard.logging import configure_logging
 from switchboard.redis import make_redis
@@ -28,6 +29,6 @@ def build_app(settings: IngressSettings | None = None) -> FastAPI:
         closers=[at.aclose, redis.aclose],
     )
     app.include_router(provider_api.build_router(at, StateStore(redis)))
-    app.include_router(calls.build_router(settings, broker, redis))
+    app.include_router(calls.build_router(settings, broker, redis, FlowRepository(settings.flows_dir)))
     app.include_router(callbacks.build_router(callbacks.CallbackHandler(settings, broker, redis)))
     return app

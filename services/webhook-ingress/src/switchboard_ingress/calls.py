@@ -18,6 +18,8 @@ from redis.asyncio import Redis
 
 from switchboard.errors import InvalidEvent
 from switchboard.events import DialRequest, encode
+from switchboard.flow.repository import FlowRepository
+from switchboard.flow.validate import validate
 from switchboard.logging import get_logger
 from switchboard.phone import to_e164
 from switchboard.providers import ProviderName
@@ -46,10 +48,31 @@ def bad(field: str, message: str) -> JSONResponse:
     return JSONResponse({"error": message, "field": field}, status_code=400)
 
 
-def build_router(settings: IngressSettings, broker: KafkaBroker, redis: Redis) -> APIRouter:
+def refusal(flows: FlowRepository, request: DialRequest) -> JSONResponse | None:
+    """422 before the call when the flow is unknown or uses what the provider cannot carry out."""
+    flows.refresh()
+    flow = flows.get(request.flow)
+    if flow is None:
+        return JSONResponse({"error": f"there is no flow named {request.flow!r}", "field": "flow"}, status_code=422)
+    problems = [p for p in validate(flow, provider=request.provider) if p.severity == "error"]
+    if problems:
+        return JSONResponse(
+            {
+                "error": f"flow {request.flow!r} cannot run on {request.provider}",
+                "field": "flow",
+                "problems": [{"pointer": p.pointer, "message": p.message} for p in problems],
+            },
+            status_code=422,
+        )
+    return None
+
+
+def build_router(settings: IngressSettings, broker: KafkaBroker, redis: Redis, flows: FlowRepository) -> APIRouter:
     router = APIRouter()
 
     async def place(request: DialRequest) -> JSONResponse:
+        if refused := refusal(flows, request):
+            return refused
         try:
             await broker.publish(encode(request), Topic.DIAL_REQUESTS.value, key=request.request_id.encode())
         except Exception as exc:

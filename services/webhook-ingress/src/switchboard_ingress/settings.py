@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ipaddress import IPv4Network, IPv6Network
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
@@ -32,6 +33,7 @@ class IngressSettings(AfricasTalkingSettings):
     dial_wait_s: float = 5.0
     dedupe_ttl_s: int = 6 * 3600
     invoke_flow: str = "survey"
+    flows_dir: Path = Path("flows")
     callback_secret: SecretStr | None = None
     callback_allow_ips: list[IPv4Network | IPv6Network] = Field(default_factory=list)
     ts_api_key: SecretStr | None = Field(default=None, description="Telesign API key (base64): verifies events")

@@ -22,8 +22,12 @@ from switchboard_devstack.stack import Stack, StackConfig
 from switchboard_devstack.summary import Summary, read_summary
 
 console = Console()
-IVR_NUMBER = {"africastalking": "+254711000200", "voxology": "+15550000200"}
-INBOUND_PATH = {"africastalking": "/sim/inbound", "voxology": "/sim/voxology/inbound"}
+IVR_NUMBER = {"africastalking": "+254711000200", "voxology": "+15550000200", "telesign": "+15550000920"}
+INBOUND_PATH = {
+    "africastalking": "/sim/inbound",
+    "voxology": "/sim/voxology/inbound",
+    "telesign": "/sim/telesign/inbound",
+}
 IVR_SCRIPTS = [["1"], ["2"], ["9", "1"], ["7", "2"], ["5", "5", "5"]]
 
 
