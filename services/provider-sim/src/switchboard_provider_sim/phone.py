@@ -16,10 +16,13 @@ from datetime import datetime
 from typing import Any, Literal
 
 import httpx
+import structlog
+from pydantic import BaseModel
 
 from switchboard_provider_sim.settings import SimSettings
 
 Answer = Literal["answer", "busy", "no-answer"]
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -108,8 +111,24 @@ class PhoneBase:
         self.http = http
         self.rng = rng
 
+    crash_end: EndCall = EndCall("UNSPECIFIED")
+    """How a call ends when the simulator itself fails (each provider's own words)."""
+
     async def run(self, call: SimCall) -> None:
-        """Play the whole call; never raises (a crash still ends the call with a final callback)."""
+        """Play the whole call; never raises: a crash still ends the call with a final callback."""
+        try:
+            await self._run(call)
+        except Exception as exc:
+            log.exception("simulated call crashed", provider=call.provider, session_id=call.session_id)
+            call.errors.append(f"simulator error: {exc!r}")
+            if not call.final_posted:
+                await self.finish(call, self.crash_end)
+
+    async def _run(self, call: SimCall) -> None:
+        raise NotImplementedError
+
+    async def finish(self, call: SimCall, end: EndCall) -> None:
+        """Send the provider's final notification for ``call``."""
         raise NotImplementedError
 
     def talk_time(self, call: SimCall) -> float:
@@ -154,3 +173,17 @@ def scripted_outcome(settings: SimSettings, rng: random.Random) -> Answer:
     if roll < settings.answer_ratio + settings.busy_ratio:
         return "busy"
     return "no-answer"
+
+
+class InboundCall(BaseModel):
+    """``POST /sim/…/inbound``: ``caller`` dials ``to``; ``digits`` to press in turn; the caller
+    hangs up after ``hangup_after_s``; a bridged conversation lasts ``talk_s`` (simulated seconds)."""
+
+    caller: str
+    to: str
+    digits: list[str] | None = None
+    hangup_after_s: float | None = None
+    talk_s: float | None = None
+
+    def script(self) -> PhoneScript:
+        return PhoneScript(digits=self.digits, hangup_after_s=self.hangup_after_s, talk_s=self.talk_s)

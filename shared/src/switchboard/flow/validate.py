@@ -19,34 +19,12 @@ from pydantic import ValidationError
 from switchboard.flow.document import Problem, expression_problem, pointer_of, suggest, walk
 from switchboard.flow.expressions import ExpressionError, Node, compile_expression
 from switchboard.flow.templates import compile_template
+from switchboard.flow.variables import NATIVE_VARIABLES
 
 if TYPE_CHECKING:
     from switchboard.flow.document import Flow
 
 COMMON_KEYS = frozenset({"type", "params", "name", "comment", "comments", "_bare"})
-NATIVE = frozenset(
-    {
-        "callId",
-        "callKey",
-        "provider",
-        "direction",
-        "callerNo",
-        "callerNumber",
-        "apiNo",
-        "destinationNo",
-        "startTime",
-        "callTime",
-        "keyPresses",
-        "collected",
-        "recordingUrl",
-        "recordings",
-        "detection",
-        "sessionData",
-        "campaignId",
-        "attempt",
-        "webhook",
-    }
-)
 EXPRESSION_PARAMS = {"IF": ("condition",), "FOREACH": ("iterator",)}
 DEFAULT_MAX_DEPTH = 8
 
@@ -236,7 +214,7 @@ class _Checker:
 
     def variables(self) -> None:
         for name, pointer in self.reads.items():
-            if name not in NATIVE and name not in self.sets:
+            if name not in NATIVE_VARIABLES and name not in self.sets:
                 self.add(pointer, f"variable {name!r} is read but never set (it renders as empty)", "warning")
 
 

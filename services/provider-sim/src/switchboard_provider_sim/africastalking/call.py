@@ -55,6 +55,8 @@ class Queues:
 class CallRunner(PhoneBase):
     """Runs Africa's Talking :class:`SimCall` s against the platform's callback URLs."""
 
+    crash_end = EndCall("UNSPECIFIED", status="Aborted")
+
     def __init__(self, settings: SimSettings, http: httpx.AsyncClient, rng: random.Random) -> None:
         super().__init__(settings, http, rng)
         self.queues = Queues()
@@ -105,15 +107,6 @@ class CallRunner(PhoneBase):
             call.errors.append(f"events URL failed: {exc!r}")
 
     # --- the call -----------------------------------------------------------------------------
-    async def run(self, call: SimCall) -> None:
-        try:
-            await self._run(call)
-        except Exception as exc:  # the simulator must never leave a call hanging silently
-            log.exception("simulated call crashed", session_id=call.session_id)
-            call.errors.append(f"simulator error: {exc!r}")
-            if not call.final_posted:
-                await self.finish(call, EndCall("UNSPECIFIED", status="Aborted"))
-
     async def _run(self, call: SimCall) -> None:
         if call.direction == "Outbound":
             call.state = "ringing"

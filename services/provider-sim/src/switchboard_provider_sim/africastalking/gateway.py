@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from switchboard_provider_sim.africastalking.call import CallRunner
 from switchboard_provider_sim.phone import (
     Answer,
+    InboundCall,
     PhoneBase,
     PhoneScript,
     SimCall,
@@ -30,14 +31,6 @@ from switchboard_provider_sim.phone import (
 from switchboard_provider_sim.settings import SimSettings
 
 E164ISH = re.compile(r"^\+[1-9]\d{7,14}$")
-
-
-class InboundCall(BaseModel):
-    caller: str
-    to: str
-    digits: list[str] | None = None
-    hangup_after_s: float | None = None
-    talk_s: float | None = None
 
 
 class ScriptIn(BaseModel):
@@ -182,7 +175,7 @@ def build_router(gw: Gateway) -> APIRouter:
             direction="Inbound",
             caller_number=req.caller,
             destination_number=req.to,
-            script=PhoneScript(digits=req.digits, hangup_after_s=req.hangup_after_s, talk_s=req.talk_s),
+            script=req.script(),
         )
         gw.start(sim)
         return {"session_id": sim.session_id}

@@ -15,21 +15,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
 from switchboard_provider_sim.africastalking.gateway import Gateway
-from switchboard_provider_sim.phone import PhoneScript, SimCall
+from switchboard_provider_sim.phone import InboundCall, SimCall
 from switchboard_provider_sim.telesign.runner import new_reference_id
 
 DIGITS = re.compile(r"^\+?[1-9]\d{7,14}$")
-
-
-class TsInbound(BaseModel):
-    caller: str
-    to: str
-    digits: list[str] | None = None
-    hangup_after_s: float | None = None
-    talk_s: float | None = None
 
 
 def status(code: int, value: str) -> JSONResponse:
@@ -75,8 +66,8 @@ def build_router(gw: Gateway) -> APIRouter:
         return JSONResponse(answer, status_code=202)
 
     @router.post("/sim/telesign/inbound", tags=["control"])
-    async def inbound(req: TsInbound) -> dict[str, str]:
-        script = PhoneScript(digits=req.digits, hangup_after_s=req.hangup_after_s, talk_s=req.talk_s)
+    async def inbound(req: InboundCall) -> dict[str, str]:
+        script = req.script()
         sim = SimCall(
             session_id=new_reference_id(),
             direction="Inbound",

@@ -41,6 +41,8 @@ def digits_only(number: str) -> str:
 
 
 class TelesignRunner(PhoneBase):
+    crash_end = EndCall("hangup")
+
     def sign(self, raw: bytes) -> dict[str, str]:
         key = base64.b64decode(self.settings.ts_api_key)
         sig = base64.b64encode(hmac.new(key, raw, hashlib.sha256).digest()).decode()
@@ -81,15 +83,6 @@ class TelesignRunner(PhoneBase):
                 log.warning("more than one action in a reply; running the first", count=len(answer))
             answer = answer[0] if answer else None
         return answer if isinstance(answer, dict) and answer.get("method") else None
-
-    async def run(self, call: SimCall) -> None:
-        try:
-            await self._run(call)
-        except Exception as exc:
-            log.exception("simulated Telesign call crashed", reference_id=call.session_id)
-            call.errors.append(f"simulator error: {exc!r}")
-            if not call.final_posted:
-                await self.finish(call, EndCall("hangup"))
 
     async def _run(self, call: SimCall) -> None:
         if call.direction == "Outbound":

@@ -13,21 +13,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
 from switchboard_provider_sim.africastalking.gateway import Gateway
-from switchboard_provider_sim.phone import PhoneScript, SimCall
+from switchboard_provider_sim.phone import InboundCall, SimCall
 from switchboard_provider_sim.voxology.runner import new_call_id
 
 E164 = re.compile(r"^\+[1-9]\d{7,14}$")
-
-
-class VoxInbound(BaseModel):
-    caller: str
-    to: str
-    digits: list[str] | None = None
-    hangup_after_s: float | None = None
-    talk_s: float | None = None
 
 
 def build_router(gw: Gateway) -> APIRouter:
@@ -60,13 +51,13 @@ def build_router(gw: Gateway) -> APIRouter:
         return {"call_id": sim.session_id}
 
     @router.post("/sim/voxology/inbound", tags=["control"])
-    async def inbound(req: VoxInbound) -> dict[str, str]:
+    async def inbound(req: InboundCall) -> dict[str, str]:
         sim = SimCall(
             session_id=new_call_id(),
             direction="Inbound",
             caller_number=req.caller,
             destination_number=req.to,
-            script=PhoneScript(digits=req.digits, hangup_after_s=req.hangup_after_s, talk_s=req.talk_s),
+            script=req.script(),
             provider="voxology",
         )
         gw.start(sim)

@@ -34,6 +34,8 @@ def iso(value: datetime) -> str:
 
 
 class VoxologyRunner(PhoneBase):
+    crash_end = EndCall("failed")
+
     async def post(self, call: SimCall, url: str, kind: str, status: str = "live-in-progress") -> httpx.Response:
         started = call.started or datetime.now(UTC)
         body: dict[str, Any] = {
@@ -80,15 +82,6 @@ class VoxologyRunner(PhoneBase):
             call.errors.append("callback answered no 'actions' list")
             raise EndCall("failed")
         return actions
-
-    async def run(self, call: SimCall) -> None:
-        try:
-            await self._run(call)
-        except Exception as exc:
-            log.exception("simulated Voxology call crashed", call_id=call.session_id)
-            call.errors.append(f"simulator error: {exc!r}")
-            if not call.final_posted:
-                await self.finish(call, EndCall("failed"))
 
     async def _run(self, call: SimCall) -> None:
         if call.direction == "Outbound":

@@ -14,30 +14,9 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from switchboard.flow.actions.base import NEXT, Action, Context, Outcome, params_of
 from switchboard.flow.document import Path_
 from switchboard.flow.expressions import evaluate
+from switchboard.flow.variables import NATIVE_VARIABLES
 
 NAME = re.compile(r"^\$?[A-Za-z_][A-Za-z0-9_]*$")
-
-RESERVED = {
-    "callId",
-    "callKey",
-    "provider",
-    "direction",
-    "callerNo",
-    "callerNumber",
-    "apiNo",
-    "destinationNo",
-    "startTime",
-    "callTime",
-    "keyPresses",
-    "collected",
-    "recordingUrl",
-    "recordings",
-    "detection",
-    "sessionData",
-    "campaignId",
-    "attempt",
-    "webhook",
-}
 
 
 class SetParams(BaseModel):
@@ -53,7 +32,7 @@ class SetParams(BaseModel):
         for key, value in data.items():
             if not NAME.match(str(key)):
                 raise ValueError(f"{key!r} is not a variable name")
-            if str(key).lstrip("$") in RESERVED:
+            if str(key).lstrip("$") in NATIVE_VARIABLES:
                 raise ValueError(f"{key!r} is a native variable and cannot be set")
             if not isinstance(value, str | int | float | bool) and value is not None:
                 raise ValueError(f"the value of {key!r} must be an expression string")

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from switchboard.errors import ProviderError
+from switchboard.providers.http import post_unsent_retry
 
 LIVE_URL = "https://voice.africastalking.com"
 
@@ -79,15 +79,7 @@ class AfricasTalkingClient:
         await self._http.aclose()
 
     async def _post(self, path: str, data: dict[str, str]) -> httpx.Response:
-        async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(3),
-            wait=wait_exponential(multiplier=0.1, max=1),
-            retry=retry_if_exception_type((httpx.ConnectError, httpx.ConnectTimeout)),
-            reraise=True,
-        ):
-            with attempt:
-                return await self._http.post(path, data={"username": self.username, **data})
-        raise AssertionError("unreachable")
+        return await post_unsent_retry(self._http, path, data={"username": self.username, **data})
 
     async def call(self, *, from_: str, to: str, client_request_id: str | None = None) -> PlaceCallResult:
         """``POST /call``. Raises :class:`ProviderError` on a non-2xx answer, a body that is not

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from switchboard.errors import ProviderError
+from switchboard.providers.http import post_unsent_retry
 
 LIVE_URL = "https://rest-ww.telesign.com"
 
@@ -55,14 +55,7 @@ class TelesignClient:
             "params": {"to": to.lstrip("+"), "caller_id_number": caller_id.lstrip("+"), "external_id": external_id},
         }
         try:
-            async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(3),
-                wait=wait_exponential(multiplier=0.1, max=1),
-                retry=retry_if_exception_type((httpx.ConnectError, httpx.ConnectTimeout)),
-                reraise=True,
-            ):
-                with attempt:
-                    resp = await self._http.post("/v2/voice", json=body)
+            resp = await post_unsent_retry(self._http, "/v2/voice", json=body)
         except httpx.HTTPError as exc:
             raise ProviderError(f"POST /v2/voice failed: {exc!r}") from exc
         try:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from switchboard.errors import ProviderError
+from switchboard.providers.http import post_unsent_retry
 
 LIVE_URL = "https://api.voxolo.gy"
 
@@ -50,14 +50,7 @@ class VoxologyClient:
         if max_call_time_ms:
             body["max_call_time"] = max_call_time_ms
         try:
-            async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(3),
-                wait=wait_exponential(multiplier=0.1, max=1),
-                retry=retry_if_exception_type((httpx.ConnectError, httpx.ConnectTimeout)),
-                reraise=True,
-            ):
-                with attempt:
-                    resp = await self._http.post("/v1/Dials/Connect", json=body)
+            resp = await post_unsent_retry(self._http, "/v1/Dials/Connect", json=body)
         except httpx.HTTPError as exc:
             raise ProviderError(f"POST /v1/Dials/Connect failed: {exc!r}") from exc
         if resp.status_code == 423:
