@@ -3,6 +3,7 @@ test session, on free ports, in a temporary folder; torn down at the end."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -23,6 +24,25 @@ def stack() -> Iterator[Stack]:
     shutil.copytree(REPO / "flows", flows)
     config = StackConfig.ephemeral(root, speed=50.0, partitions=4, flows_dir=flows)
     config.extra_env.update({"SB_REPLY_TIMEOUT_S": "1.5", "SIM_RING_S": "2", "SB_LOG_LEVEL": "INFO"})
+    # two more Africa's Talking accounts: one with its own caller ID, one whose key the provider refuses
+    config.extra_env["SB_ACCOUNTS"] = json.dumps(
+        {
+            "africastalking": {
+                "ke-ops": {
+                    "base_url": config.sim_url,
+                    "username": "sandbox",
+                    "api_key": "sim-api-key",
+                    "from_number": "+254711000555",
+                },
+                "revoked": {
+                    "base_url": config.sim_url,
+                    "username": "sandbox",
+                    "api_key": "old-key",
+                    "from_number": "+254711000556",
+                },
+            }
+        }
+    )
     stack = Stack(config)
     stack.up()
     try:

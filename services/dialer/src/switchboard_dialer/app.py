@@ -6,11 +6,10 @@ from fastapi import FastAPI
 from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
 
+from switchboard.accounts import ProviderClients
 from switchboard.events import DialRequest, decode
 from switchboard.kafka import make_broker, run_guarded
 from switchboard.logging import configure_logging
-from switchboard.providers.telesign import TelesignClient
-from switchboard.providers.voxology import VoxologyClient
 from switchboard.redis import make_redis
 from switchboard.service import redis_check, service_app
 from switchboard.topics import Topic
@@ -25,18 +24,8 @@ def build_app(settings: DialerSettings | None = None) -> FastAPI:
     configure_logging("dialer", settings.log_level, settings.log_json)
     broker = make_broker(settings, client_id="dialer")
     redis = make_redis(settings)
-    client = settings.at_client()
-    voxology = (
-        VoxologyClient(settings.vox_base_url, settings.vox_api_key.get_secret_value())
-        if settings.vox_base_url
-        else None
-    )
-    telesign = (
-        TelesignClient(settings.ts_base_url, settings.ts_customer_id, settings.ts_api_key.get_secret_value())
-        if settings.ts_base_url
-        else None
-    )
-    dialer = Dialer(settings, broker, redis, client, voxology, telesign)
+    clients = ProviderClients()
+    dialer = Dialer(settings, broker, redis, clients)
 
     # At least once delivery, at most once placement: the offset is committed after the attempt
     # is published; a redelivered request is skipped by its idempotency key (see placing.py).
@@ -64,5 +53,5 @@ def build_app(settings: DialerSettings | None = None) -> FastAPI:
         broker=broker,
         consume=True,
         checks={"redis": redis_check(redis)},
-        closers=[client.aclose, *(c.aclose for c in (voxology, telesign) if c is not None), redis.aclose],
+        closers=[clients.aclose, redis.aclose],
     )

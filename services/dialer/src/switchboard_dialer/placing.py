@@ -16,12 +16,11 @@ from aiolimiter import AsyncLimiter
 from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
 
+from switchboard.accounts import ProviderClients
 from switchboard.errors import ProviderError, TransientError
 from switchboard.events import DialAttempt, DialRequest, Direction, encode
 from switchboard.logging import bind_call, get_logger
-from switchboard.providers.africastalking import AfricasTalkingClient, PlaceCallResult
-from switchboard.providers.telesign import TelesignClient
-from switchboard.providers.voxology import VoxologyClient
+from switchboard.providers.africastalking import PlaceCallResult
 from switchboard.redis import dial_done_key, dial_result_key
 from switchboard.state import CallState, StateStore
 from switchboard.topics import Topic
@@ -94,21 +93,11 @@ def initial_state(attempt: DialAttempt, request: DialRequest) -> CallState:
 
 
 class Dialer:
-    def __init__(
-        self,
-        settings: DialerSettings,
-        broker: KafkaBroker,
-        redis: Redis,
-        client: AfricasTalkingClient,
-        voxology: VoxologyClient | None = None,
-        telesign: TelesignClient | None = None,
-    ) -> None:
+    def __init__(self, settings: DialerSettings, broker: KafkaBroker, redis: Redis, clients: ProviderClients) -> None:
         self.settings = settings
         self.broker = broker
         self.redis = redis
-        self.client = client
-        self.voxology = voxology
-        self.telesign = telesign
+        self.clients = clients
         self.store = StateStore(redis)
         self.limiter = AsyncLimiter(settings.dial_cps, 1)
 
@@ -137,26 +126,33 @@ class Dialer:
 
     async def _ask_provider(self, request: DialRequest) -> DialAttempt:
         """The provider's answer as a DialAttempt. Raises :class:`ProviderError` only when the
-        request surely did not reach the provider; refusals become rejected attempts."""
+        request surely did not reach the provider; refusals (and unknown accounts) become rejected
+        attempts, so a CDR records them."""
+        account = self.clients.account(request.provider, request.account)
+        if account is None:
+            return attempt_of(
+                request,
+                request.caller_id or "",
+                provider=request.provider,
+                call_key=None,
+                status="UnknownAccount",
+                raw={"error": f"no {request.provider} account {request.account!r}"},
+            )
+        client = self.clients.client(request.provider, request.account)
+        caller_id = request.caller_id or account.from_number
         if request.provider == "telesign":
-            if self.telesign is None:
-                raise ValueError("no Telesign account configured (SB_TS_*)")
-            caller_id = request.caller_id or self.settings.ts_from_number
-            dialled = await self.telesign.dial(to=request.to, caller_id=caller_id, external_id=request.call_id)
+            dialled = await client.dial(to=request.to, caller_id=caller_id, external_id=request.call_id)
             return attempt_of(
                 request,
                 caller_id,
                 provider="telesign",
-                call_key=f"telesign:{dialled.reference_id}" if dialled.accepted else None,
                 status=dialled.status,
                 raw=dialled.raw,
+                call_key=f"telesign:{dialled.reference_id}" if dialled.accepted else None,
             )
         if request.provider == "voxology":
-            if self.voxology is None:
-                raise ValueError("no Voxology account configured (SB_VOX_*)")
-            caller_id = request.caller_id or self.settings.vox_from_number
             try:
-                answer = await self.voxology.connect(
+                answer = await client.connect(
                     to=request.to,
                     caller_id=caller_id,
                     timeout_s=request.policy.ring_timeout_s,
@@ -181,9 +177,8 @@ class Dialer:
                 status="accepted",
                 raw=answer,
             )
-        caller_id = request.caller_id or self.settings.at_from_number
         try:
-            result = await self.client.call(from_=caller_id, to=request.to, client_request_id=request.call_id)
+            result = await client.call(from_=caller_id, to=request.to, client_request_id=request.call_id)
         except ProviderError as exc:
             if exc.status_code is None:
                 raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from switchboard.accounts import ProviderClients
 from switchboard.flow.repository import FlowRepository
 from switchboard.kafka import make_broker
 from switchboard.logging import configure_logging
@@ -20,15 +21,15 @@ def build_app(settings: IngressSettings | None = None) -> FastAPI:
     broker = make_broker(settings, client_id="webhook-ingress")
     redis = make_redis(settings)
 
-    at = settings.at_client()
+    clients = ProviderClients()
     app = service_app(
         "Switchboard webhook-ingress",
         broker=broker,
         consume=False,
         checks={"redis": redis_check(redis)},
-        closers=[at.aclose, redis.aclose],
+        closers=[clients.aclose, redis.aclose],
     )
-    app.include_router(provider_api.build_router(at, StateStore(redis)))
-    app.include_router(calls.build_router(settings, broker, redis, FlowRepository(settings.flows_dir)))
-    app.include_router(callbacks.build_router(callbacks.CallbackHandler(settings, broker, redis)))
+    app.include_router(provider_api.build_router(clients, StateStore(redis)))
+    app.include_router(calls.build_router(settings, broker, redis, FlowRepository(settings.flows_dir), clients))
+    app.include_router(callbacks.build_router(callbacks.CallbackHandler(settings, broker, redis), clients))
     return app

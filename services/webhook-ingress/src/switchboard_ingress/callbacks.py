@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
 
+from switchboard.accounts import ProviderClients
 from switchboard.errors import AuthenticationFailed, InvalidEvent
 from switchboard.events import CallEvent, encode
 from switchboard.logging import bind_call, get_logger
@@ -117,10 +118,10 @@ class CallbackHandler:
         return Response(body, media_type=content_type)
 
 
-def build_router(handler: CallbackHandler) -> APIRouter:
+def build_router(handler: CallbackHandler, clients: ProviderClients) -> APIRouter:
     router = APIRouter()
     settings = handler.settings
-    by_provider = dialects(settings)
+    by_provider = dialects(clients)
 
     def endpoint(provider: str, source: str) -> Callable[..., Awaitable[Response]]:
         dialect = by_provider[provider]

@@ -16,6 +16,7 @@ from faststream.kafka import KafkaBroker
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
+from switchboard.accounts import ProviderClients
 from switchboard.errors import InvalidEvent
 from switchboard.events import DialRequest, encode
 from switchboard.flow.repository import FlowRepository
@@ -38,6 +39,7 @@ class CallRequest(BaseModel):
     to: str
     flow: str
     provider: ProviderName = "africastalking"
+    account: str = "default"
     session_data: dict[str, Any] = Field(default_factory=dict)
     caller_id: str | None = None
     campaign_id: str | None = None
@@ -48,8 +50,11 @@ def bad(field: str, message: str) -> JSONResponse:
     return JSONResponse({"error": message, "field": field}, status_code=400)
 
 
-def refusal(flows: FlowRepository, request: DialRequest) -> JSONResponse | None:
-    """422 before the call when the flow is unknown or uses what the provider cannot carry out."""
+def refusal(flows: FlowRepository, clients: ProviderClients, request: DialRequest) -> JSONResponse | None:
+    """422 before the call for an unknown account or flow, or a flow the provider cannot carry out."""
+    if clients.account(request.provider, request.account) is None:
+        message = f"no {request.provider} account named {request.account!r}"
+        return JSONResponse({"error": message, "field": "account"}, status_code=422)
     flows.refresh()
     flow = flows.get(request.flow)
     if flow is None:
@@ -67,11 +72,13 @@ def refusal(flows: FlowRepository, request: DialRequest) -> JSONResponse | None:
     return None
 
 
-def build_router(settings: IngressSettings, broker: KafkaBroker, redis: Redis, flows: FlowRepository) -> APIRouter:
+def build_router(
+    settings: IngressSettings, broker: KafkaBroker, redis: Redis, flows: FlowRepository, clients: ProviderClients
+) -> APIRouter:
     router = APIRouter()
 
     async def place(request: DialRequest) -> JSONResponse:
-        if refused := refusal(flows, request):
+        if refused := refusal(flows, clients, request):
             return refused
         try:
             await broker.publish(encode(request), Topic.DIAL_REQUESTS.value, key=request.request_id.encode())
@@ -120,6 +127,7 @@ def build_router(settings: IngressSettings, broker: KafkaBroker, redis: Redis, f
                 to=to,
                 flow=call.flow,
                 provider=call.provider,
+                account=call.account,
                 session_data=call.session_data,
                 caller_id=caller_id,
                 campaign_id=call.campaign_id,

@@ -14,6 +14,7 @@ import orjson
 from fastapi import Request, Response
 from fastapi.responses import PlainTextResponse
 
+from switchboard.accounts import ProviderClients
 from switchboard.errors import AuthenticationFailed, InvalidEvent
 from switchboard.events import CallEvent
 from switchboard.providers import africastalking as at
@@ -54,7 +55,9 @@ class AfricasTalking:
         if not content_type.startswith(FORM_TYPES):
             raise InvalidEvent(f"content type {content_type or 'none'!r} is not a form body", field="content-type")
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-        event = at.parse_callback(form, source="events" if source == "events" else "callback")
+        event = at.parse_callback(
+            form, source="events" if source == "events" else "callback", account=account_of(request)
+        )
         return Parsed(event, at.dedupe_key(form, step=request.query_params.get("step")))
 
     def fallback(self, url: str, settings: IngressSettings) -> tuple[bytes, str]:
@@ -77,7 +80,7 @@ class Voxology:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise InvalidEvent(f"the body is not JSON: {exc}", field="body") from None
-        event = vox.parse_callback(body)
+        event = vox.parse_callback(body, account=account_of(request))
         return Parsed(event, vox.dedupe_key(raw, body))
 
     def fallback(self, url: str, settings: IngressSettings) -> tuple[bytes, str]:
@@ -94,18 +97,21 @@ class Telesign:
 
     provider = ts.PROVIDER
 
-    def __init__(self, api_key: str | None) -> None:
-        self.api_key = api_key
+    def __init__(self, clients: ProviderClients) -> None:
+        self.clients = clients
 
     async def parse(self, request: Request, source: str) -> Parsed:
         raw = await request.body()
-        if self.api_key is not None and not ts.verify_signature(self.api_key, raw, request.headers):
+        account = self.clients.account(ts.PROVIDER, account_of(request))
+        if account is None:
+            raise AuthenticationFailed(f"no telesign account named {account_of(request)!r} to verify the event with")
+        if not ts.verify_signature(account.api_key.get_secret_value(), raw, request.headers):
             raise AuthenticationFailed("Telesign signature (X-TS-Authorization / Authorization) does not match")
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise InvalidEvent(f"the body is not JSON: {exc}", field="body") from None
-        event = ts.parse_callback(body)
+        event = ts.parse_callback(body, account=account.name)
         return Parsed(event, ts.dedupe_key(raw, body))
 
     def fallback(self, url: str, settings: IngressSettings) -> tuple[bytes, str]:
@@ -116,6 +122,10 @@ class Telesign:
         return Response(b"{}", media_type="application/json")
 
 
-def dialects(settings: IngressSettings) -> dict[str, Dialect]:
-    key = settings.ts_api_key.get_secret_value() if settings.ts_api_key else None
-    return {d.provider: d for d in (AfricasTalking(), Voxology(), Telesign(key))}
+def account_of(request: Request) -> str:
+    """The account a callback URL names (``?account=<name>``), else ``default``."""
+    return request.query_params.get("account") or "default"
+
+
+def dialects(clients: ProviderClients) -> dict[str, Dialect]:
+    return {d.provider: d for d in (AfricasTalking(), Voxology(), Telesign(clients))}

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from switchboard.accounts import ProviderClients
 from switchboard.errors import InvalidEvent, ProviderError
 from switchboard.flow.actions.play import check_media_url
 from switchboard.logging import get_logger
@@ -36,10 +37,17 @@ class TransferRequest(BaseModel):
 
 
 class MediaRequest(BaseModel):
-    """``phone_number``: the AT number the media is for; ``url``: an http(s) ``.mp3`` or ``.wav``."""
+    """``phone_number``: the AT number the media is for; ``url``: an http(s) ``.mp3`` or ``.wav``;
+    ``account``: the Africa's Talking account."""
 
     phone_number: str
     url: str
+    account: str = "default"
+
+
+def at_client(clients: ProviderClients, account: str) -> AfricasTalkingClient | None:
+    client = clients.client("africastalking", account)
+    return client if isinstance(client, AfricasTalkingClient) else None
 
 
 def bad(field: str, message: str) -> JSONResponse:
@@ -51,7 +59,7 @@ def provider_failed(exc: ProviderError) -> JSONResponse:
     return JSONResponse({"error": f"provider error: {exc}"}, status_code=502)
 
 
-def build_router(client: AfricasTalkingClient, store: StateStore) -> APIRouter:
+def build_router(clients: ProviderClients, store: StateStore) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["call control"])
 
     @router.post("/calls/{call_id}/transfer", summary="Transfer a bridged call (AT /callTransfer)")
@@ -71,6 +79,10 @@ def build_router(client: AfricasTalkingClient, store: StateStore) -> APIRouter:
         provider, _, session_id = call_key.partition(":")
         if provider != "africastalking":
             return JSONResponse({"error": f"transfer is not available on {provider}"}, status_code=409)
+        state = await store.load(call_key)
+        client = at_client(clients, state.account if state else "default")
+        if client is None:
+            return JSONResponse({"error": "the call's account is not configured here"}, status_code=409)
         try:
             result = await client.call_transfer(
                 session_id=session_id, phone_number=target, call_leg=body.call_leg, hold_music_url=body.hold_music_url
@@ -81,7 +93,13 @@ def build_router(client: AfricasTalkingClient, store: StateStore) -> APIRouter:
         return JSONResponse(answer, status_code=200 if result.status == "Success" else 409)
 
     @router.get("/queues", summary="Callers waiting per queue (AT /queueStatus)")
-    async def queues(phone_numbers: str = Query(..., description="comma-separated AT numbers")) -> JSONResponse:
+    async def queues(
+        phone_numbers: str = Query(..., description="comma-separated AT numbers"),
+        account: str = Query("default", description="the Africa's Talking account"),
+    ) -> JSONResponse:
+        client = at_client(clients, account)
+        if client is None:
+            return bad("account", f"no africastalking account named {account!r}")
         numbers = []
         for raw in phone_numbers.split(","):
             try:
@@ -111,6 +129,9 @@ def build_router(client: AfricasTalkingClient, store: StateStore) -> APIRouter:
             check_media_url(body.url)
         except ValueError as exc:
             return bad("url", f"url {exc}")
+        client = at_client(clients, body.account)
+        if client is None:
+            return bad("account", f"no africastalking account named {body.account!r}")
         try:
             await client.media_upload(phone_number=number, url=body.url)
         except ProviderError as exc:

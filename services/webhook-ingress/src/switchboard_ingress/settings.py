@@ -8,10 +8,10 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from switchboard.providers.africastalking.settings import AfricasTalkingSettings
+from switchboard.settings import ServiceSettings
 
 
-class IngressSettings(AfricasTalkingSettings):
+class IngressSettings(ServiceSettings):
     """``SB_INGRESS_HOST``/``SB_INGRESS_PORT``: where to listen (default 127.0.0.1:8080).
     ``SB_REPLY_TIMEOUT_S``: how long a live callback waits for the flow-runner before the fallback.
     ``SB_FALLBACK_MODE``: ``redirect`` (hold prompt, then the provider posts again and gets the late
@@ -36,7 +36,6 @@ class IngressSettings(AfricasTalkingSettings):
     flows_dir: Path = Path("flows")
     callback_secret: SecretStr | None = None
     callback_allow_ips: list[IPv4Network | IPv6Network] = Field(default_factory=list)
-    ts_api_key: SecretStr | None = Field(default=None, description="Telesign API key (base64): verifies events")
 
     @model_validator(mode="after")
     def guard_in_production(self) -> IngressSettings:
