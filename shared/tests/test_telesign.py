@@ -136,3 +136,10 @@ def test_identical_mid_call_events_are_not_duplicates():
     assert dedupe_key(raw, spoke) != dedupe_key(raw, spoke)
     ended = {"event": "call_completed", "reference_id": REF, "data": {"status": "hangup"}}
     assert dedupe_key(orjson.dumps(ended), ended) == dedupe_key(orjson.dumps(ended), ended)
+
+
+def test_minimal_events_are_accepted():
+    e = parse_callback({"event": "incoming_call", "reference_id": REF})
+    assert e.type is CallEventType.CALL_STARTED and e.caller_number == "" and e.expects_reply
+    done = parse_callback({"event": "call_completed", "reference_id": REF, "data": {"status": "hangup"}})
+    assert done.type is CallEventType.CALL_ENDED and done.duration_s is None and done.call_start_time is None

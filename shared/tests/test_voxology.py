@@ -109,3 +109,9 @@ def test_capability_table_refuses_dequeue_before_the_call():
         build_flow(doc, name="d", provider="voxology")
     assert any("Voxology cannot carry out DEQUEUE" in p.message for p in info.value.problems)
     build_flow(doc, name="d", provider="africastalking")
+
+
+def test_minimal_callback_is_accepted():
+    e = parse_callback({"type": "init_call", "call_id": "c-min", "caller_no": "+15550000001", "api_no": "+15550000100"})
+    assert e.type is CallEventType.CALL_STARTED and e.direction is Direction.INBOUND and e.digits is None
+    assert e.call_start_time is None and e.call_id is None

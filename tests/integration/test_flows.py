@@ -28,11 +28,11 @@ def number() -> str:
     return f"+2547{uuid.uuid4().int % 10**8:08d}"
 
 
-async def add_routes(stack, routes: dict[str, str]) -> None:
+async def add_routes(stack, routes: dict[str, str], provider: str = "africastalking") -> None:
     """Route numbers to flows (or URLs) in the stack's flows folder; the runner reloads it."""
     path = stack.config.flows_dir / "routes.yaml"
     data = yaml.safe_load(path.read_text())
-    data.setdefault("africastalking", {}).update(routes)
+    data.setdefault(provider, {}).update(routes)
     path.write_text(yaml.safe_dump(data))
     await asyncio.sleep(2.5)  # the runner looks at the folder at most every 2 s
 

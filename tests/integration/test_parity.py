@@ -143,3 +143,32 @@ async def test_flows_a_provider_cannot_run_are_refused_before_the_call(stack, ht
 async def test_unknown_flow_is_refused(stack, http):
     r = await http.post(f"{stack.config.ingress_url}/v1/calls", json={"to": number(), "flow": "no-such-flow"})
     assert r.status_code == 422 and "no flow named" in r.json()["error"]
+
+
+@pytest.mark.parametrize("provider", ["africastalking", "voxology"])
+async def test_queue_and_voicemail_flows_where_the_provider_can(stack, http, provider):
+    """agent-queue (QUEUE) and business hours when closed (RECORD) run on the providers whose
+    capability tables have them; on Telesign they are refused before the call (test above)."""
+    text = (stack.config.flows_dir / "business-hours.yaml").read_text()
+    closed = text.replace("name: business-hours", "name: closed-office").replace(
+        'opens: "8"\n      closes: "17"', 'opens: "0"\n      closes: "0"'
+    )
+    (stack.config.flows_dir / "closed-office.yaml").write_text(closed)
+    queue_no, closed_no = {
+        "africastalking": ("+254711000301", "+254711000341"),
+        "voxology": ("+15550000301", "+15550000341"),
+    }[provider]
+    from .test_flows import add_routes
+
+    await add_routes(stack, {closed_no: "closed-office"}, provider=provider)
+    r = await http.post(f"{stack.config.sim_url}{INBOUND[provider]}", json={"caller": number(), "to": closed_no})
+    call = await sim_call(http, stack, r.json()["session_id"])
+    assert any(t["kind"] == "record" for t in call["transcript"])
+    assert says(call)[-1] == "Thank you. We will call you back. Goodbye."
+    row = await wait_cdr(stack, f"{provider}:{call['session_id']}")
+    assert row["recordings"] not in ("[]", [])
+    r = await http.post(
+        f"{stack.config.sim_url}{INBOUND[provider]}", json={"caller": number(), "to": queue_no, "hangup_after_s": 30}
+    )
+    call = await sim_call(http, stack, r.json()["session_id"])
+    assert [t["name"] for t in call["transcript"] if t["kind"] == "enqueue"] == ["support"]
