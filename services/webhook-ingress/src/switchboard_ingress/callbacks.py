@@ -118,6 +118,39 @@ class CallbackHandler:
         return Response(body, media_type=content_type)
 
 
+ROUTES = [
+    (
+        "africastalking",
+        "callback",
+        ("/providers/africastalking/t/{token}/callback", "/providers/africastalking/callback", "/voice/instruct"),
+        "AT callback URL",
+        "Africa's Talking notification (form body, africastalking.md §3); answers XML.",
+    ),
+    (
+        "africastalking",
+        "events",
+        ("/providers/africastalking/t/{token}/events", "/providers/africastalking/events", "/voice/events"),
+        "AT events URL",
+        "Progress events (africastalking.md §3.3); answers OK.",
+    ),
+    (
+        "voxology",
+        "callback",
+        ("/providers/voxology/t/{token}/callback", "/providers/voxology/callback"),
+        "Voxology callback URL",
+        "Voxology callback (JSON, voxology.md §3); answers a call-flow document.",
+    ),
+    (
+        "telesign",
+        "callback",
+        ("/providers/telesign/t/{token}/callback", "/providers/telesign/callback"),
+        "Telesign webhook",
+        "Telesign event (JSON, telesign.md §4), HMAC-signed (§5); answers one JSON-RPC action.",
+    ),
+]
+"""(provider, source, paths, summary, description) of every callback endpoint."""
+
+
 def build_router(handler: CallbackHandler, clients: ProviderClients) -> APIRouter:
     router = APIRouter()
     settings = handler.settings
@@ -134,51 +167,15 @@ def build_router(handler: CallbackHandler, clients: ProviderClients) -> APIRoute
         return receive
 
     guarded = "Guarded by the deployment secret: path token (/t/<secret>/) or Basic-auth password."
-    at_doc = f"Africa's Talking notification (form body, africastalking.md §3); answers XML. {guarded}"
-    for path in (
-        "/providers/africastalking/t/{token}/callback",
-        "/providers/africastalking/callback",
-        "/voice/instruct",
-    ):
-        router.add_api_route(
-            path,
-            endpoint("africastalking", "callback"),
-            methods=["POST"],
-            summary="AT callback URL",
-            description=at_doc,
-            response_class=Response,
-            tags=["africastalking"],
-        )
-    for path in ("/providers/africastalking/t/{token}/events", "/providers/africastalking/events", "/voice/events"):
-        router.add_api_route(
-            path,
-            endpoint("africastalking", "events"),
-            methods=["POST"],
-            summary="AT events URL",
-            description=f"Progress events (africastalking.md §3.3); answers OK. {guarded}",
-            response_class=PlainTextResponse,
-            tags=["africastalking"],
-        )
-    vox_doc = f"Voxology callback (JSON, voxology.md §3); answers a call-flow document. {guarded}"
-    for path in ("/providers/voxology/t/{token}/callback", "/providers/voxology/callback"):
-        router.add_api_route(
-            path,
-            endpoint("voxology", "callback"),
-            methods=["POST"],
-            summary="Voxology callback URL",
-            description=vox_doc,
-            response_class=Response,
-            tags=["voxology"],
-        )
-    ts_doc = f"Telesign event (JSON, telesign.md §4), HMAC-signed (§5); answers one JSON-RPC action. {guarded}"
-    for path in ("/providers/telesign/t/{token}/callback", "/providers/telesign/callback"):
-        router.add_api_route(
-            path,
-            endpoint("telesign", "callback"),
-            methods=["POST"],
-            summary="Telesign webhook",
-            description=ts_doc,
-            response_class=Response,
-            tags=["telesign"],
-        )
+    for provider, source, paths, summary, doc in ROUTES:
+        for path in paths:
+            router.add_api_route(
+                path,
+                endpoint(provider, source),
+                methods=["POST"],
+                summary=summary,
+                description=f"{doc} {guarded}",
+                response_class=Response,
+                tags=[provider],
+            )
     return router
