@@ -179,10 +179,8 @@ def test_sessiondata_templates_and_voxology_style():
         ),
     ],
 )
-def test_validation_points_at_the_problem(doc, pointer, fragment):
-    with pytest.raises(FlowInvalid) as info:
-        build_flow(doc, name="bad")
-    assert any(p.pointer == pointer and fragment in p.message for p in info.value.problems), info.value.problems
+def test_validation_points_at_the_problem(doc, pointer, fragment, expect_problem):
+    expect_problem(doc, pointer, fragment)
 
 
 def test_invalid_yaml_reports_line_and_column():

@@ -78,3 +78,13 @@ def test_session_ended_carries_what_a_cdr_needs():
 def test_session_ended_without_state():
     s = session_ended(None, event(CallEventType.CALL_ENDED, hangup_cause="USER_BUSY", duration_s=0))
     assert s.status is CallStatus.BUSY and s.flow_id is None and s.inputs == {} and s.started_at is None
+
+
+def test_runner_settings_reach_the_engine(monkeypatch):
+    from switchboard_flow_runner.settings import FlowRunnerSettings
+
+    monkeypatch.setenv("SB_STEP_BUDGET", "7")
+    monkeypatch.setenv("SB_WEBHOOK_TIMEOUT_MS", "900")
+    engine = FlowRunnerSettings(callback_url="https://sb.test/cb").engine()
+    assert (engine.step_budget, engine.webhook_timeout_ms, engine.callback_url) == (7, 900, "https://sb.test/cb")
+    assert engine.foreach_cap == EngineSettings().foreach_cap  # untouched limits keep the engine's defaults

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 from switchboard.flow.actions.base import EngineSettings
@@ -25,26 +26,18 @@ class FlowRunnerSettings(ServiceSettings):
     flows_dir: Path = Path("flows")
     callback_url: str | None = None
     outbound_state_wait_s: float = 2.0
-    step_budget: int = 1000
-    foreach_cap: int = 100
-    max_depth: int = 8
-    webhook_timeout_ms: int = 3000
-    webhook_max_bytes: int = 65536
-    max_fetches: int = 5
-    error_message: str = "Sorry, we are unable to continue this call. Goodbye."
+    # The engine's limits and wording, settable from the environment; defaults are the engine's own.
+    step_budget: int = EngineSettings.step_budget
+    foreach_cap: int = EngineSettings.foreach_cap
+    max_depth: int = EngineSettings.max_depth
+    webhook_timeout_ms: int = EngineSettings.webhook_timeout_ms
+    webhook_max_bytes: int = EngineSettings.webhook_max_bytes
+    max_fetches: int = EngineSettings.max_fetches
+    error_message: str = EngineSettings.error_message
     runner_concurrency: int = 8
     fetch_max_wait_ms: int = 5
     commit_interval_s: float = 0.1
 
     def engine(self) -> EngineSettings:
-        """The flow engine's limits and wording from these settings."""
-        return EngineSettings(
-            callback_url=self.callback_url,
-            step_budget=self.step_budget,
-            foreach_cap=self.foreach_cap,
-            max_depth=self.max_depth,
-            webhook_timeout_ms=self.webhook_timeout_ms,
-            webhook_max_bytes=self.webhook_max_bytes,
-            max_fetches=self.max_fetches,
-            error_message=self.error_message,
-        )
+        """The flow engine's limits and wording from these settings (every EngineSettings field)."""
+        return EngineSettings(**{f.name: getattr(self, f.name) for f in fields(EngineSettings)})
