@@ -32,7 +32,7 @@ async def test_an_account_whose_key_is_refused_gives_a_failed_cdr(stack, http):
     r = await http.post(
         f"{stack.config.ingress_url}/v1/calls", json={"to": number(), "flow": "survey", "account": "revoked"}
     )
-    assert r.status_code == 502 and "Error401" in r.json()["error"]
+    assert r.status_code == 502 and "Error401" in r.json()["detail"]
     row = await wait_cdr(stack, f"africastalking:rejected:{r.json()['call_id']}")
     assert row["status"] == "failed" and row["account"] == "revoked"
 

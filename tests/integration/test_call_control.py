@@ -83,7 +83,9 @@ async def test_transfer_refusals(stack, http):
     )
     assert r.status_code in (409, 404)  # aborted (not bridged), or already over
     if r.status_code == 409:
-        assert r.json()["status"] == "Aborted" and "bridged" in r.json()["error"]
+        problem = r.json()
+        assert r.headers["content-type"] == "application/problem+json" and problem["status"] == 409
+        assert "Aborted" in problem["detail"] and "bridged" in problem["detail"]
     await sim_call(http, stack, session_id)
 
 

@@ -106,12 +106,12 @@ async def test_final_without_dial_and_events_url(stack, http):
 async def test_malformed_callbacks_get_400_naming_the_field(stack, http, data, field):
     for url in (stack.config.callback_url, stack.config.events_url):
         r = await http.post(url, data=data)
-        assert r.status_code == 400 and r.json()["field"] == field and field in r.json()["error"]
+        assert r.status_code == 400 and r.json()["field"] == field and field in r.json()["detail"]
 
 
 async def test_non_form_body_is_415(stack, http):
     r = await http.post(stack.config.callback_url, json=base("ATVId_json"))
-    assert r.status_code == 415 and "form" in r.json()["error"]
+    assert r.status_code == 415 and "form" in r.json()["detail"]
 
 
 async def test_repeated_callbacks_have_one_effect(stack, http):
@@ -146,9 +146,9 @@ async def test_seed_001_endpoints(stack, http):
     ingress = stack.config.ingress_url
     assert (await http.get(f"{ingress}/voice/")).json() == {"service": "voice", "status": "ready"}
     r = await http.get(f"{ingress}/voice/invoke-call")
-    assert r.status_code == 400 and "phone" in r.json()["error"]
+    assert r.status_code == 400 and "phone" in r.json()["detail"]
     r = await http.get(f"{ingress}/voice/invoke-call", params={"phone": "12345"})
-    assert r.status_code == 400 and "not a valid phone number" in r.json()["error"]
+    assert r.status_code == 400 and "not a valid phone number" in r.json()["detail"]
     spec = (await http.get(f"{ingress}/openapi.json")).json()
     assert {"/voice/", "/voice/invoke-call", "/voice/instruct", "/voice/events"} <= set(spec["paths"])
     assert (await http.get(f"{ingress}/docs")).status_code == 200
@@ -171,7 +171,7 @@ def query(url: str) -> dict[str, str]:
 )
 async def test_callbacks_without_the_secret_get_403(stack, http, path):
     r = await http.post(f"{stack.config.ingress_url}{path}", data=base("ATVId_guard"))
-    assert r.status_code == 403 and "secret" in r.json()["error"]
+    assert r.status_code == 403 and "secret" in r.json()["detail"]
     r = await http.post(f"{stack.config.ingress_url}{path}", data=base("ATVId_guard"), auth=("at", "not-the-secret"))
     assert r.status_code == 403
 
@@ -204,4 +204,4 @@ async def test_source_ip_allow_list(stack):
             r = await client.post(
                 f"/providers/africastalking/t/{stack.config.callback_secret}/callback", data=base("ATVId_ip")
             )
-            assert r.status_code == 403 and "SB_CALLBACK_ALLOW_IPS" in r.json()["error"]
+            assert r.status_code == 403 and "SB_CALLBACK_ALLOW_IPS" in r.json()["detail"]

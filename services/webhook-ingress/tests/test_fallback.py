@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
-from switchboard_ingress.fallback import fallback_reply
+from switchboard.providers import PROVIDERS
 from switchboard_ingress.settings import IngressSettings
+
+
+def fallback_reply(url: str, settings: IngressSettings) -> tuple[bytes, str]:
+    reply = PROVIDERS["africastalking"].fallback(url, settings.fallback_policy())
+    return reply.body, reply.content_type
 
 
 def tags(body: bytes) -> list[tuple[str, str | None]]:
@@ -25,4 +30,9 @@ def test_hold_and_redirect_counts_up_then_apologises():
 
 def test_hangup_mode_apologises_at_once():
     body, _ = fallback_reply("http://sb.test/voice/instruct", IngressSettings(fallback_mode="hangup"))
+    assert tags(body) == [("Say", IngressSettings().apology_message)]
+
+
+def test_a_tampered_fallback_counter_gets_the_apology_not_a_500():
+    body, _ = fallback_reply("http://sb.test/voice/instruct?fallback=true", IngressSettings())
     assert tags(body) == [("Say", IngressSettings().apology_message)]

@@ -4,6 +4,8 @@
 - :class:`TransientError`: a dependency is briefly unavailable → retried with backoff, then DLQ.
 - :class:`FlowError`: the flow cannot continue for this call → the caller hears the configured
   apology and the call ends; the runner goes on.
+
+Over HTTP each error maps to one status and one body shape (:mod:`switchboard.problems`).
 """
 
 from __future__ import annotations
@@ -44,3 +46,35 @@ class ProviderError(SwitchboardError):
         super().__init__(message)
         self.status_code = status_code
         self.body = body
+
+
+class Forbidden(SwitchboardError):
+    """A request the guard refuses: wrong secret, source not allowed, missing scope (403)."""
+
+
+class NotFound(SwitchboardError):
+    """The thing a request names does not exist (404)."""
+
+
+class Conflict(SwitchboardError):
+    """The request cannot be carried out in the current state, e.g. a transfer the provider
+    aborts or a provider without that feature (409)."""
+
+
+class PayloadTooLarge(SwitchboardError):
+    """A request body over the service's limit, refused before it is parsed (413)."""
+
+
+class Unprocessable(SwitchboardError):
+    """A well-formed request that names something that cannot run: an unknown account or flow, or
+    a flow the provider cannot carry out (422). ``field`` names the request field; ``problems``
+    are ``(JSON pointer, message)`` pairs into the flow."""
+
+    def __init__(self, message: str, *, field: str | None = None, problems: list[tuple[str, str]] | None = None):
+        super().__init__(message)
+        self.field = field
+        self.problems = problems or []
+
+
+class ServiceUnavailable(SwitchboardError):
+    """A dependency (broker, Redis) is down and the request was not carried out; retry (503)."""

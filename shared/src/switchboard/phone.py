@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import phonenumbers
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from switchboard.errors import InvalidEvent
 
@@ -26,3 +29,21 @@ def to_e164(raw: str, *, default_region: str | None = None) -> str:
         if phonenumbers.is_valid_number(parsed):
             return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     raise InvalidEvent(f"{raw!r} is not a valid phone number", field="phone")
+
+
+def _e164(value: str) -> str:
+    try:
+        return to_e164(value)
+    except InvalidEvent as exc:
+        raise ValueError(str(exc)) from None
+
+
+E164 = Annotated[
+    str,
+    Field(max_length=32, examples=["+254700000001"]),
+    AfterValidator(_e164),
+    WithJsonSchema({"type": "string", "maxLength": 32, "description": "E.164, or international digits without +"}),
+]
+"""A phone number in a request model: accepted as E.164 or international digits (max 32
+characters), validated with libphonenumber and normalised to E.164; invalid → a 400 naming the
+field."""

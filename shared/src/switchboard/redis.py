@@ -68,3 +68,9 @@ def dial_result_key(request_id: str) -> str:
 def dial_done_key(dedupe_key: str) -> str:
     """``sb:dialed:<idempotency key>``: a dial request already placed (``SET NX``)."""
     return f"sb:dialed:{dedupe_key}"
+
+
+def idempotency_key(key: str) -> str:
+    """``sb:idem:<idempotency key>``: the first API request that used the key (``SET NX``;
+    JSON ``{"call_id", "request_id"}``), so a repeat is answered at once with the first call."""
+    return f"sb:idem:{key}"

@@ -3,7 +3,8 @@
 ``service_app`` returns a FastAPI app whose lifespan starts the Kafka broker (consumers) or only
 connects it (producers), and on shutdown stops it (finishing in-flight handlers) and closes the
 other clients. ``/health`` is liveness; ``/ready`` runs each named check (an async callable
-returning a bool) and answers 503 with the failing names when one is false.
+returning a bool) and answers 503 with the failing names when one is false. Errors are answered
+as ``problem+json`` (:func:`switchboard.problems.install`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
+
+from switchboard import __version__, problems
 
 Check = Callable[[], Awaitable[bool]]
 
@@ -50,14 +53,20 @@ def service_app(
         for close in closers:
             await close()
 
-    app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title=title, version=__version__, lifespan=lifespan)
+    problems.install(app)
     all_checks: dict[str, Check] = {"kafka": lambda: broker.ping(timeout=2), **(checks or {})}
 
     @app.get("/health", tags=["ops"], summary="Liveness")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/ready", tags=["ops"], summary="Readiness: dependencies reachable")
+    @app.get(
+        "/ready",
+        tags=["ops"],
+        summary="Readiness: dependencies reachable",
+        responses={503: {"description": "a dependency is down: its name is false in the body"}},
+    )
     async def ready() -> JSONResponse:
         results = {name: await _safely(check) for name, check in all_checks.items()}
         ok = all(results.values())

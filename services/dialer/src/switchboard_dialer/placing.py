@@ -9,8 +9,6 @@ request surely did not reach the provider release the key and are retried.
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from aiolimiter import AsyncLimiter
 from faststream.kafka import KafkaBroker
@@ -20,56 +18,13 @@ from switchboard.accounts import ProviderClients
 from switchboard.errors import ProviderError, TransientError
 from switchboard.events import DialAttempt, DialRequest, Direction, encode
 from switchboard.logging import bind_call, get_logger
-from switchboard.providers.africastalking import PlaceCallResult
+from switchboard.providers.base import dial_attempt
 from switchboard.redis import dial_done_key, dial_result_key
 from switchboard.state import CallState, StateStore
 from switchboard.topics import Topic
 from switchboard_dialer.settings import DialerSettings
 
 log = get_logger(__name__)
-
-
-def attempt_from(
-    request: DialRequest, caller_id: str, result: PlaceCallResult | None, error: ProviderError | None = None
-) -> DialAttempt:
-    """The DialAttempt for an Africa's Talking answer (pure)."""
-    entry = result.entries[0] if result and result.entries else None
-    accepted = bool(entry and entry.session_id and entry.status == "Queued")
-    if entry is not None:
-        status = entry.status
-    elif error is not None:
-        status = f"Error{error.status_code or ''}: {error}"[:200]
-    else:
-        status = result.error_message if result and result.error_message else "NoEntry"
-    return attempt_of(
-        request,
-        caller_id,
-        provider="africastalking",
-        call_key=f"africastalking:{entry.session_id}" if accepted and entry else None,
-        status=status,
-        raw=result.raw if result else {"error": str(error), "body": error.body if error else ""},
-    )
-
-
-def attempt_of(
-    request: DialRequest, caller_id: str, *, provider: str, call_key: str | None, status: str, raw: dict[str, Any]
-) -> DialAttempt:
-    return DialAttempt(
-        request_id=request.request_id,
-        call_id=request.call_id,
-        provider=provider,
-        account=request.account,
-        call_key=call_key,
-        accepted=call_key is not None,
-        provider_status=status,
-        provider_response=raw,
-        to=request.to,
-        caller_id=caller_id,
-        flow=request.flow,
-        campaign_id=request.campaign_id,
-        session_data=request.session_data,
-        requested_at=request.requested_at,
-    )
 
 
 def initial_state(attempt: DialAttempt, request: DialRequest) -> CallState:
@@ -125,12 +80,13 @@ class Dialer:
         return attempt
 
     async def _ask_provider(self, request: DialRequest) -> DialAttempt:
-        """The provider's answer as a DialAttempt. Raises :class:`ProviderError` only when the
-        request surely did not reach the provider; refusals (and unknown accounts) become rejected
-        attempts, so a CDR records them."""
+        """The provider's answer as a DialAttempt (``Provider.client(...).place_call``). Raises
+        :class:`ProviderError` only when the request surely did not reach the provider; refusals
+        (and unknown accounts) become rejected attempts, so a CDR records them."""
         account = self.clients.account(request.provider, request.account)
-        if account is None:
-            return attempt_of(
+        client = self.clients.client(request.provider, request.account)
+        if account is None or client is None:
+            return dial_attempt(
                 request,
                 request.caller_id or "",
                 provider=request.provider,
@@ -138,52 +94,7 @@ class Dialer:
                 status="UnknownAccount",
                 raw={"error": f"no {request.provider} account {request.account!r}"},
             )
-        client = self.clients.client(request.provider, request.account)
-        caller_id = request.caller_id or account.from_number
-        if request.provider == "telesign":
-            dialled = await client.dial(to=request.to, caller_id=caller_id, external_id=request.call_id)
-            return attempt_of(
-                request,
-                caller_id,
-                provider="telesign",
-                status=dialled.status,
-                raw=dialled.raw,
-                call_key=f"telesign:{dialled.reference_id}" if dialled.accepted else None,
-            )
-        if request.provider == "voxology":
-            try:
-                answer = await client.connect(
-                    to=request.to,
-                    caller_id=caller_id,
-                    timeout_s=request.policy.ring_timeout_s,
-                    session_data={**request.session_data, "sb_call_id": request.call_id},
-                )
-            except ProviderError as exc:
-                if exc.status_code is None:
-                    raise
-                return attempt_of(
-                    request,
-                    caller_id,
-                    provider="voxology",
-                    call_key=None,
-                    status=f"Error{exc.status_code}: {exc}"[:200],
-                    raw={"body": exc.body},
-                )
-            return attempt_of(
-                request,
-                caller_id,
-                provider="voxology",
-                call_key=f"voxology:{answer['call_id']}",
-                status="accepted",
-                raw=answer,
-            )
-        try:
-            result = await client.call(from_=caller_id, to=request.to, client_request_id=request.call_id)
-        except ProviderError as exc:
-            if exc.status_code is None:
-                raise
-            return attempt_from(request, caller_id, None, exc)
-        return attempt_from(request, caller_id, result)
+        return await client.place_call(request, request.caller_id or account.from_number)
 
     async def _hand_back(self, attempt: DialAttempt) -> None:
         """Give the provider's answer to an API request waiting on it (``invoke-call``)."""

@@ -11,8 +11,8 @@ from switchboard.events import CallEvent, CallEventType, CallStatus, SessionEnde
 from switchboard.flow.actions.base import EngineSettings
 from switchboard.flow.document import Flow
 from switchboard.flow.interpreter import Transition, run
+from switchboard.providers import PROVIDERS
 from switchboard.providers.actions import Hangup, Say
-from switchboard.providers.africastalking.outcome import classify_end
 from switchboard.state import CallState
 
 LIVE_TYPES = {CallEventType.CALL_STARTED, CallEventType.INPUT_RECEIVED, CallEventType.RECORDING_RECEIVED}
@@ -50,7 +50,7 @@ def apply_event(state: CallState, event: CallEvent, flow: Flow | None, settings:
 
 def session_ended(state: CallState | None, event: CallEvent) -> SessionEnded:
     """The CDR of a call from its final notification and whatever state we kept."""
-    status, cause = classify_end(event)
+    status, cause = PROVIDERS[event.provider].classify_end(event)
     inputs = dict(state.collected) if state else {}
     return SessionEnded(
         call_key=event.call_key,

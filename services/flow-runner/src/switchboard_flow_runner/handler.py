@@ -22,8 +22,9 @@ from switchboard.flow.actions.base import EngineSettings
 from switchboard.flow.interpreter import Transition, fail, run
 from switchboard.flow.repository import FlowRepository
 from switchboard.logging import bind_call, get_logger
-from switchboard.providers import render_replies, uses_callback_urls
+from switchboard.providers import PROVIDERS
 from switchboard.providers.actions import Hangup, Say
+from switchboard.providers.base import Reply
 from switchboard.state import CallState, StateConflict, StateStore, pack_reply, push_reply, unpack_reply
 from switchboard.topics import Topic
 from switchboard_flow_runner.domain import LIVE_TYPES, apply_event, new_inbound_state, session_ended
@@ -47,7 +48,7 @@ class CallEventHandler:
 
     def engine_for(self, provider: str) -> EngineSettings:
         """The engine settings for a provider: callback URLs only where replies name them."""
-        return self.engine if uses_callback_urls(provider) else replace(self.engine, callback_url=None)
+        return self.engine if PROVIDERS[provider].uses_callback_urls else replace(self.engine, callback_url=None)
 
     async def _state_for(self, event: CallEvent) -> CallState | None:
         state = await self.store.load(event.call_key)
@@ -93,7 +94,7 @@ class CallEventHandler:
             assert state.call_id
             await self.store.link_call_id(state.call_id, state.call_key)
         if state.pending_replies:  # one-action providers: the batch is not played out yet
-            await self._reply(state, event, [unpack_reply(p.encode()) for p in state.pending_replies])
+            await self._reply(state, event, [Reply(*unpack_reply(p.encode())) for p in state.pending_replies])
             return
         flow = await self.flows.flow_for(state)
         engine = self.engine_for(state.provider)
@@ -103,19 +104,20 @@ class CallEventHandler:
             log.error("flow error; caller gets the apology", error=transition.error, flow=state.flow_id)
             await self._flow_error(transition.state, transition.error)
         new = transition.state
+        provider = PROVIDERS[new.provider]
         try:
-            replies = render_replies(new.provider, transition.actions, step=new.step, caller_id=new.caller_number)
-        except FlowError as exc:  # e.g. <Reject/> with other elements: end politely, never silence
+            replies = provider.render(transition.actions, reply_seq=new.step, caller_id=new.caller_number)
+        except FlowError as exc:  # an action the provider lacks: end politely, never silence
             log.error("reply cannot be rendered; caller gets the apology", error=str(exc))
             new.flow_error = str(exc)
-            replies = render_replies(new.provider, [Say(text=engine.error_message), Hangup()])
+            replies = provider.render([Say(text=engine.error_message), Hangup()])
         await self._reply(new, event, replies)
 
-    async def _reply(self, state: CallState, event: CallEvent, replies: list[tuple[bytes, str]]) -> None:
+    async def _reply(self, state: CallState, event: CallEvent, replies: list[Reply]) -> None:
         """Answer ``event`` with the first reply and keep the others pending (Telesign takes one
         action per reply); save the state before pushing the reply (crash story above)."""
-        body, content_type = replies[0] if replies else (b"{}", "application/json")
-        state.pending_replies = [pack_reply(b, c).decode() for b, c in replies[1:]]
+        body, content_type = (replies[0].body, replies[0].content_type) if replies else (b"{}", "application/json")
+        state.pending_replies = [pack_reply(r.body, r.content_type).decode() for r in replies[1:]]
         state.mark_applied(event.event_id)
         state.last_reply_event = event.event_id
         state.last_reply = pack_reply(body, content_type).decode()

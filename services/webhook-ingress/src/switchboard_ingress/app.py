@@ -31,5 +31,5 @@ def build_app(settings: IngressSettings | None = None) -> FastAPI:
     )
     app.include_router(provider_api.build_router(clients, StateStore(redis)))
     app.include_router(calls.build_router(settings, broker, redis, FlowRepository(settings.flows_dir), clients))
-    app.include_router(callbacks.build_router(callbacks.CallbackHandler(settings, broker, redis), clients))
+    app.include_router(callbacks.build_router(callbacks.CallbackHandler(settings, broker, redis, clients)))
     return app

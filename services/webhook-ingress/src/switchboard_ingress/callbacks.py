@@ -1,9 +1,11 @@
-"""Provider callback endpoints, the same pipeline for every provider's dialect.
+"""Provider callback endpoints, the same pipeline for every provider in the registry.
 
-Each request: guard (deployment secret, allow-list) → parse with the provider's dialect (4xx naming
-the field on bad input) → drop duplicates (``SET NX``) → publish the ``CallEvent`` (acks=all) → for a
-live callback, wait for the flow-runner's reply in Redis (ARCHITECTURE §4). A duplicate gets the
-reply rendered for the first copy and publishes nothing. Past the deadline, the dialect's fallback.
+Each request: guard (deployment secret, allow-list; a dependency, 403) → read into a
+:class:`~switchboard.providers.base.CallbackRequest` → the provider's ``parse`` (400/415 naming the
+field, 401 for a bad signature) → drop duplicates (``SET NX``) → publish the ``CallEvent``
+(acks=all) → for a live callback, wait for the flow-runner's reply in Redis (ARCHITECTURE §4). A
+duplicate gets the reply rendered for the first copy and publishes nothing. Past the deadline, or
+when Redis or the broker fails, the provider's fallback: a live caller never hears silence.
 """
 
 from __future__ import annotations
@@ -12,41 +14,68 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import APIRouter, Depends, Request, Response
 from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
 
 from switchboard.accounts import ProviderClients
-from switchboard.errors import AuthenticationFailed, InvalidEvent
+from switchboard.errors import ServiceUnavailable
 from switchboard.events import CallEvent, encode
 from switchboard.logging import bind_call, get_logger
+from switchboard.problems import responses
+from switchboard.providers import PROVIDERS
+from switchboard.providers.base import CallbackRequest, CallbackSource, ParsedCallback, Provider, Reply
 from switchboard.redis import as_bytes, seen_key
 from switchboard.state import cached_reply, wait_reply
 from switchboard.topics import Topic
-from switchboard_ingress.dialects import Dialect, Parsed, dialects
-from switchboard_ingress.guard import check
+from switchboard_ingress.guard import callback_guard
 from switchboard_ingress.settings import IngressSettings
 
 log = get_logger(__name__)
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
-def bad_request(exc: InvalidEvent, provider: str, source: str) -> JSONResponse:
-    log.warning("callback refused", provider=provider, source=source, field=exc.field, error=str(exc))
-    status = 415 if exc.field == "content-type" else 400
-    return JSONResponse({"error": str(exc), "field": exc.field}, status_code=status)
+
+async def read_callback(
+    request: Request, source: CallbackSource, clients: ProviderClients, provider: str
+) -> CallbackRequest:
+    """The framework-free view of ``request`` a provider parses. A form body is decoded here
+    (Starlette's parser, which also takes multipart); the raw bytes are kept for signatures."""
+    content_type = request.headers.get("content-type", "")
+    body = await request.body()
+    form = None
+    if content_type.startswith(FORM_TYPES):
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    account_name = request.query_params.get("account") or "default"
+    return CallbackRequest(
+        source=source,
+        content_type=content_type,
+        body=body,
+        headers={k.lower(): v for k, v in request.headers.items()},
+        query=dict(request.query_params),
+        account_name=account_name,
+        account=clients.account(provider, account_name),
+        form=form,
+    )
+
+
+def as_response(reply: Reply, *, fallback: bool = False) -> Response:
+    headers = {"X-Switchboard-Fallback": "1"} if fallback else None
+    return Response(reply.body, media_type=reply.content_type, headers=headers)
 
 
 class CallbackHandler:
-    def __init__(self, settings: IngressSettings, broker: KafkaBroker, redis: Redis) -> None:
+    def __init__(self, settings: IngressSettings, broker: KafkaBroker, redis: Redis, clients: ProviderClients) -> None:
         self.settings = settings
         self.broker = broker
         self.redis = redis
+        self.clients = clients
+        self.policy = settings.fallback_policy()
 
-    async def _first_seen(self, dialect: Dialect, parsed: Parsed) -> str | None:
+    async def _first_seen(self, provider: Provider, parsed: ParsedCallback) -> str | None:
         """None if this callback is new (and now remembered) or Redis cannot tell, else the first
         copy's event id."""
-        key = seen_key(dialect.provider, parsed.dedupe_key)
+        key = seen_key(provider.name, parsed.dedupe_key)
         try:
             if await self.redis.set(key, parsed.event.event_id, nx=True, ex=self.settings.dedupe_ttl_s):
                 return None
@@ -69,113 +98,78 @@ class CallbackHandler:
             await asyncio.sleep(0.02)
         return None
 
-    async def handle(self, request: Request, dialect: Dialect, source: str) -> Response:
-        try:
-            parsed = await dialect.parse(request, source)
-        except InvalidEvent as exc:
-            return bad_request(exc, dialect.provider, source)
-        except AuthenticationFailed as exc:
-            log.warning("callback refused: bad signature", provider=dialect.provider, error=str(exc))
-            return JSONResponse({"error": str(exc)}, status_code=401)
+    async def handle(self, request: Request, provider: Provider, source: CallbackSource) -> Response:
+        """Raises :class:`InvalidEvent`/:class:`AuthenticationFailed` for a request the provider
+        refuses (mapped to 400/415/401), :class:`ServiceUnavailable` when a notification that needs
+        no reply could not be published (503: the provider retries)."""
+        parsed = provider.parse(await read_callback(request, source, self.clients, provider.name))
         event = parsed.event
         bind_call(call_key=event.call_key, event_id=event.event_id)
         try:
-            return await self._accepted(request, dialect, source, parsed)
+            return await self._accepted(request, provider, source, parsed)
         except Exception as exc:  # Redis or the broker failing: the caller must still hear something
             log.error("callback handling failed", error=repr(exc), type=event.type)
             if not event.expects_reply:
-                return PlainTextResponse("retry later", status_code=503)
-            return self._reply(None, request, dialect)
+                raise ServiceUnavailable("the event could not be recorded; retry later") from exc
+            return self._reply(None, request, provider)
 
-    async def _accepted(self, request: Request, dialect: Dialect, source: str, parsed: Parsed) -> Response:
+    async def _accepted(
+        self, request: Request, provider: Provider, source: CallbackSource, parsed: ParsedCallback
+    ) -> Response:
         event = parsed.event
-        first = await self._first_seen(dialect, parsed)
+        first = await self._first_seen(provider, parsed)
         if first is not None:
             log.info("duplicate callback", first_event_id=first, type=event.type)
             if not event.expects_reply:
-                return dialect.ack(source)
-            return self._reply(await self._await_cached(first), request, dialect)
+                return as_response(provider.ack(source))
+            return self._reply(await self._await_cached(first), request, provider)
         try:
             await self._publish(event)
         except Exception as exc:  # broker down: the caller must still hear something
             log.error("publish failed", error=repr(exc), type=event.type)
-            await self.redis.delete(seen_key(dialect.provider, parsed.dedupe_key))
+            await self.redis.delete(seen_key(provider.name, parsed.dedupe_key))
             if not event.expects_reply:
-                return PlainTextResponse("retry later", status_code=503)
-            return self._reply(None, request, dialect)
+                raise ServiceUnavailable("the event could not be recorded; retry later") from exc
+            return self._reply(None, request, provider)
         if not event.expects_reply:
-            return dialect.ack(source)
+            return as_response(provider.ack(source))
         return self._reply(
-            await wait_reply(self.redis, event.event_id, self.settings.reply_timeout_s), request, dialect
+            await wait_reply(self.redis, event.event_id, self.settings.reply_timeout_s), request, provider
         )
 
-    def _reply(self, reply: tuple[bytes, str] | None, request: Request, dialect: Dialect) -> Response:
+    def _reply(self, reply: tuple[bytes, str] | None, request: Request, provider: Provider) -> Response:
         if reply is None:
             log.warning("reply deadline passed; fallback sent")
-            body, content_type = dialect.fallback(str(request.url), self.settings)
-            return Response(body, media_type=content_type, headers={"X-Switchboard-Fallback": "1"})
+            return as_response(provider.fallback(str(request.url), self.policy), fallback=True)
         body, content_type = reply
         return Response(body, media_type=content_type)
 
 
-ROUTES = [
-    (
-        "africastalking",
-        "callback",
-        ("/providers/africastalking/t/{token}/callback", "/providers/africastalking/callback", "/voice/instruct"),
-        "AT callback URL",
-        "Africa's Talking notification (form body, africastalking.md §3); answers XML.",
-    ),
-    (
-        "africastalking",
-        "events",
-        ("/providers/africastalking/t/{token}/events", "/providers/africastalking/events", "/voice/events"),
-        "AT events URL",
-        "Progress events (africastalking.md §3.3); answers OK.",
-    ),
-    (
-        "voxology",
-        "callback",
-        ("/providers/voxology/t/{token}/callback", "/providers/voxology/callback"),
-        "Voxology callback URL",
-        "Voxology callback (JSON, voxology.md §3); answers a call-flow document.",
-    ),
-    (
-        "telesign",
-        "callback",
-        ("/providers/telesign/t/{token}/callback", "/providers/telesign/callback"),
-        "Telesign webhook",
-        "Telesign event (JSON, telesign.md §4), HMAC-signed (§5); answers one JSON-RPC action.",
-    ),
-]
-"""(provider, source, paths, summary, description) of every callback endpoint."""
+def build_router(handler: CallbackHandler) -> APIRouter:
+    """Every provider's callback routes (``Provider.callback_routes``), guarded."""
+    router = APIRouter(dependencies=[Depends(callback_guard(handler.settings))])
 
-
-def build_router(handler: CallbackHandler, clients: ProviderClients) -> APIRouter:
-    router = APIRouter()
-    settings = handler.settings
-    by_provider = dialects(clients)
-
-    def endpoint(provider: str, source: str) -> Callable[..., Awaitable[Response]]:
-        dialect = by_provider[provider]
-
-        async def receive(request: Request, token: str | None = None) -> Response:
-            if reason := check(request, settings, token):
-                return JSONResponse({"error": f"forbidden: {reason}"}, status_code=403)
-            return await handler.handle(request, dialect, source)
+    def endpoint(provider: Provider, source: CallbackSource) -> Callable[..., Awaitable[Response]]:
+        async def receive(request: Request) -> Response:
+            return await handler.handle(request, provider, source)
 
         return receive
 
     guarded = "Guarded by the deployment secret: path token (/t/<secret>/) or Basic-auth password."
-    for provider, source, paths, summary, doc in ROUTES:
-        for path in paths:
-            router.add_api_route(
-                path,
-                endpoint(provider, source),
-                methods=["POST"],
-                summary=summary,
-                description=f"{doc} {guarded}",
-                response_class=Response,
-                tags=[provider],
-            )
+    for provider in PROVIDERS.values():
+        for route in provider.callback_routes:
+            for path in route.paths:
+                router.add_api_route(
+                    path,
+                    endpoint(provider, route.source),
+                    methods=[route.method],
+                    summary=route.summary,
+                    description=f"{route.description} {guarded}",
+                    response_class=Response,
+                    responses={
+                        200: {"description": "the provider's reply (its own content type)"},
+                        **responses(400, 401, 403, 413, 415, 503),
+                    },
+                    tags=[provider.name],
+                )
     return router

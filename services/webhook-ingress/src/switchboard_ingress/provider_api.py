@@ -1,141 +1,145 @@
-"""Switchboard's own API over the provider's call-control REST calls (Africa's Talking, spec §2).
+"""Switchboard's own API over the providers' call-control REST calls, where a provider has them
+(Africa's Talking, spec §2; :class:`~switchboard.providers.base.CallTransfer`,
+:class:`~switchboard.providers.base.QueueStatus`, :class:`~switchboard.providers.base.MediaUpload`).
 
-- ``POST /v1/calls/{call_id}/transfer`` → ``/callTransfer``: move a bridged call to another number.
-- ``GET /v1/queues?phone_numbers=…`` → ``/queueStatus``: callers waiting per queue.
-- ``POST /v1/media`` → ``/mediaUpload``: make an ``.mp3``/``.wav`` URL playable (201 only counts).
+- ``POST /v1/calls/{call_id}/transfer``: move a bridged call to another number.
+- ``GET /v1/queues?phone_numbers=…``: callers waiting per queue.
+- ``POST /v1/media``: make an ``.mp3``/``.wav`` URL playable.
 
-Errors: 400 naming the field for bad input, 404 for an unknown call, 409 when the provider aborts a
-transfer (with its reason), 502 when the provider fails or cannot be reached.
+Errors (problem+json): 400 naming the field for bad input, 404 for an unknown call, 409 when the
+provider aborts a transfer (with its reason) or has no such feature, 422 for an unknown account,
+502 when the provider fails or cannot be reached.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, Field
 
 from switchboard.accounts import ProviderClients
-from switchboard.errors import InvalidEvent, ProviderError
+from switchboard.errors import Conflict, InvalidEvent, NotFound, Unprocessable
 from switchboard.flow.actions.play import check_media_url
 from switchboard.logging import get_logger
-from switchboard.phone import to_e164
-from switchboard.providers.africastalking import AfricasTalkingClient
+from switchboard.phone import E164, to_e164
+from switchboard.problems import responses
+from switchboard.providers import ProviderName
+from switchboard.providers.base import CallTransfer, MediaUpload, QueueStatus
 from switchboard.state import StateStore
 
 log = get_logger(__name__)
+
+MediaUrl = Annotated[str, Field(max_length=2048), AfterValidator(check_media_url)]
 
 
 class TransferRequest(BaseModel):
     """``phone_number``: the transfer target; ``call_leg``: which leg moves (``callee`` default);
     ``hold_music_url``: played while on hold."""
 
-    phone_number: str
+    phone_number: E164
     call_leg: Literal["caller", "callee"] = "callee"
-    hold_music_url: str | None = None
+    hold_music_url: MediaUrl | None = None
+
+
+class TransferAnswer(BaseModel):
+    call_id: str
+    call_key: str
+    status: str = Field(description="the provider's word, e.g. Success")
 
 
 class MediaRequest(BaseModel):
-    """``phone_number``: the AT number the media is for; ``url``: an http(s) ``.mp3`` or ``.wav``;
-    ``account``: the Africa's Talking account."""
+    """``phone_number``: the provider number the media is for; ``url``: an http(s) ``.mp3`` or
+    ``.wav``; ``provider`` and ``account``: whose media store."""
 
+    phone_number: E164
+    url: MediaUrl
+    provider: ProviderName = "africastalking"
+    account: str = Field(default="default", max_length=100)
+
+
+class MediaAnswer(BaseModel):
+    status: Literal["uploaded"] = "uploaded"
     phone_number: str
     url: str
-    account: str = "default"
 
 
-def at_client(clients: ProviderClients, account: str) -> AfricasTalkingClient | None:
-    client = clients.client("africastalking", account)
-    return client if isinstance(client, AfricasTalkingClient) else None
+class QueueAnswer(BaseModel):
+    class Queue(BaseModel):
+        phone_number: str
+        queue_name: str | None
+        num_calls: int
 
-
-def bad(field: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": message, "field": field}, status_code=400)
-
-
-def provider_failed(exc: ProviderError) -> JSONResponse:
-    log.error("provider call failed", error=str(exc), status=exc.status_code)
-    return JSONResponse({"error": f"provider error: {exc}"}, status_code=502)
+    queues: list[Queue]
 
 
 def build_router(clients: ProviderClients, store: StateStore) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["call control"])
 
-    @router.post("/calls/{call_id}/transfer", summary="Transfer a bridged call (AT /callTransfer)")
-    async def transfer(call_id: str, body: TransferRequest) -> JSONResponse:
-        try:
-            target = to_e164(body.phone_number)
-        except InvalidEvent as exc:
-            return bad("phone_number", str(exc))
-        if body.hold_music_url is not None:
-            try:
-                check_media_url(body.hold_music_url)
-            except ValueError as exc:
-                return bad("hold_music_url", str(exc))
+    def client_for(provider: str, account: str) -> object:
+        client = clients.client(provider, account)
+        if client is None:
+            raise Unprocessable(f"no {provider} account named {account!r}", field="account")
+        return client
+
+    @router.post(
+        "/calls/{call_id}/transfer",
+        summary="Transfer a bridged call (AT /callTransfer)",
+        response_model=TransferAnswer,
+        responses=responses(400, 404, 409, 422, 502),
+    )
+    async def transfer(call_id: str, body: TransferRequest) -> TransferAnswer:
         call_key = await store.call_key_of(call_id)
         if call_key is None:
-            return JSONResponse({"error": f"no live call {call_id!r}"}, status_code=404)
+            raise NotFound(f"no live call {call_id!r}")
         provider, _, session_id = call_key.partition(":")
-        if provider != "africastalking":
-            return JSONResponse({"error": f"transfer is not available on {provider}"}, status_code=409)
         state = await store.load(call_key)
-        client = at_client(clients, state.account if state else "default")
-        if client is None:
-            return JSONResponse({"error": "the call's account is not configured here"}, status_code=409)
-        try:
-            result = await client.call_transfer(
-                session_id=session_id, phone_number=target, call_leg=body.call_leg, hold_music_url=body.hold_music_url
-            )
-        except ProviderError as exc:
-            return provider_failed(exc)
-        answer = {"call_id": call_id, "call_key": call_key, "status": result.status, "error": result.error_message}
-        return JSONResponse(answer, status_code=200 if result.status == "Success" else 409)
+        client = client_for(provider, state.account if state else "default")
+        if not isinstance(client, CallTransfer):
+            raise Conflict(f"transfer is not available on {provider}")
+        outcome = await client.transfer(
+            session_id=session_id, phone_number=body.phone_number, call_leg=body.call_leg,
+            hold_music_url=body.hold_music_url,
+        )  # fmt: skip
+        if not outcome.ok:
+            raise Conflict(f"the provider did not transfer the call ({outcome.status}): {outcome.error}")
+        return TransferAnswer(call_id=call_id, call_key=call_key, status=outcome.status)
 
-    @router.get("/queues", summary="Callers waiting per queue (AT /queueStatus)")
+    @router.get(
+        "/queues",
+        summary="Callers waiting per queue (AT /queueStatus)",
+        response_model=QueueAnswer,
+        responses=responses(400, 409, 422, 502),
+    )
     async def queues(
-        phone_numbers: str = Query(..., description="comma-separated AT numbers"),
-        account: str = Query("default", description="the Africa's Talking account"),
-    ) -> JSONResponse:
-        client = at_client(clients, account)
-        if client is None:
-            return bad("account", f"no africastalking account named {account!r}")
+        phone_numbers: str = Query(..., max_length=4096, description="comma-separated provider numbers"),
+        provider: ProviderName = Query("africastalking", description="the provider"),
+        account: str = Query("default", max_length=100, description="the provider account"),
+    ) -> QueueAnswer:
         numbers = []
         for raw in phone_numbers.split(","):
             try:
                 numbers.append(to_e164(raw))
             except InvalidEvent as exc:
-                return bad("phone_numbers", str(exc))
-        try:
-            entries = await client.queue_status(numbers)
-        except ProviderError as exc:
-            return provider_failed(exc)
-        return JSONResponse(
-            {
-                "queues": [
-                    {"phone_number": e.phone_number, "queue_name": e.queue_name, "num_calls": e.num_calls}
-                    for e in entries
-                ]
-            }
-        )
+                raise InvalidEvent(str(exc), field="phone_numbers") from None
+        client = client_for(provider, account)
+        if not isinstance(client, QueueStatus):
+            raise Conflict(f"queue status is not available on {provider}")
+        entries = await client.queued_calls(numbers)
+        return QueueAnswer(queues=[QueueAnswer.Queue(**vars(e)) for e in entries])
 
-    @router.post("/media", summary="Upload a media URL for Play/hold music (AT /mediaUpload)")
-    async def media(body: MediaRequest) -> JSONResponse:
-        try:
-            number = to_e164(body.phone_number)
-        except InvalidEvent as exc:
-            return bad("phone_number", str(exc))
-        try:
-            check_media_url(body.url)
-        except ValueError as exc:
-            return bad("url", f"url {exc}")
-        client = at_client(clients, body.account)
-        if client is None:
-            return bad("account", f"no africastalking account named {body.account!r}")
-        try:
-            await client.media_upload(phone_number=number, url=body.url)
-        except ProviderError as exc:
-            return provider_failed(exc)
-        return JSONResponse({"status": "uploaded", "phone_number": number, "url": body.url}, status_code=201)
+    @router.post(
+        "/media",
+        summary="Upload a media URL for Play/hold music (AT /mediaUpload)",
+        status_code=201,
+        response_model=MediaAnswer,
+        responses=responses(400, 409, 422, 502),
+    )
+    async def media(body: MediaRequest) -> MediaAnswer:
+        client = client_for(body.provider, body.account)
+        if not isinstance(client, MediaUpload):
+            raise Conflict(f"media upload is not available on {body.provider}")
+        await client.upload_media(phone_number=body.phone_number, url=body.url)
+        return MediaAnswer(phone_number=body.phone_number, url=body.url)
 
     return router

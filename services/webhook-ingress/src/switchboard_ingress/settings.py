@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
+from switchboard.providers.base import FallbackPolicy
 from switchboard.settings import ServiceSettings
 
 
@@ -36,6 +37,15 @@ class IngressSettings(ServiceSettings):
     flows_dir: Path = Path("flows")
     callback_secret: SecretStr | None = None
     callback_allow_ips: list[IPv4Network | IPv6Network] = Field(default_factory=list)
+
+    def fallback_policy(self) -> FallbackPolicy:
+        """What a late reply turns into, for :meth:`~switchboard.providers.base.Provider.fallback`."""
+        return FallbackPolicy(
+            hold_message=self.hold_message,
+            apology_message=self.apology_message,
+            mode=self.fallback_mode,
+            max_redirects=self.fallback_max_redirects,
+        )
 
     @model_validator(mode="after")
     def guard_in_production(self) -> IngressSettings:

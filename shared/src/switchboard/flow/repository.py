@@ -79,13 +79,13 @@ class FlowRepository:
     def _check_routed_providers(self) -> None:
         """A flow routed on another provider must be something that provider can carry out."""
         problems = []
-        for provider, routes in self.routes.items():
-            if provider == self.provider:
+        for routed, routes in self.routes.items():
+            if routed == self.provider:
                 continue
             for name in set(routes.values()):
                 flow = self.current.get(name)
                 if flow is not None:
-                    problems += [p for p in validate(flow, provider=provider) if p.severity == "error"]
+                    problems += [p for p in validate(flow, provider=routed) if p.severity == "error"]
         if problems:
             raise FlowInvalid("routes.yaml", problems)
 

@@ -156,9 +156,9 @@ class _Checker:
         if kind == "WEBHOOK" and params.get("save_as"):
             self.sets.add("webhook")
         if self.provider and spec.provider_facing and not in_prompt:
-            from switchboard.providers import capabilities_for
+            from switchboard.providers import PROVIDERS
 
-            caps = capabilities_for(self.provider)
+            caps = PROVIDERS[self.provider].capabilities
             if kind not in caps.actions:
                 self.add(f"{pointer}/type", f"{caps.display_name} cannot carry out {kind}")
         if len(path) // 2 > self.max_depth:

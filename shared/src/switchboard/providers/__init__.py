@@ -1,63 +1,35 @@
-"""Provider adapters (ARCHITECTURE §6): one package per provider, the same small surface each.
+"""Provider adapters (ARCHITECTURE §6): one package per provider, one registry.
 
-:func:`capabilities_for` gives a provider's capability table, which flow validation uses to
-refuse actions the provider cannot carry out before any call runs.
+:data:`PROVIDERS` maps each provider's name to its :class:`~switchboard.providers.base.Provider`;
+every service reads provider knowledge from there and nowhere else. Adding a provider is a
+package under ``providers/`` exporting ``PROVIDER``, a simulator package and one line below
+(``docs/adding-a-provider.md``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+from typing import Annotated
 
-from switchboard.providers.actions import ProviderAction
-from switchboard.providers.capabilities import Capabilities
+from pydantic import AfterValidator, WithJsonSchema
 
-ProviderName = Literal["africastalking", "voxology", "telesign"]
-"""The providers Switchboard has adapters for."""
+from switchboard.providers import africastalking, telesign, voxology
+from switchboard.providers.base import Provider, ProviderRegistry
 
-
-def capabilities_for(provider: str) -> Capabilities:
-    """The capability table of ``provider``. Raises ``KeyError`` for an unknown provider."""
-    from switchboard.providers.africastalking.capabilities import CAPABILITIES as AT
-    from switchboard.providers.telesign.capabilities import CAPABILITIES as TS
-    from switchboard.providers.voxology.capabilities import CAPABILITIES as VOX
-
-    tables = {AT.provider: AT, VOX.provider: VOX, TS.provider: TS}
-    if provider not in tables:
-        raise KeyError(f"unknown provider {provider!r}; known: {', '.join(sorted(tables))}")
-    return tables[provider]
+PROVIDERS = ProviderRegistry({p.name: p for p in (africastalking.PROVIDER, voxology.PROVIDER, telesign.PROVIDER)})
+"""Every provider Switchboard has an adapter for, by name."""
 
 
-def render_for(provider: str, actions: Sequence[ProviderAction], *, step: int = 0) -> tuple[bytes, str]:
-    """Render ``actions`` in ``provider``'s reply language: ``(body, content_type)``.
-    Raises :class:`~switchboard.errors.FlowError` for an action the provider cannot carry out."""
-    if provider == "voxology":
-        from switchboard.providers.voxology.render import render as vox_render
-
-        return vox_render(actions, step=step)
-    from switchboard.providers.africastalking.render import render as at_render
-
-    return at_render(actions)
+def _known(name: str) -> str:
+    if name not in PROVIDERS:
+        raise ValueError(f"unknown provider {name!r}; known: {', '.join(PROVIDERS)}")
+    return name
 
 
-def render_replies(
-    provider: str, actions: Sequence[ProviderAction], *, step: int = 0, caller_id: str | None = None
-) -> list[tuple[bytes, str]]:
-    """The replies for one batch: a single reply for providers that run a batch per reply, one
-    reply per action for Telesign (answer with the first, keep the rest pending). ``caller_id`` is
-    what Telesign must present on a bridge (the ``from`` of the incoming call)."""
-    if provider == "telesign":
-        from switchboard.providers.telesign.render import CONTENT_TYPE, render_batch
+ProviderName = Annotated[
+    str,
+    AfterValidator(_known),
+    WithJsonSchema({"type": "string", "enum": list(PROVIDERS), "description": "a provider in the registry"}),
+]
+"""A provider name in a request model: validated against :data:`PROVIDERS`."""
 
-        return [(body, CONTENT_TYPE) for body in render_batch(actions, caller_id=caller_id)]
-    return [render_for(provider, actions, step=step)]
-
-
-def uses_callback_urls(provider: str) -> bool:
-    """Whether replies name the URL the provider calls back (Africa's Talking) or the provider
-    calls its configured URL by itself when a list runs out (Voxology)."""
-    return provider == "africastalking"
-
-
-def known_providers() -> list[str]:
-    return ["africastalking", "voxology", "telesign"]
+__all__ = ["PROVIDERS", "Provider", "ProviderName"]

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from switchboard.flow.document import FlowInvalid, Problem, build_flow, parse_text
 from switchboard.flow.schema import language_schema
-from switchboard.providers import known_providers
+from switchboard.providers import PROVIDERS
 
 app = typer.Typer(add_completion=False, help="Switchboard's command line.")
 flows_app = typer.Typer(help="Check flows and publish the flow language's schema.")
@@ -40,12 +40,12 @@ def validate(
     paths: list[Path] = typer.Argument(..., help="flow files (JSON or YAML)"),
     provider: str = typer.Option(
         "africastalking",
-        help=f"provider the flows run on ({', '.join(known_providers())}, or 'none' to skip the capability check)",
+        help=f"provider the flows run on ({', '.join(list(PROVIDERS))}, or 'none' to skip the capability check)",
     ),
 ) -> None:
     """Check flow files; print every problem with its JSON pointer."""
     bound = None if provider == "none" else provider
-    if bound and bound not in known_providers():
+    if bound and bound not in list(PROVIDERS):
         console.print(f"[red]unknown provider {provider!r}[/]")
         raise typer.Exit(2)
     errors = warnings = 0

@@ -169,6 +169,7 @@ def build_router(gw: Gateway) -> APIRouter:
         return {"number": number, "status": "scripted"}
 
     @router.post("/sim/inbound", tags=["control"])
+    @router.post("/sim/africastalking/inbound", tags=["control"])  # every simulator: /sim/<provider>/inbound
     async def inbound(req: InboundCall) -> dict[str, str]:
         sim = SimCall(
             session_id=new_session_id(),

@@ -1,4 +1,7 @@
-"""Africa's Talking Voice adapter. Reference: ``shared/specs/providers/africastalking.md``."""
+"""Africa's Talking Voice adapter. Reference: ``shared/specs/providers/africastalking.md``.
+
+:data:`PROVIDER` is the package's :class:`~switchboard.providers.base.Provider`.
+"""
 
 from switchboard.providers.africastalking.callbacks import dedupe_key, parse_callback
 from switchboard.providers.africastalking.capabilities import CAPABILITIES
@@ -8,9 +11,8 @@ from switchboard.providers.africastalking.client import (
     QueueEntry,
     TransferResult,
 )
+from switchboard.providers.africastalking.provider import PROVIDER
 from switchboard.providers.africastalking.render import CONTENT_TYPE, render
-
-PROVIDER = "africastalking"
 
 __all__ = [
     "CAPABILITIES",

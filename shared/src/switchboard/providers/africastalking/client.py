@@ -7,12 +7,15 @@ are retried: ``POST /call`` is not idempotent, and a retried timeout could ring 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from switchboard.errors import ProviderError
+from switchboard.events import DialAttempt, DialRequest
+from switchboard.providers.base import QueuedCalls, TransferOutcome, dial_attempt
 from switchboard.providers.http import post_unsent_retry
 
 LIVE_URL = "https://voice.africastalking.com"
@@ -101,6 +104,34 @@ class AfricasTalkingClient:
             raise ProviderError(f"POST /call rejected: {error}", status_code=200, body=str(body)[:500])
         return PlaceCallResult(entries=entries, error_message=None if error == "None" else error, raw=body)
 
+    async def place_call(self, request: DialRequest, caller_id: str) -> DialAttempt:
+        """:meth:`call` as the provider contract's ``place_call``: a refusal with a status code
+        becomes a rejected attempt; only an unreachable host raises :class:`ProviderError`."""
+        try:
+            result = await self.call(from_=caller_id, to=request.to, client_request_id=request.call_id)
+        except ProviderError as exc:
+            if exc.status_code is None:
+                raise
+            return attempt_from(request, caller_id, None, exc)
+        return attempt_from(request, caller_id, result)
+
+    async def transfer(
+        self, *, session_id: str, phone_number: str, call_leg: str, hold_music_url: str | None
+    ) -> TransferOutcome:
+        result = await self.call_transfer(
+            session_id=session_id, phone_number=phone_number, call_leg=call_leg, hold_music_url=hold_music_url
+        )
+        return TransferOutcome(ok=result.status == "Success", status=result.status, error=result.error_message)
+
+    async def queued_calls(self, phone_numbers: Sequence[str]) -> list[QueuedCalls]:
+        return [
+            QueuedCalls(phone_number=e.phone_number, queue_name=e.queue_name, num_calls=e.num_calls)
+            for e in await self.queue_status(list(phone_numbers))
+        ]
+
+    async def upload_media(self, *, phone_number: str, url: str) -> None:
+        await self.media_upload(phone_number=phone_number, url=url)
+
     def _json(self, resp: httpx.Response, what: str) -> dict[str, Any]:
         if resp.status_code not in (200, 201):
             raise ProviderError(
@@ -165,3 +196,26 @@ class AfricasTalkingClient:
             raise ProviderError(
                 f"POST /mediaUpload answered {resp.status_code}", status_code=resp.status_code, body=resp.text[:500]
             )
+
+
+def attempt_from(
+    request: DialRequest, caller_id: str, result: PlaceCallResult | None, error: ProviderError | None = None
+) -> DialAttempt:
+    """The DialAttempt for an answer to ``POST /call`` (spec §2.1), or for the ``error`` it
+    answered: accepted when its first entry is ``Queued`` with a ``sessionId``."""
+    entry = result.entries[0] if result and result.entries else None
+    accepted = bool(entry and entry.session_id and entry.status == "Queued")
+    if entry is not None:
+        status = entry.status
+    elif error is not None:
+        status = f"Error{error.status_code or ''}: {error}"
+    else:
+        status = result.error_message if result and result.error_message else "NoEntry"
+    return dial_attempt(
+        request,
+        caller_id,
+        provider="africastalking",
+        call_key=f"africastalking:{entry.session_id}" if accepted and entry else None,
+        status=status,
+        raw=result.raw if result else {"error": str(error), "body": error.body if error else ""},
+    )

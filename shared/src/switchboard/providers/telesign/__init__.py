@@ -9,9 +9,8 @@ and the flow runs again only when the list is empty.
 from switchboard.providers.telesign.callbacks import dedupe_key, parse_callback, verify_signature
 from switchboard.providers.telesign.capabilities import CAPABILITIES
 from switchboard.providers.telesign.client import TelesignClient
+from switchboard.providers.telesign.provider import PROVIDER
 from switchboard.providers.telesign.render import CONTENT_TYPE, render_batch
-
-PROVIDER = "telesign"
 
 __all__ = [
     "CAPABILITIES",

@@ -11,8 +11,7 @@ work the same. The cost is a callback per input, which Voxology's loop makes any
 from switchboard.providers.voxology.callbacks import dedupe_key, parse_callback
 from switchboard.providers.voxology.capabilities import CAPABILITIES
 from switchboard.providers.voxology.client import VoxologyClient
+from switchboard.providers.voxology.provider import PROVIDER
 from switchboard.providers.voxology.render import CONTENT_TYPE, render
-
-PROVIDER = "voxology"
 
 __all__ = ["CAPABILITIES", "CONTENT_TYPE", "PROVIDER", "VoxologyClient", "dedupe_key", "parse_callback", "render"]

@@ -1,0 +1,231 @@
+"""One error shape for every HTTP answer that is not a success: RFC 9457 ``application/problem+json``.
+
+Routes raise Switchboard's errors (:mod:`switchboard.errors`); :func:`install` maps them to
+responses once per app, so every 4xx/5xx of every service has the same body:
+
+``{"type": "urn:switchboard:problem:<slug>", "title": .., "status": .., "detail": .., "instance":
+<path>, "field": <bad field>?, "problems": [{"pointer": <JSON pointer>, "message": ..}]?}``
+
+============================================  ======  =====================
+error                                          status  type slug
+============================================  ======  =====================
+:class:`InvalidEvent` (bad input)              400     ``invalid-input``
+:class:`InvalidEvent` on ``content-type``      415     ``unsupported-media-type``
+:class:`AuthenticationFailed`                  401     ``unauthenticated``
+:class:`Forbidden` (guard, scope)              403     ``forbidden``
+:class:`NotFound`                              404     ``not-found``
+:class:`Conflict`                              409     ``conflict``
+:class:`PayloadTooLarge`                       413     ``payload-too-large``
+:class:`Unprocessable` (account, flow)         422     ``unprocessable``
+:class:`ProviderError`                         502     ``provider-error``
+:class:`ServiceUnavailable`                    503     ``unavailable``
+============================================  ======  =====================
+
+FastAPI's own request validation becomes a 400 ``invalid-input`` naming the first bad field and
+listing every one as a JSON pointer into the request; an exception nobody mapped is a 500
+``internal`` that is logged with its traceback (and never shows it to the client).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from switchboard.errors import (
+    AuthenticationFailed,
+    Conflict,
+    Forbidden,
+    InvalidEvent,
+    NotFound,
+    PayloadTooLarge,
+    ProviderError,
+    ServiceUnavailable,
+    SwitchboardError,
+    Unprocessable,
+)
+from switchboard.logging import get_logger
+
+log = get_logger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+
+
+class ProblemDetail(BaseModel):
+    """One problem at a place in the request: ``pointer`` is a JSON pointer (RFC 6901) into the
+    request body or the flow document, ``message`` says what is wrong there."""
+
+    pointer: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str = Field(description="URI naming the kind of problem (urn:switchboard:problem:<slug>)")
+    title: str = Field(description="short summary of the kind of problem")
+    status: int = Field(description="the HTTP status code")
+    detail: str = Field(description="what went wrong with this request")
+    instance: str | None = Field(default=None, description="the request path")
+    field: str | None = Field(default=None, description="the request field at fault, when there is one")
+    problems: list[ProblemDetail] | None = Field(default=None, description="each problem with its JSON pointer")
+
+
+_KINDS: dict[int, tuple[str, str]] = {
+    400: ("invalid-input", "Invalid input"),
+    401: ("unauthenticated", "Not authenticated"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    409: ("conflict", "Conflict"),
+    413: ("payload-too-large", "Payload too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("unprocessable", "Cannot be carried out"),
+    429: ("too-many-requests", "Too many requests"),
+    500: ("internal", "Internal error"),
+    502: ("provider-error", "Provider error"),
+    503: ("unavailable", "Service unavailable"),
+}
+
+
+def status_of(exc: SwitchboardError) -> int:
+    """The HTTP status an error maps to (the table in the module docstring)."""
+    if isinstance(exc, InvalidEvent):
+        return 415 if exc.field == "content-type" else 400
+    for cls, status in (
+        (AuthenticationFailed, 401),
+        (Forbidden, 403),
+        (NotFound, 404),
+        (Conflict, 409),
+        (PayloadTooLarge, 413),
+        (Unprocessable, 422),
+        (ProviderError, 502),
+        (ServiceUnavailable, 503),
+    ):
+        if isinstance(exc, cls):
+            return status
+    return 500
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    instance: str | None = None,
+    field: str | None = None,
+    problems: list[ProblemDetail] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """A ``problem+json`` response."""
+    slug, title = _KINDS.get(status, ("error", "Error"))
+    body = Problem(
+        type=f"urn:switchboard:problem:{slug}",
+        title=title,
+        status=status,
+        detail=detail,
+        instance=instance,
+        field=field,
+        problems=problems,
+    )
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def response_for(exc: SwitchboardError, request: Request | None = None) -> JSONResponse:
+    """The problem response for one of Switchboard's errors."""
+    status = status_of(exc)
+    details = getattr(exc, "problems", None)
+    return problem(
+        status,
+        str(exc),
+        instance=request.url.path if request else None,
+        field=getattr(exc, "field", None),
+        problems=[ProblemDetail(pointer=p, message=m) for p, m in details] if details else None,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+def _pointer(loc: tuple[Any, ...]) -> str:
+    parts = [str(p).replace("~", "~0").replace("/", "~1") for p in loc]
+    return "/" + "/".join(parts)
+
+
+def install(app: FastAPI) -> None:
+    """Map every error to a problem response on ``app`` (once per service)."""
+
+    async def switchboard_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, SwitchboardError)
+        status = status_of(exc)
+        log.warning(
+            "request refused",
+            path=request.url.path,
+            status=status,
+            field=getattr(exc, "field", None),
+            error=str(exc),
+        )
+        return response_for(exc, request)
+
+    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = exc.errors()
+        details = [ProblemDetail(pointer=_pointer(tuple(e.get("loc", ()))), message=str(e.get("msg"))) for e in errors]
+        first = errors[0] if errors else {}
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        field = ".".join(loc) or None
+        detail = f"{field}: {first.get('msg')}" if field else str(first.get("msg", "invalid request"))
+        log.warning("request refused", path=request.url.path, status=400, field=field, error=detail)
+        return problem(400, detail, instance=request.url.path, field=field, problems=details)
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        headers = dict(exc.headers) if exc.headers else None
+        return problem(exc.status_code, str(exc.detail), instance=request.url.path, headers=headers)
+
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", path=request.url.path, error=repr(exc), exc_info=exc)
+        return problem(500, "an internal error occurred; it has been logged", instance=request.url.path)
+
+    app.add_exception_handler(SwitchboardError, switchboard_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the error statuses a route can return, each a :class:`Problem`
+    with an example."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        slug, title = _KINDS.get(status, ("error", "Error"))
+        out[status] = {
+            "model": Problem,
+            "description": title,
+            "content": {
+                MEDIA_TYPE: {
+                    "example": {
+                        "type": f"urn:switchboard:problem:{slug}",
+                        "title": title,
+                        "status": status,
+                        "detail": EXAMPLE_DETAIL.get(status, title.lower()),
+                    }
+                }
+            },
+        }
+    return out
+
+
+EXAMPLE_DETAIL = {
+    400: "'12' is not a valid phone number",
+    401: "Telesign signature (X-TS-Authorization / Authorization) does not match",
+    403: "missing or wrong callback secret (path token or Basic-auth password)",
+    404: "no live call 'c0ffee'",
+    409: "transfer is not available on voxology",
+    413: "the body is larger than 1048576 bytes",
+    415: "content type 'text/plain' is not a form body",
+    422: "flow 'ivr' cannot run on telesign",
+    502: "provider error: POST /call answered 500",
+    503: "could not queue the call; try again",
+}
