@@ -65,3 +65,22 @@ async def test_callbacks_name_their_account(stack, http):
     assert (await http.post(url, data=final)).status_code == 200
     row = await wait_cdr(stack, f"africastalking:{sid}")
     assert row["account"] == "ke-ops"
+
+
+@pytest.mark.parametrize("where", ["body", "header"])
+async def test_a_repeated_idempotency_key_answers_at_once_with_the_first_call(stack, http, where):
+    phone, key = number(), f"order-{uuid.uuid4().hex}"
+    await http.put(f"{stack.config.sim_url}/sim/phones/{phone}", json={"answer": "answer", "digits": ["4"]})
+    body = {"to": phone, "flow": "survey"}
+    kw: dict = {"json": {**body, "idempotency_key": key}}
+    if where == "header":
+        kw = {"json": body, "headers": {"Idempotency-Key": key}}
+    first = await http.post(f"{stack.config.ingress_url}/v1/calls", **kw)
+    assert first.status_code == 200, first.text
+    again = await http.post(f"{stack.config.ingress_url}/v1/calls", **kw)
+    assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
+    assert again.json()["call_id"] == first.json()["call_id"]
+    assert again.json()["call_key"] == first.json()["call_key"]
+    calls = (await http.get(f"{stack.config.sim_url}/sim/calls")).json()["calls"]
+    assert [c["caller_number"] for c in calls].count(phone) == 1  # rang once (AT: callerNumber = the callee)
+    await sim_call(http, stack, first.json()["call_key"].split(":", 1)[1])

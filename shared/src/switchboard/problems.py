@@ -188,10 +188,40 @@ def install(app: FastAPI) -> None:
         log.error("unhandled error", path=request.url.path, error=repr(exc), exc_info=exc)
         return problem(500, "an internal error occurred; it has been logged", instance=request.url.path)
 
+    plain_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """The app's OpenAPI with every 4xx/5xx body described as ``application/problem+json``
+        (FastAPI files a response ``model`` under the route's own media type)."""
+        if app.openapi_schema is None:
+            spec = plain_openapi()
+            for methods in spec.get("paths", {}).values():
+                for op in methods.values():
+                    answers = op.get("responses", {})
+                    default = answers.get("422", {}).get("content", {}).get("application/json", {})
+                    if default.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
+                        del answers["422"]  # request validation is answered 400 (see validation_error)
+                        answers.setdefault("400", responses(400)[400] | {"content": {MEDIA_TYPE: _PROBLEM_REF}})
+                    for status, answer in answers.items():
+                        content = answer.get("content", {})
+                        if status[:1] in "45" and MEDIA_TYPE in content and "application/json" in content:
+                            content[MEDIA_TYPE] = {**content.pop("application/json"), **content[MEDIA_TYPE]}
+            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+            if "Problem" not in schemas:
+                problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(problem_schema.pop("$defs", {}))
+                schemas["Problem"] = problem_schema
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_exception_handler(SwitchboardError, switchboard_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)
+
+
+_PROBLEM_REF = {"schema": {"$ref": "#/components/schemas/Problem"}}
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
