@@ -47,3 +47,24 @@ def test_an_unknown_route_is_a_problem(app):
         "detail": "Not Found",
         "instance": "/no/such/route",
     }
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_over_the_cap_is_413_before_parsing(chunked):
+    app = ingress_app()
+    big = b'{"to": "+254700000001", "flow": "' + b"x" * (2 << 20) + b'"}'
+    content = iter([big[i : i + 65536] for i in range(0, len(big), 65536)]) if chunked else big
+    r = TestClient(app).post("/v1/calls", content=content, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["type"] == "urn:switchboard:problem:payload-too-large"
+
+
+def test_too_many_form_fields_is_400_naming_the_body():
+    app = ingress_app()
+    form = "&".join(f"f{i}=1" for i in range(500))
+    r = TestClient(app).post(
+        "/providers/africastalking/callback",
+        content=form,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 400 and r.json()["field"] == "body"

@@ -64,6 +64,33 @@ async def test_late_reply_gets_hold_and_redirect_then_the_real_reply(stack, http
     assert r.headers.get("x-switchboard-fallback") is None
 
 
+async def test_a_key_press_survives_the_fallback(stack, http):
+    """The runner is stopped when the caller presses 1: the caller hears the hold prompt, and the
+    provider's follow-up (which carries no digits: AT re-posts the call's fields after a Redirect)
+    gets the reply to the 1, not a re-prompt for an empty key press."""
+    pid = int((stack.run_dir / "flow-runner.pid").read_text())
+    sid = f"ATVId_{uuid.uuid4().hex}"
+    first = await http.post(stack.config.callback_url, data=base(sid))
+    digits_url = ET.fromstring(first.content)[1].get("callbackUrl")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        r = await http.post(digits_url, data={**base(sid), "dtmfDigits": "1"})
+        root = ET.fromstring(r.content)
+        assert r.headers.get("x-switchboard-fallback") == "1" and [el.tag for el in root] == ["Say", "Redirect"]
+        follow_up = root[1].text
+        assert "retry_of=" in follow_up
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    r = await http.post(follow_up, data=base(sid))  # no dtmfDigits on the follow-up
+    root = ET.fromstring(r.content)
+    assert r.headers.get("x-switchboard-fallback") is None
+    assert [el.tag for el in root] == ["Say"] and root[0].text.startswith("Your account balance is")
+    redis = aioredis.from_url(stack.config.redis_url)
+    state = orjson.loads(await redis.get(call_state_key(f"africastalking:{sid}")))
+    await redis.aclose()
+    assert state["collected"] == {"menu": "1"}
+
+
 async def publish(stack, topic: str, value: bytes, key: bytes) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=stack.config.kafka_bootstrap, acks="all")
     await producer.start()

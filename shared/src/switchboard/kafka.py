@@ -4,8 +4,11 @@ Delivery (ARCHITECTURE §7): producers use ``acks=all`` and no linger; idempoten
 (on for Apache Kafka, off for Tansu, which refuses ``InitProducerId``). Consumers commit after
 processing (``AckPolicy.ACK``) with an explicit group id. :func:`run_guarded` never lets an
 exception reach FastStream: an :class:`~switchboard.errors.InvalidEvent` goes straight to
-``<topic>.dlq``; anything else is retried with exponential backoff and then dead-lettered, so a
-poison message is neither lost silently nor re-read forever.
+``<topic>.dlq``; a transient failure (Redis or the broker unreachable or timing out,
+:class:`~switchboard.errors.TransientError`) is retried with backoff for ``transient_retry_s``
+(longer than a failover), which holds the partition where it is rather than dead-lettering live
+events; anything else (a bug) is retried ``max_retries`` times and then dead-lettered, so a poison
+message is neither lost silently nor re-read forever.
 """
 
 from __future__ import annotations
@@ -17,12 +20,20 @@ from typing import Any
 
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    NodeNotReadyError,
+    RequestTimedOutError,
+    TopicAlreadyExistsError,
+)
 from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
-from tenacity import AsyncRetrying, retry_if_not_exception_type, stop_after_attempt, wait_exponential
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from tenacity import AsyncRetrying, RetryCallState, retry_if_not_exception_type, wait_exponential
 
-from switchboard.errors import InvalidEvent
+from switchboard.errors import InvalidEvent, TransientError
 from switchboard.logging import get_logger
 from switchboard.settings import ServiceSettings
 from switchboard.topics import all_topic_names
@@ -72,6 +83,24 @@ async def publish_dlq(broker: KafkaBroker, topic: str, *, body: bytes, key: byte
     log.error("event dead-lettered", topic=topic, error=str(error)[:500], field=field)
 
 
+TRANSIENT: tuple[type[BaseException], ...] = (
+    TransientError,
+    RedisConnectionError,
+    RedisTimeoutError,
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    RequestTimedOutError,
+    NodeNotReadyError,
+    TimeoutError,
+    ConnectionError,
+)
+"""Failures of a dependency that go away by themselves: retried, never dead-lettered at once."""
+
+
+def is_transient(exc: BaseException | None) -> bool:
+    return isinstance(exc, TRANSIENT)
+
+
 async def run_guarded(
     broker: KafkaBroker,
     topic: str,
@@ -80,14 +109,27 @@ async def run_guarded(
     key: bytes | None,
     handle: Callable[[], Awaitable[Any]],
     max_retries: int,
+    transient_retry_s: float = 30.0,
 ) -> None:
-    """Run ``handle()``; retry failures up to ``max_retries`` times, then dead-letter the message.
+    """Run ``handle()``. A transient failure (:data:`TRANSIENT`) is retried with backoff (capped at
+    2 s) for up to ``transient_retry_s`` seconds; any other failure ``max_retries`` times; then the
+    message is dead-lettered with the error in its headers.
 
     ``InvalidEvent`` and pydantic ``ValidationError`` are not retried: they can never succeed.
     """
+
+    def give_up(state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        if is_transient(exc):
+            if (state.seconds_since_start or 0) >= transient_retry_s:
+                return True
+            log.warning("dependency unavailable; retrying", topic=topic, error=repr(exc), attempt=state.attempt_number)
+            return False
+        return state.attempt_number > max_retries
+
     try:
         async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(max_retries + 1),
+            stop=give_up,
             wait=wait_exponential(multiplier=0.05, max=2),
             retry=retry_if_not_exception_type((InvalidEvent, ValidationError)),
             reraise=True,

@@ -153,8 +153,9 @@ def _pointer(loc: tuple[Any, ...]) -> str:
     return "/" + "/".join(parts)
 
 
-def install(app: FastAPI) -> None:
-    """Map every error to a problem response on ``app`` (once per service)."""
+def install(app: FastAPI, *, max_body_bytes: int = 1 << 20) -> None:
+    """Map every error to a problem response on ``app`` (once per service), and cap request
+    bodies at ``max_body_bytes`` (413, before parsing)."""
 
     async def switchboard_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, SwitchboardError)
@@ -219,6 +220,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
 
 
 _PROBLEM_REF = {"schema": {"$ref": "#/components/schemas/Problem"}}
@@ -259,3 +261,41 @@ EXAMPLE_DETAIL = {
     502: "provider error: POST /call answered 500",
     503: "could not queue the call; try again",
 }
+
+
+class BodyLimit:
+    """ASGI middleware: refuse a request body over ``max_bytes`` with 413 before anything parses
+    it, from its ``Content-Length`` or, for a chunked body, as soon as the bytes read pass the
+    limit. Units: bytes."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def counting_receive() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:  # FastAPI passes an HTTPException through its body parsing
+                    log.warning("request refused", path=scope.get("path"), status=413, max_bytes=self.max_bytes)
+                    raise StarletteHTTPException(413, f"the body is larger than {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+    async def _refuse(self, scope: Any, receive: Any, send: Any) -> None:
+        log.warning("request refused", path=scope.get("path"), status=413, max_bytes=self.max_bytes)
+        response = problem(413, f"the body is larger than {self.max_bytes} bytes", instance=scope.get("path"))
+        await response(scope, receive, send)

@@ -6,15 +6,31 @@ Keys use hash tags (``{...}``) so one call's keys share a cluster slot.
 from __future__ import annotations
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from switchboard.settings import ServiceSettings
 
 
 def make_redis(settings: ServiceSettings, *, max_connections: int = 512) -> Redis:
-    """An asyncio Redis client. A blocking pool: many webhook requests wait in ``BLPOP`` at once,
-    so callers wait for a free connection (up to 5 s) instead of failing."""
+    """An asyncio Redis client with a deadline on every step: connecting
+    (``redis_connect_timeout_s``), any one command (``redis_socket_timeout_s``) and waiting for a
+    free connection of the blocking pool (``redis_pool_timeout_s``; many webhook requests wait in
+    ``BLPOP`` at once). A connection error is retried three times with a short backoff on a fresh
+    connection, and idle connections are health-checked, so a restarted Redis is picked up again
+    instead of failing the next calls on stale sockets. Raises redis-py's ``ConnectionError`` /
+    ``TimeoutError`` past those deadlines."""
     pool = BlockingConnectionPool.from_url(
-        settings.redis_url, max_connections=max_connections, timeout=5, decode_responses=False
+        settings.redis_url,
+        max_connections=max_connections,
+        timeout=settings.redis_pool_timeout_s,
+        decode_responses=False,
+        socket_connect_timeout=settings.redis_connect_timeout_s,
+        socket_timeout=settings.redis_socket_timeout_s,
+        health_check_interval=settings.redis_health_check_s,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
+        retry_on_error=[RedisConnectionError],
     )
     return Redis(connection_pool=pool)
 

@@ -38,10 +38,13 @@ def service_app(
     closers: Sequence[Callable[[], Awaitable[Any]]] = (),
     info: Callable[[], dict[str, Any]] | None = None,
     on_start: Sequence[Callable[[], Any]] = (),
+    drains: Sequence[Callable[[], Awaitable[Any]]] = (),
+    max_body_bytes: int = 1 << 20,
 ) -> FastAPI:
     """A FastAPI app for a service. ``consume``: start the broker's subscribers (True) or only
-    connect its producer (False). ``on_start`` run before the broker starts; ``closers`` run
-    after it stops, in order."""
+    connect its producer (False). ``on_start`` run before the broker starts; on shutdown
+    ``drains`` finish in-flight work while the broker is still up, then the broker stops and
+    ``closers`` run, in order. Request bodies over ``max_body_bytes`` get 413 before parsing."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -49,12 +52,14 @@ def service_app(
             start()
         await (broker.start() if consume else broker.connect())
         yield
+        for drain in drains:
+            await drain()
         await broker.stop()
         for close in closers:
             await close()
 
     app = FastAPI(title=title, version=__version__, lifespan=lifespan)
-    problems.install(app)
+    problems.install(app, max_body_bytes=max_body_bytes)
     all_checks: dict[str, Check] = {"kafka": lambda: broker.ping(timeout=2), **(checks or {})}
 
     @app.get("/health", tags=["ops"], summary="Liveness")

@@ -20,6 +20,12 @@ class ServiceSettings(BaseSettings):
     ``SB_ENV`` (``dev``/``prod``), ``SB_KAFKA_BOOTSTRAP`` (``host:port[,host:port]``),
     ``SB_KAFKA_IDEMPOTENCE`` (bool; must be false on Tansu, which refuses ``InitProducerId``),
     ``SB_REDIS_URL``, ``SB_LOG_LEVEL``, ``SB_LOG_JSON`` (unset = JSON unless stderr is a TTY).
+    Redis deadlines (seconds): ``SB_REDIS_CONNECT_TIMEOUT_S``, ``SB_REDIS_SOCKET_TIMEOUT_S`` (any
+    one command; longer than the longest blocking wait), ``SB_REDIS_POOL_TIMEOUT_S`` (waiting for a
+    free connection); ``SB_REDIS_HEALTH_CHECK_S``: idle connections are checked before use, so a
+    restarted Redis is reconnected to. ``SB_TRANSIENT_RETRY_S``: how long a consumer retries a
+    record whose dependency (Redis, the broker) is down before giving up on it.
+    ``SB_MAX_BODY_BYTES``: HTTP request bodies over this many bytes get 413 before parsing.
     """
 
     model_config = SettingsConfigDict(env_prefix="SB_", extra="ignore", env_file=".env")
@@ -32,6 +38,12 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool | None = None
     consumer_max_retries: int = Field(default=3, ge=0, description="attempts before the DLQ")
+    redis_connect_timeout_s: float = Field(default=1.0, gt=0)
+    redis_socket_timeout_s: float = Field(default=5.0, gt=0)
+    redis_pool_timeout_s: float = Field(default=2.0, gt=0)
+    redis_health_check_s: int = Field(default=5, ge=0)
+    transient_retry_s: float = Field(default=30.0, ge=0)
+    max_body_bytes: int = Field(default=1 << 20, ge=1024, description="request bodies over this get 413")
 
     @model_validator(mode="after")
     def refuse_unsafe_production(self) -> ServiceSettings:

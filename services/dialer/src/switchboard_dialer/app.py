@@ -46,6 +46,7 @@ def build_app(settings: DialerSettings | None = None) -> FastAPI:
             key=msg.raw_message.key,  # type: ignore[union-attr]
             handle=lambda: dialer.place(decode(DialRequest, body)),
             max_retries=settings.consumer_max_retries,
+            transient_retry_s=settings.transient_retry_s,
         )
 
     return service_app(

@@ -53,6 +53,7 @@ def build_app(settings: FlowRunnerSettings | None = None) -> FastAPI:
             key=key,
             handle=lambda: handler.handle(decode(CallEvent, body)),
             max_retries=settings.consumer_max_retries,
+            transient_retry_s=settings.transient_retry_s,
         )
         committer.mark(msg.consumer, msg.raw_message)
         unbind_call("call_key", "event_id")

@@ -22,14 +22,17 @@ def build_app(settings: IngressSettings | None = None) -> FastAPI:
     redis = make_redis(settings)
 
     clients = ProviderClients()
+    handler = callbacks.CallbackHandler(settings, broker, redis, clients)
     app = service_app(
         "Switchboard webhook-ingress",
         broker=broker,
         consume=False,
         checks={"redis": redis_check(redis)},
+        drains=[handler.drain],
+        max_body_bytes=settings.max_body_bytes,
         closers=[clients.aclose, redis.aclose],
     )
     app.include_router(provider_api.build_router(clients, StateStore(redis)))
     app.include_router(calls.build_router(settings, broker, redis, FlowRepository(settings.flows_dir), clients))
-    app.include_router(callbacks.build_router(callbacks.CallbackHandler(settings, broker, redis, clients)))
+    app.include_router(callbacks.build_router(handler))
     return app

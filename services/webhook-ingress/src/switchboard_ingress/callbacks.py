@@ -11,15 +11,20 @@ when Redis or the broker fails, the provider's fallback: a live caller never hea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Depends, Request, Response
 from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
+from starlette.exceptions import HTTPException
+from tenacity import AsyncRetrying, stop_after_delay, wait_exponential
 
 from switchboard.accounts import ProviderClients
-from switchboard.errors import ServiceUnavailable
+from switchboard.errors import InvalidEvent, ServiceUnavailable
 from switchboard.events import CallEvent, encode
 from switchboard.logging import bind_call, get_logger
 from switchboard.problems import responses
@@ -36,16 +41,33 @@ log = get_logger(__name__)
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
+MAX_FORM_FIELDS = 200
+
+
+async def read_form(request: Request, content_type: str, body: bytes) -> dict[str, str]:
+    """The fields of a form body; at most :data:`MAX_FORM_FIELDS` of them, and no files. Raises
+    :class:`InvalidEvent` (400) naming ``body`` otherwise."""
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        try:
+            pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+        except ValueError:
+            raise InvalidEvent(f"more than {MAX_FORM_FIELDS} form fields", field="body") from None
+        return dict(pairs)
+    try:
+        form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    except HTTPException as exc:
+        raise InvalidEvent(f"the form body is refused: {exc.detail}", field="body") from None
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
 async def read_callback(
     request: Request, source: CallbackSource, clients: ProviderClients, provider: str
 ) -> CallbackRequest:
     """The framework-free view of ``request`` a provider parses. A form body is decoded here
-    (Starlette's parser, which also takes multipart); the raw bytes are kept for signatures."""
+    (multipart too); the raw bytes are kept for signatures."""
     content_type = request.headers.get("content-type", "")
     body = await request.body()
-    form = None
-    if content_type.startswith(FORM_TYPES):
-        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    form = await read_form(request, content_type, body) if content_type.startswith(FORM_TYPES) else None
     account_name = request.query_params.get("account") or "default"
     return CallbackRequest(
         source=source,
@@ -64,13 +86,43 @@ def as_response(reply: Reply, *, fallback: bool = False) -> Response:
     return Response(reply.body, media_type=reply.content_type, headers=headers)
 
 
+RETRY_OF = "retry_of"
+"""Query parameter of a fallback redirect: the event whose reply the provider's follow-up gets."""
+
+
+def with_retry_of(url: str, event_id: str) -> str:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query[RETRY_OF] = event_id
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 class CallbackHandler:
+    """Runs the pipeline of the module docstring with one deadline per request.
+
+    Crash stories this covers (ARCHITECTURE §4, §7):
+
+    - **The runner is late or restarting.** The live request gets the provider's fallback at the
+      deadline. For a provider whose fallback redirects (hold prompt + ``<Redirect>``), the redirect
+      URL carries ``retry_of=<event id>``: the provider's follow-up request is answered with that
+      event's reply once the runner has applied it, never taken for a new event (which would lose
+      the caller's key press, or read as an empty one).
+    - **Redis or the broker hangs or is down.** Recording the event (duplicate guard + publish) runs
+      in a task of its own; the request waits for it only until the deadline, then answers the
+      fallback while the task keeps publishing with backoff for ``publish_retry_s``, so the event
+      reaches the runner when the broker is back and the follow-up finds its reply. A notification
+      that needs no reply gets 503 instead, and the provider sends it again.
+    - **The ingress dies** with events still being recorded: those are lost, as any in-flight
+      request is; the provider's own retry (or the follow-up redirect) starts over.
+    """
+
     def __init__(self, settings: IngressSettings, broker: KafkaBroker, redis: Redis, clients: ProviderClients) -> None:
         self.settings = settings
         self.broker = broker
         self.redis = redis
         self.clients = clients
         self.policy = settings.fallback_policy()
+        self.recording: set[asyncio.Task[str | None]] = set()
 
     async def _first_seen(self, provider: Provider, parsed: ParsedCallback) -> str | None:
         """None if this callback is new (and now remembered) or Redis cannot tell, else the first
@@ -79,19 +131,54 @@ class CallbackHandler:
         try:
             if await self.redis.set(key, parsed.event.event_id, nx=True, ex=self.settings.dedupe_ttl_s):
                 return None
+            first = await self.redis.get(key)
         except Exception as exc:
             # Without the guard a duplicate may get through; downstream absorbs it (state keyed by
             # event, CDR upsert by call key). Dropping a final notification would lose the CDR.
             log.warning("duplicate guard unavailable; publishing anyway", error=repr(exc))
             return None
-        first = await self.redis.get(key)
         return as_bytes(first).decode() if first else parsed.event.event_id
 
     async def _publish(self, event: CallEvent) -> None:
-        await self.broker.publish(encode(event), Topic.CALL_EVENTS.value, key=event.call_key.encode())
+        """Publish with backoff for up to ``publish_retry_s``, each try bounded by
+        ``publish_timeout_s``. Raises the last error past that."""
+        async for attempt in AsyncRetrying(
+            stop=stop_after_delay(self.settings.publish_retry_s),
+            wait=wait_exponential(multiplier=0.05, max=1),
+            reraise=True,
+        ):
+            with attempt:
+                async with asyncio.timeout(self.settings.publish_timeout_s):
+                    await self.broker.publish(encode(event), Topic.CALL_EVENTS.value, key=event.call_key.encode())
 
-    async def _await_cached(self, event_id: str) -> tuple[bytes, str] | None:
-        deadline = time.monotonic() + self.settings.reply_timeout_s
+    async def _record(self, provider: Provider, parsed: ParsedCallback) -> str | None:
+        """Duplicate guard, then publish. Returns the first copy's event id for a duplicate
+        (nothing published), else None. Raises when the event could not be published."""
+        first = await self._first_seen(provider, parsed)
+        if first is not None:
+            return first
+        try:
+            await self._publish(parsed.event)
+        except BaseException as exc:
+            log.error("publish failed", error=repr(exc), type=parsed.event.type)
+            with contextlib.suppress(Exception):  # let the provider's retry through the guard
+                await self.redis.delete(seen_key(provider.name, parsed.dedupe_key))
+            raise
+        return None
+
+    def _start_recording(self, provider: Provider, parsed: ParsedCallback) -> asyncio.Task[str | None]:
+        task = asyncio.ensure_future(self._record(provider, parsed))
+        self.recording.add(task)
+        task.add_done_callback(self.recording.discard)
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved: logged in _record
+        return task
+
+    async def drain(self) -> None:
+        """Wait (bounded by ``publish_retry_s``) for events still being recorded (shutdown)."""
+        if self.recording:
+            await asyncio.wait(set(self.recording), timeout=self.settings.publish_retry_s)
+
+    async def _await_cached(self, event_id: str, deadline: float) -> tuple[bytes, str] | None:
         while time.monotonic() < deadline:
             if (reply := await cached_reply(self.redis, event_id)) is not None:
                 return reply
@@ -101,46 +188,56 @@ class CallbackHandler:
     async def handle(self, request: Request, provider: Provider, source: CallbackSource) -> Response:
         """Raises :class:`InvalidEvent`/:class:`AuthenticationFailed` for a request the provider
         refuses (mapped to 400/415/401), :class:`ServiceUnavailable` when a notification that needs
-        no reply could not be published (503: the provider retries)."""
+        no reply could not be recorded in time (503: the provider retries)."""
         parsed = provider.parse(await read_callback(request, source, self.clients, provider.name))
         event = parsed.event
         bind_call(call_key=event.call_key, event_id=event.event_id)
-        try:
-            return await self._accepted(request, provider, source, parsed)
-        except Exception as exc:  # Redis or the broker failing: the caller must still hear something
-            log.error("callback handling failed", error=repr(exc), type=event.type)
-            if not event.expects_reply:
-                raise ServiceUnavailable("the event could not be recorded; retry later") from exc
-            return self._reply(None, request, provider)
-
-    async def _accepted(
-        self, request: Request, provider: Provider, source: CallbackSource, parsed: ParsedCallback
-    ) -> Response:
-        event = parsed.event
-        first = await self._first_seen(provider, parsed)
-        if first is not None:
-            log.info("duplicate callback", first_event_id=first, type=event.type)
-            if not event.expects_reply:
-                return as_response(provider.ack(source))
-            return self._reply(await self._await_cached(first), request, provider)
-        try:
-            await self._publish(event)
-        except Exception as exc:  # broker down: the caller must still hear something
-            log.error("publish failed", error=repr(exc), type=event.type)
-            await self.redis.delete(seen_key(provider.name, parsed.dedupe_key))
-            if not event.expects_reply:
-                raise ServiceUnavailable("the event could not be recorded; retry later") from exc
-            return self._reply(None, request, provider)
+        deadline = time.monotonic() + self.settings.reply_timeout_s
+        retry_of = request.query_params.get(RETRY_OF)
+        if retry_of and event.expects_reply:
+            # The provider followed our fallback redirect: this is the same event, still awaited.
+            log.info("fallback follow-up", retry_of=retry_of)
+            return await self._answer(self._await_cached(retry_of, deadline), retry_of, request, provider)
+        recording = self._start_recording(provider, parsed)
         if not event.expects_reply:
+            try:
+                first = await asyncio.wait_for(asyncio.shield(recording), self.settings.reply_timeout_s)
+            except Exception as exc:
+                raise ServiceUnavailable("the event could not be recorded in time; retry later") from exc
+            if first is not None:
+                log.info("duplicate callback", first_event_id=first, type=event.type)
             return as_response(provider.ack(source))
-        return self._reply(
-            await wait_reply(self.redis, event.event_id, self.settings.reply_timeout_s), request, provider
-        )
+        awaited = [event.event_id]
 
-    def _reply(self, reply: tuple[bytes, str] | None, request: Request, provider: Provider) -> Response:
+        async def reply() -> tuple[bytes, str] | None:
+            first = await asyncio.shield(recording)
+            if first is not None:
+                log.info("duplicate callback", first_event_id=first, type=event.type)
+                awaited[0] = first
+                return await self._await_cached(first, deadline)
+            return await wait_reply(self.redis, event.event_id, max(0.01, deadline - time.monotonic()))
+
+        return await self._answer(reply(), awaited, request, provider)
+
+    async def _answer(
+        self,
+        waiting: Coroutine[Any, Any, tuple[bytes, str] | None],
+        event_id: str | list[str],
+        request: Request,
+        provider: Provider,
+    ) -> Response:
+        """The reply ``waiting`` produces within the deadline, else the provider's fallback (which,
+        where it redirects, comes back with ``retry_of`` = the awaited event)."""
+        try:
+            reply = await asyncio.wait_for(waiting, self.settings.reply_timeout_s)
+        except Exception as exc:  # Redis or the broker failing or hanging: never silence
+            log.error("reply unavailable", error=repr(exc))
+            reply = None
         if reply is None:
-            log.warning("reply deadline passed; fallback sent")
-            return as_response(provider.fallback(str(request.url), self.policy), fallback=True)
+            awaited = event_id if isinstance(event_id, str) else event_id[0]
+            log.warning("reply deadline passed; fallback sent", awaited=awaited)
+            url = with_retry_of(str(request.url), awaited)
+            return as_response(provider.fallback(url, self.policy), fallback=True)
         body, content_type = reply
         return Response(body, media_type=content_type)
 

@@ -2,9 +2,10 @@
 
 Both publish a :class:`~switchboard.events.DialRequest` and wait up to ``SB_DIAL_WAIT_S`` for the
 dialer's result: 200 with the provider's answer when the call was queued, 502 when the provider
-refused it, 202 with the call id when pacing delays it. Refusals before anything rings: 400 for bad
-input, 422 for an unknown account or flow or a flow the provider cannot carry out, 503 when the
-broker cannot take the request.
+refused it, 202 with the call id when pacing delays it or the dialer's answer cannot be read in
+time (the call is queued: a client must never take a 5xx for a call that will ring). Refusals
+before anything rings: 400 for bad input, 422 for an unknown account or flow or a flow the
+provider cannot carry out, 503 when the broker cannot take the request.
 
 Idempotency (as Stripe's and Twilio's ``Idempotency-Key``): a request with a key (body
 ``idempotency_key`` or the ``Idempotency-Key`` header) that was already used is answered at once
@@ -13,6 +14,7 @@ with the first request's ``call_id`` (200, ``Idempotent-Replayed: true``) and pl
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 import orjson
@@ -123,11 +125,18 @@ def build_router(
             if request.idempotency_key:
                 await redis.delete(idempotency_key(request.idempotency_key))
             raise ServiceUnavailable("could not queue the call; try again") from exc
-        got = await redis.blpop([dial_result_key(request.request_id)], timeout=settings.dial_wait_s)
         ids = {"call_id": request.call_id, "request_id": request.request_id}
-        if got is None:
+        try:
+            got = await asyncio.wait_for(
+                redis.blpop([dial_result_key(request.request_id)], timeout=settings.dial_wait_s),
+                settings.dial_wait_s + 1,
+            )
+            result = orjson.loads(got[1]) if got is not None else None
+        except Exception as exc:  # queued already: never a 5xx for a call that will be placed
+            log.warning("dialer's answer unavailable; answering 202", error=repr(exc))
+            result = None
+        if not isinstance(result, dict):
             return JSONResponse(CallAnswer(message="Call queued", **ids).model_dump(), status_code=202)
-        result = orjson.loads(got[1])
         if result.get("accepted"):
             answer = CallAnswer(
                 message="Call initiated",

@@ -17,6 +17,10 @@ class IngressSettings(ServiceSettings):
     ``SB_REPLY_TIMEOUT_S``: how long a live callback waits for the flow-runner before the fallback.
     ``SB_FALLBACK_MODE``: ``redirect`` (hold prompt, then the provider posts again and gets the late
     reply; at most ``SB_FALLBACK_MAX_REDIRECTS`` times) or ``hangup`` (apology, end of call).
+    ``SB_REPLY_TIMEOUT_S`` is the whole budget of a live callback (duplicate guard, publish, wait):
+    keep it under the provider's own timeout (Africa's Talking drops a call after about 5 s).
+    ``SB_PUBLISH_TIMEOUT_S`` bounds one publish; ``SB_PUBLISH_RETRY_S`` how long an event that could
+    not be published is retried in the background (the caller hears the fallback meanwhile).
     ``SB_DIAL_WAIT_S``: how long ``invoke-call`` waits for the dialer before answering 202.
     ``SB_DEDUPE_TTL_S``: how long a callback is remembered for duplicate detection.
     ``SB_CALLBACK_SECRET``: the per-deployment secret provider callbacks must carry, as the path token
@@ -31,6 +35,8 @@ class IngressSettings(ServiceSettings):
     fallback_max_redirects: int = 2
     hold_message: str = "Please hold."
     apology_message: str = "Sorry, we cannot take your call right now. Please try again later."
+    publish_timeout_s: float = Field(default=2.0, gt=0)
+    publish_retry_s: float = Field(default=20.0, ge=0)
     dial_wait_s: float = 5.0
     dedupe_ttl_s: int = 6 * 3600
     invoke_flow: str = "survey"
