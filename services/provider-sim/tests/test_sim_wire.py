@@ -153,3 +153,15 @@ def test_events_are_signed_in_the_chosen_form(form):
                 assert hooked.headers["authorization"] == f"TSA {TS_CUSTOMER}:{sig}"
                 assert hooked.headers["x-ts-authorization"] == sig
             assert verify_signature(TS_KEY, hooked.raw, hooked.headers)
+
+
+def test_a_telesign_call_that_loops_past_the_event_cap_still_gets_call_completed():
+    # the cap counted call_completed too, so the final event was never sent (the runner crashed)
+    with running_sim(max_callbacks_per_call=4) as sim:
+        sim.ts_reply = lambda event: {"method": "speak", "params": {"tts": {"message": "Again."}}}
+        resp = httpx.post(f"{sim.url}/sim/telesign/inbound", json={"caller": "+15550000001", "to": "+15550000100"})
+        sid = resp.raise_for_status().json()["session_id"]
+        sim.wait_idle()
+        names = [orjson.loads(h.raw)["event"] for h in sim.received if h.path == "/hooks/telesign"]
+        assert names[-1] == "call_completed" and names.count("call_completed") == 1 and len(names) == 5
+        assert sim.call(sid)["final_posted"] and "more than 4 events" in sim.call(sid)["errors"][0]

@@ -64,8 +64,9 @@ class TelesignRunner(PhoneBase):
         raw = orjson.dumps(body)
         headers = {"Content-Type": "application/json", **(self.sign(raw) if self.settings.ts_sign else {})}
         call.callbacks += 1
-        if call.callbacks > self.settings.max_callbacks_per_call:
-            raise EndCall("hangup")
+        if call.callbacks > self.settings.max_callbacks_per_call and name != "call_completed":
+            call.errors.append(f"more than {self.settings.max_callbacks_per_call} events: hanging up")
+            raise EndCall("hangup")  # call_completed itself must still go out
         try:
             resp = await self.http.post(
                 self.settings.ts_webhook_url, content=raw, headers=headers, timeout=self.settings.response_timeout_s
