@@ -46,6 +46,21 @@ async def test_call_queued_and_invalid_number(sim):
         assert bad.raw["entries"][0]["sessionId"] == "None"
 
 
+async def test_media_upload_answer_carries_both_keys_and_is_judged_by_201(sim):
+    # africastalking.md §2.4, §8: the docs give {"status": "Success"}, the official SDK's test
+    # expects {"success": true}; the simulator emits both, the client judges by the 201 alone
+    async with client(sim) as at:
+        resp = await at._http.post(
+            "/mediaUpload",
+            data={"username": "u", "phoneNumber": "+254711000100", "url": "https://m.test/hold.mp3"},
+        )
+        assert resp.status_code == 201 and resp.json() == {"status": "Success", "success": True}
+        await at.media_upload(phone_number="+254711000100", url="https://m.test/hold.wav")
+        with pytest.raises(ProviderError) as info:
+            await at.media_upload(phone_number="+254711000100", url="https://m.test/hold.ogg")
+        assert info.value.status_code == 400
+
+
 async def test_bad_api_key_is_a_provider_error(sim):
     async with client(sim, key="wrong") as at:
         with pytest.raises(ProviderError) as info:
@@ -58,3 +73,38 @@ async def test_unreachable_provider_is_a_provider_error_without_status():
         with pytest.raises(ProviderError) as info:
             await at.call(from_="+254711000100", to="+254700000001")
         assert info.value.status_code is None
+
+
+@pytest.mark.parametrize(
+    ("username", "base_url", "expected"),
+    [
+        ("sandbox", None, "https://voice.sandbox.africastalking.com"),
+        ("sandbox", "", "https://voice.sandbox.africastalking.com"),
+        ("acme-ke", None, "https://voice.africastalking.com"),
+        ("sandbox", "http://127.0.0.1:8090/", "http://127.0.0.1:8090"),  # an explicit base URL wins
+    ],
+)
+async def test_host_is_derived_from_the_username_as_the_official_sdk_does(username, base_url, expected):
+    # africastalking.md §8: the SDK sends username "sandbox" to the sandbox host, any other to live
+    async with AfricasTalkingClient(base_url, username, "k") as at:
+        assert at.base_url == expected and str(at._http.base_url).rstrip("/") == expected
+
+
+async def test_default_account_pairs_sandbox_with_the_sandbox_host(monkeypatch):
+    from switchboard.accounts import ProviderClients
+    from switchboard.providers.africastalking.settings import AfricasTalkingSettings
+
+    monkeypatch.delenv("SB_AT_BASE_URL", raising=False)
+    monkeypatch.delenv("SB_AT_USERNAME", raising=False)
+    settings = AfricasTalkingSettings()
+    assert settings.at_username == "sandbox"
+    async with settings.at_client() as at:
+        assert at.base_url == "https://voice.sandbox.africastalking.com"
+    clients = ProviderClients()
+    try:
+        assert clients.client("africastalking", "default").base_url == "https://voice.sandbox.africastalking.com"
+    finally:
+        await clients.aclose()
+    monkeypatch.setenv("SB_AT_USERNAME", "acme-ke")
+    async with AfricasTalkingSettings().at_client() as at:
+        assert at.base_url == "https://voice.africastalking.com"

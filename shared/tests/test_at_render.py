@@ -6,7 +6,6 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from switchboard.errors import FlowError
 from switchboard.providers.actions import (
     Dequeue,
     Dial,
@@ -138,9 +137,10 @@ def test_queue_elements_redirect_and_reject():
     assert [el.tag for el in xml([Reject()])] == ["Reject"]
 
 
-def test_reject_must_be_alone():
-    with pytest.raises(FlowError):
-        render([Say(text="no"), Reject()])
+def test_say_then_reject_is_rendered_as_at_s_example_app_does():
+    # africastalking.md §4, §8: AT's own example answers <Say>Your balance is …</Say><Reject/>
+    root = xml([Say(text="Your balance is 120 shillings."), Reject(), Say(text="never heard")])
+    assert [(el.tag, el.text) for el in root] == [("Say", "Your balance is 120 shillings."), ("Reject", None)]
 
 
 def test_hangup_ends_the_response():

@@ -33,6 +33,23 @@ def test_signature_both_header_forms_and_forgery():
     assert not verify_signature(KEY, raw, {})
 
 
+def test_signature_any_presented_form_that_matches_is_enough():
+    """telesign.md §5: a correctly signed event is never refused because of the other header."""
+    raw = b'{"event":"speak_completed","data":{"collected_digits":"1"}}'
+    sig, stale = sign(raw), sign(b"an earlier body")
+    # a correct Authorization next to a stale X-TS-Authorization (refused with 401 before)
+    assert verify_signature(KEY, raw, {"authorization": f"TSA CUSTOMER:{sig}", "x-ts-authorization": stale})
+    # the official SDK's form: the bare signature in Authorization
+    assert verify_signature(KEY, raw, {"authorization": sig})
+    # Digest credentials in Authorization next to a correct X-TS-Authorization
+    assert verify_signature(
+        KEY, raw, {"authorization": 'Digest username="sb", response="x"', "x-ts-authorization": sig}
+    )
+    # neither header matches: refused
+    assert not verify_signature(KEY, raw, {"authorization": f"TSA CUSTOMER:{stale}", "x-ts-authorization": stale})
+    assert not verify_signature(KEY, raw, {"authorization": "", "x-ts-authorization": ""})
+
+
 def test_spec_events():
     inc = parse_callback(
         {"event": "incoming_call", "reference_id": REF, "data": {"to": "15550000100", "from": "15550000001"}}

@@ -60,7 +60,9 @@ def test_untidy_typos_are_pointed_at():
 
 def test_untidy_structure_is_pointed_at():
     problems = problems_of(HERE / "untidy-structure.yaml")
-    assert find(problems, "/actions/1", "REJECT must be the first provider-facing action")
+    # SAY then REJECT is allowed (AT's own example app does it, africastalking.md §8): a warning only
+    assert find(problems, "/actions/1", "REJECT after SAY at /actions/0: the call is answered first", "warning")
+    assert not find(problems, "/actions/1", "REJECT")
     assert find(problems, "/actions/3/type", "Africa's Talking cannot carry out PAUSE")
     assert find(problems, "/actions/4/then/0", "could spin forever")
     assert find(problems, "/actions/6", "unreachable: it follows HANGUP at /actions/5")
@@ -175,3 +177,19 @@ def test_yaml_no_yes_on_off_stay_strings():
     )
     assert doc["actions"][0]["params"] == {"no": "+254700000010", "record": True}
     assert doc["actions"][1]["params"]["text"] == "on"
+
+
+def test_say_then_reject_loads_runs_and_renders_for_africas_talking():
+    """AT's own example app speaks a balance, then rejects (africastalking.md §4, §8): the flow loads
+    with a warning only, the engine emits both actions and the AT renderer writes both elements."""
+    from switchboard.providers.actions import Reject
+    from switchboard.providers.africastalking import render
+
+    doc = {"actions": [{"type": "SAY", "params": {"text": "Your balance is 120 shillings."}}, {"type": "REJECT"}]}
+    flow = build_flow(doc, name="balance", provider="africastalking")
+    assert [(p.severity, p.pointer) for p in flow.warnings] == [("warning", "/actions/1")]
+    state = CallState(call_key="africastalking:v", provider="africastalking", direction=Direction.INBOUND)
+    t = run(flow, state, event(), EngineSettings())
+    assert t.actions == [Say(text="Your balance is 120 shillings."), Reject()] and t.ended
+    body, _ = render(t.actions)
+    assert body.endswith(b"<Response><Say>Your balance is 120 shillings.</Say><Reject /></Response>")

@@ -20,7 +20,6 @@ def test_ringback_casings_prefer_lowercase_b():
         b"not xml",
         b"<Reply/>",
         b"<Response><Shout/></Response>",
-        b"<Response><Say>a</Say><Reject/></Response>",
         b"<Response><GetDigits><Say>a</Say><Play url='x'/></GetDigits></Response>",
         b"<Response><Play/></Response>",
         b'<!DOCTYPE x [<!ENTITY a "aaaa">]><Response><Say>&a;</Say></Response>',
@@ -29,6 +28,22 @@ def test_ringback_casings_prefer_lowercase_b():
 def test_bad_responses_are_refused(body):
     with pytest.raises(BadResponse):
         parse_response(body)
+
+
+def test_reject_may_follow_other_elements():
+    # spec §4, §8: AT's own example app answers <Say>Your balance is …</Say><Reject/>
+    actions = parse_response(b"<Response><Say>Your balance is 12.</Say><Reject/></Response>")
+    assert [a["tag"] for a in actions] == ["Say", "Reject"]
+
+
+@pytest.mark.parametrize("tag", ["GetDigits", "Record"])
+def test_callback_url_casings_prefer_lowercase_b(tag):
+    # spec §8: AT's Python action builder writes callBackUrl, the docs callbackUrl
+    (el,) = parse_response(f'<Response><{tag} callBackUrl="https://a.test/x"><Say>go</Say></{tag}></Response>'.encode())
+    assert el["attrs"]["callbackUrl"] == "https://a.test/x"
+    both = f'<{tag} callBackUrl="https://a.test/old" callbackUrl="https://a.test/new"><Say>go</Say></{tag}>'
+    (el,) = parse_response(f"<Response>{both}</Response>".encode())
+    assert el["attrs"]["callbackUrl"] == "https://a.test/new"
 
 
 def test_prompt_and_text():

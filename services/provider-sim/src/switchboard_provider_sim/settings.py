@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -14,7 +16,10 @@ class SimSettings(BaseSettings):
     ``SIM_RESPONSE_TIMEOUT_S``: real seconds AT waits for the platform's answer (spec §7: 5 s).
     ``SIM_QUEUE_PATIENCE_S``: simulated seconds a queued caller waits before hanging up.
     ``SIM_TRANSFER_RESPONSE_WRAPPED``: answer /callTransfer wrapped in ``callTransferResponse``
-    (default) or flat (spec §8)."""
+    (default) or flat (spec §8). ``SIM_TS_SIGN``: sign Telesign events (off: unsigned, as the docs
+    allow); ``SIM_TS_SIGNATURE_FORM``: ``tsa`` (default) sends ``Authorization: TSA <customer_id>:<sig>``
+    plus ``X-TS-Authorization: <sig>``, ``sdk`` the bare signature in ``Authorization`` alone, the
+    form the official SDK's ``verify_telesign_callback_signature`` checks (telesign.md §5)."""
 
     model_config = SettingsConfigDict(env_prefix="SIM_", extra="ignore")
 
@@ -43,5 +48,6 @@ class SimSettings(BaseSettings):
     ts_api_key: str = "c2ltLXRlbGVzaWduLWFwaS1rZXktMTIzNDU2Nzg5MA=="
     ts_webhook_url: str = "http://127.0.0.1:8080/providers/telesign/callback"
     ts_sign: bool = True
+    ts_signature_form: Literal["tsa", "sdk"] = "tsa"
     vox_callback_url: str = "http://127.0.0.1:8080/providers/voxology/callback"
     transfer_response_wrapped: bool = True

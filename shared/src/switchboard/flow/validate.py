@@ -3,10 +3,11 @@ its spot and a message for a flow author; errors stop a flow from loading, warni
 
 Errors: unknown actions, keys and params (with a "did you mean"); params of the wrong shape;
 expressions and templates that do not parse or use anything outside the language; GOTO to an
-undefined label; actions after a terminal one (unreachable); REJECT after another provider-facing
-action; a loop back through GOTO with no action that waits for the caller (it could spin); nesting
-deeper than the limit; prompts that are not SAY/PLAY; actions the bound provider cannot render.
-Warnings: variables read but never set.
+undefined label; actions after a terminal one (unreachable); a loop back through GOTO with no action
+that waits for the caller (it could spin); nesting deeper than the limit; prompts that are not
+SAY/PLAY; actions the bound provider cannot render.
+Warnings: variables read but never set; REJECT after another provider-facing action (allowed: the
+earlier actions run and the call then ends, charged, as in Africa's Talking's own example app).
 """
 
 from __future__ import annotations
@@ -192,11 +193,12 @@ class _Checker:
         index = {path: i for i, (path, _) in enumerate(order)}
         facing = [(p, a) for p, a in order if (s := self.registry.get(a["type"])) and s.provider_facing]
         for n, (path, action) in enumerate(facing):
-            if action["type"] == "REJECT" and n > 0:
+            if action["type"] == "REJECT" and n > 0:  # AT's own example app: Say, then Reject (AT spec §8)
                 self.add(
                     pointer_of(path),
-                    "REJECT must be the first provider-facing action (it refuses the call "
-                    f"before answering), but {facing[0][1]['type']} at {pointer_of(facing[0][0])} comes first",
+                    f"REJECT after {facing[0][1]['type']} at {pointer_of(facing[0][0])}: the call is answered "
+                    "first, so REJECT ends it (charged) instead of refusing it before answering",
+                    "warning",
                 )
         for path, action in order:
             if action["type"] != "GOTO":

@@ -204,8 +204,12 @@ class CallRunner(PhoneBase):
                 self.note(call, "redirect", url=el["text"])
                 return await self.instruct(call, el["text"]), el["text"]
             elif tag == "Reject":
+                # Spec §4, §8: alone (nothing ran before it) the call is refused without charge;
+                # after other elements (AT's example app: <Say>…</Say><Reject/>) they ran, the
+                # call was answered, and it now ends and is billed for its time.
                 self.note(call, "reject")
-                call.started = None
+                if call.sim_s == 0:
+                    call.started = None
                 raise EndCall("CALL_REJECTED", state="Completed", status="Aborted")
             elif tag == "Enqueue":
                 await self.enqueue(call, attrs)

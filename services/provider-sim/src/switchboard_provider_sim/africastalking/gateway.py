@@ -4,6 +4,9 @@
   comma-separated or a JSON array. 401 plain text for bad credentials, 400 plain text for a
   missing field, else 201 with ``{entries[], errorMessage}``; a malformed number gets
   ``InvalidPhoneNumber`` and ``sessionId: "None"``.
+- ``POST /callTransfer``, ``/queueStatus``, ``/mediaUpload`` (201 with ``{"status": "Success",
+  "success": true}``: the docs' key and the official SDK's, spec §8).
+- Any host is served: the official SDK's sandbox host as well as the live one (spec §8).
 - ``/sim/...``: script a phone's behaviour, start an inbound call, read a call's transcript, wait
   until all calls have ended.
 """
@@ -155,7 +158,8 @@ def build_router(gw: Gateway) -> APIRouter:
         if not url.startswith(("http://", "https://")) or not url.split("?")[0].lower().endswith((".mp3", ".wav")):
             return PlainTextResponse("url must be an http(s) link to an .mp3 or .wav file", status_code=400)
         gw.media.add(url)
-        return JSONResponse({"status": "Success"}, status_code=201)
+        # spec §8: the docs give {"status": "Success"}, the official SDK's test {"success": true}
+        return JSONResponse({"status": "Success", "success": True}, status_code=201)
 
     @router.put("/sim/phones/{number}", tags=["control"])
     async def script_phone(number: str, script: ScriptIn) -> dict[str, str]:

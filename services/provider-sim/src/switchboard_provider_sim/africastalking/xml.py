@@ -2,8 +2,13 @@
 
 Returns a list of ``Element`` dicts: ``{"tag", "attrs", "text", "children"}``. Raises
 ``BadResponse`` for anything the gateway could not run: not XML, no ``<Response>`` root, an
-unknown element, a ``<Reject/>`` that is not alone, a nested element where none is allowed, a
-missing required attribute.
+unknown element, a nested element where none is allowed, a missing required attribute.
+
+Tolerated both ways (spec §8): ``<Reject/>`` after other elements (AT's own example app answers
+``<Say>…</Say><Reject/>``; the caller runs them, then the call ends); ``callBackUrl`` as well as
+``callbackUrl`` on ``GetDigits``/``Record`` (the only Python action builder AT published writes
+``callBackUrl``), read as ``callbackUrl``, which wins when both are present; ``ringBackTone`` as well
+as ``ringbackTone`` on ``Dial``, likewise.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ def _element(el: Any, *, nested: bool) -> dict[str, Any]:
     attrs = dict(el.attrib)
     if tag == "Dial" and "ringbackTone" not in attrs and "ringBackTone" in attrs:
         attrs["ringbackTone"] = attrs["ringBackTone"]  # spec §8: accept both casings
+    if tag in PROMPT_PARENTS and "callbackUrl" not in attrs and "callBackUrl" in attrs:
+        attrs["callbackUrl"] = attrs["callBackUrl"]  # spec §8: accept both casings
     for name in REQUIRED_ATTRS.get(tag, ()):
         if not attrs.get(name):
             raise BadResponse(f"<{tag}> needs the {name!r} attribute")
@@ -49,10 +56,7 @@ def parse_response(body: bytes) -> list[dict[str, Any]]:
         raise BadResponse(f"not well-formed XML: {exc}") from None
     if root.tag != "Response":
         raise BadResponse(f"root element is <{root.tag}>, not <Response>")
-    actions = [_element(el, nested=False) for el in root]
-    if any(a["tag"] == "Reject" for a in actions) and len(actions) > 1:
-        raise BadResponse("<Reject/> must be the only element")
-    return actions
+    return [_element(el, nested=False) for el in root]
 
 
 def truthy(value: str | None) -> bool:

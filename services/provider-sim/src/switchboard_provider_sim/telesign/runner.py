@@ -1,8 +1,9 @@
 """One simulated Telesign call (``telesign.md`` §3–5).
 
 Events are POSTed to the webhook signed as the spec says (HMAC-SHA256 of the raw body with the
-base64-decoded API key; ``Authorization: TSA <customer_id>:<sig>`` and ``X-TS-Authorization``),
-unless ``SIM_TS_SIGN`` is off. Each reply carries one action, as an object or a one-element array
+base64-decoded API key; ``Authorization: TSA <customer_id>:<sig>`` and ``X-TS-Authorization``, or
+with ``SIM_TS_SIGNATURE_FORM=sdk`` the bare signature in ``Authorization`` alone, §5), unless
+``SIM_TS_SIGN`` is off. Each reply carries one action, as an object or a one-element array
 (official demos send both; a longer array runs its first element). ``speak`` with
 ``collect_digits`` answers ``speak_completed`` with ``collected_digits``; ``dial`` bridges and then
 sends ``call_leg_completed``; ``hangup`` ends with ``call_completed``. No action: the call idles
@@ -46,6 +47,8 @@ class TelesignRunner(PhoneBase):
     def sign(self, raw: bytes) -> dict[str, str]:
         key = base64.b64decode(self.settings.ts_api_key)
         sig = base64.b64encode(hmac.new(key, raw, hashlib.sha256).digest()).decode()
+        if self.settings.ts_signature_form == "sdk":  # what the SDK's verify_telesign_callback_signature checks
+            return {"Authorization": sig}
         return {"Authorization": f"TSA {self.settings.ts_customer_id}:{sig}", "X-TS-Authorization": sig}
 
     def parties(self, call: SimCall) -> dict[str, str]:
@@ -61,8 +64,9 @@ class TelesignRunner(PhoneBase):
         raw = orjson.dumps(body)
         headers = {"Content-Type": "application/json", **(self.sign(raw) if self.settings.ts_sign else {})}
         call.callbacks += 1
-        if call.callbacks > self.settings.max_callbacks_per_call:
-            raise EndCall("hangup")
+        if call.callbacks > self.settings.max_callbacks_per_call and name != "call_completed":
+            call.errors.append(f"more than {self.settings.max_callbacks_per_call} events: hanging up")
+            raise EndCall("hangup")  # call_completed itself must still go out
         try:
             resp = await self.http.post(
                 self.settings.ts_webhook_url, content=raw, headers=headers, timeout=self.settings.response_timeout_s

@@ -1,5 +1,7 @@
-"""REJECT: refuse an inbound call before answering it (no charge). It must be the first
-provider-facing action of the flow; validation says so otherwise.
+"""REJECT: refuse an inbound call before answering it (no charge) when it is the first
+provider-facing action. After others (a SAY, say) they run and the call then ends, answered and
+charged: Africa's Talking's own example app answers ``<Say>…</Say><Reject/>`` (africastalking.md
+§4, §8); validation warns that the call is not refused unanswered then.
 
 Example: ``{"type": "REJECT"}``
 """

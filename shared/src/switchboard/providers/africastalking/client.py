@@ -19,6 +19,17 @@ from switchboard.providers.base import QueuedCalls, TransferOutcome, dial_attemp
 from switchboard.providers.http import post_unsent_retry
 
 LIVE_URL = "https://voice.africastalking.com"
+SANDBOX_URL = "https://voice.sandbox.africastalking.com"
+SANDBOX_USERNAME = "sandbox"
+
+
+def base_url_for(username: str, base_url: str | None = None) -> str:
+    """The voice API host for an account: an explicit ``base_url`` wins; otherwise username
+    ``sandbox`` goes to the sandbox host and any other to the live host, as the official SDK
+    (africastalking 2.0.3) does (africastalking.md §2, §8)."""
+    if base_url:
+        return base_url.rstrip("/")
+    return SANDBOX_URL if username == SANDBOX_USERNAME else LIVE_URL
 
 
 @dataclass(frozen=True)
@@ -54,11 +65,13 @@ class PlaceCallResult:
 
 
 class AfricasTalkingClient:
-    """``async with AfricasTalkingClient(base_url, username, api_key) as at: await at.call(...)``."""
+    """``async with AfricasTalkingClient(base_url, username, api_key) as at: await at.call(...)``.
+
+    ``base_url``: None or empty derives the host from ``username`` (:func:`base_url_for`)."""
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | None,
         username: str,
         api_key: str,
         *,
@@ -66,8 +79,9 @@ class AfricasTalkingClient:
         http: httpx.AsyncClient | None = None,
     ) -> None:
         self.username = username
+        self.base_url = base_url_for(username, base_url)
         self._http = http or httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
+            base_url=self.base_url,
             timeout=timeout_s,
             headers={"apiKey": api_key, "Accept": "application/json"},
         )
@@ -189,8 +203,9 @@ class AfricasTalkingClient:
         return entries
 
     async def media_upload(self, *, phone_number: str, url: str) -> None:
-        """``POST /mediaUpload`` (spec §2.4). Success is HTTP 201 and nothing else; any other answer
-        raises :class:`ProviderError`."""
+        """``POST /mediaUpload`` (spec §2.4). Success is HTTP 201 and nothing else, whatever the body
+        says (the docs give ``{"status": "Success"}``, the official SDK's test ``{"success": true}``;
+        §8); any other answer raises :class:`ProviderError`."""
         resp = await self._send("/mediaUpload", {"phoneNumber": phone_number, "url": url})
         if resp.status_code != 201:
             raise ProviderError(

@@ -3,6 +3,8 @@
 Built with ``xml.etree.ElementTree``, never by string concatenation: text and attribute values
 are escaped by the builder (``&``, ``<``, ``>``, ``"``). Booleans render as ``true``/``false``,
 numbers as integer seconds. ``Dial`` uses ``ringbackTone`` (§8) and never ``holdMusic``.
+``Reject`` may follow other elements: AT's own example application answers
+``<Say>Your balance is …</Say><Reject/>`` (speak, then end the call; §4, §8), so it is never refused.
 """
 
 from __future__ import annotations
@@ -105,14 +107,13 @@ def _render_one(root: Element, action: ProviderAction) -> None:
 def render(actions: Sequence[ProviderAction]) -> tuple[bytes, str]:
     """Return ``(xml_bytes, content_type)`` for one AT reply.
 
-    Raises :class:`FlowError` if ``Reject`` is combined with other elements (§4: it must be the
-    only element).
+    Nothing after a ``Hangup`` or a ``Reject`` is rendered (both end the call). A ``Reject`` after
+    other elements is rendered as it is (spec §8: AT's example app speaks, then rejects). Raises
+    :class:`FlowError` only for an action AT has no element for.
     """
-    if any(isinstance(a, Reject) for a in actions) and len([a for a in actions if not isinstance(a, Hangup)]) > 1:
-        raise FlowError("Africa's Talking <Reject/> must be the only element of a response")
     root = Element("Response")
     for action in actions:
         _render_one(root, action)
-        if isinstance(action, Hangup):
+        if isinstance(action, Hangup | Reject):
             break
     return (DECLARATION + tostring(root, encoding="unicode")).encode(), CONTENT_TYPE

@@ -2,7 +2,8 @@
 
 Body: ``{"event", "reference_id", "external_id"?, "data": {..}}``. Authenticity: HMAC-SHA256 over
 the raw body with the base64-decoded API key, base64-encoded, presented in ``X-TS-Authorization``
-or ``Authorization: TSA <customer_id>:<signature>``; compared in constant time.
+or ``Authorization`` (``TSA <customer_id>:<signature>`` or bare); any matching header suffices;
+compared in constant time.
 
 Mapping: ``incoming_call`` and an answered ``dial_completed`` start the flow; ``speak_completed``
 carries ``collected_digits`` (may be empty); ``play_completed`` and ``call_leg_completed`` ask for
@@ -45,14 +46,23 @@ def signature(api_key: str, raw_body: bytes) -> str:
 
 
 def verify_signature(api_key: str, raw_body: bytes, headers: Mapping[str, str]) -> bool:
-    """True when the request carries a valid signature of ``raw_body`` (spec §5)."""
-    presented = headers.get("x-ts-authorization") or headers.get("authorization") or ""
-    presented = presented.removeprefix("TSA ").strip().rsplit(":", 1)[-1]
+    """True when any presented header carries a valid signature of ``raw_body`` (spec §5).
+
+    ``X-TS-Authorization`` and ``Authorization`` are each read as ``TSA <customer_id>:<sig>``,
+    ``<customer_id>:<sig>`` or a bare ``<sig>`` (the official SDK's helper compares a whole header
+    with the bare signature). The request is accepted when ANY of them matches, so a stale or
+    differently formatted second header (or Digest credentials in ``Authorization``) never refuses a
+    correctly signed event. ``headers``: case-insensitive (Starlette's) or lower-case keys."""
     try:
-        expected = signature(api_key, raw_body)
+        expected = signature(api_key, raw_body).encode()
     except (binascii.Error, ValueError):
         return False
-    return len(presented) == len(expected) and hmac.compare_digest(presented, expected)
+    for name in ("x-ts-authorization", "authorization"):
+        value = headers.get(name) or ""
+        presented = value.strip().removeprefix("TSA ").strip().rsplit(":", 1)[-1].encode()
+        if presented and len(presented) == len(expected) and hmac.compare_digest(presented, expected):
+            return True
+    return False
 
 
 def _time(data: dict[str, Any], field: str) -> datetime | None:
