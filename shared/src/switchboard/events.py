@@ -67,7 +67,7 @@ class CallEvent(_Event):
 
     Producer: webhook-ingress. Consumer: flow-runner. Topic ``voice.call-events``, key ``call_key``.
     ``event_id`` is minted by the ingress per accepted (non-duplicate) callback; the flow-runner
-    pushes its reply to ``sb:reply:{event_id}`` when ``expects_reply`` is true. ``raw`` keeps every
+    stores and publishes its reply (switchboard.replies) when ``expects_reply`` is true. ``raw`` keeps every
     field of the provider's payload as received (unknown fields included).
     """
 

@@ -45,16 +45,6 @@ def call_state_key(call_key: str) -> str:
     return f"sb:call:{{{call_key}}}"
 
 
-def reply_key(event_id: str) -> str:
-    """``sb:reply:{<event id>}``: list the flow-runner pushes one rendered reply onto."""
-    return f"sb:reply:{{{event_id}}}"
-
-
-def reply_cache_key(event_id: str) -> str:
-    """``sb:replied:{<event id>}``: a copy of the reply, served again to duplicate callbacks."""
-    return f"sb:replied:{{{event_id}}}"
-
-
 def seen_key(provider: str, dedupe_key: str) -> str:
     """``sb:seen:{<provider>}:<key>``: duplicate-callback guard, value = first event id."""
     return f"sb:seen:{{{provider}}}:{dedupe_key}"

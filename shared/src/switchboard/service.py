@@ -9,6 +9,7 @@ as ``problem+json`` (:func:`switchboard.problems.install`).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -49,7 +50,8 @@ def service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for start in on_start:
-            start()
+            if inspect.isawaitable(started := start()):
+                await started
         await (broker.start() if consume else broker.connect())
         yield
         for drain in drains:

@@ -1,13 +1,14 @@
-"""Per-call state in Redis (ARCHITECTURE §3) and the reply path of §4.
+"""Per-call state in Redis (ARCHITECTURE §3); replies to its events go with it (:mod:`switchboard.replies`).
 
 ``CallState`` is the whole state of one live call, so any flow-runner replica can take its next
 event. :class:`StateStore` saves it with an optimistic compare-and-set on ``version`` (one Lua
 script), so two writers can never silently overwrite each other; the loser gets
 :class:`StateConflict` and its event is retried from a fresh load.
 
-Crash story behind ``applied_events``: the runner saves state, pushes the reply and only then
-commits the Kafka offset. A crash between the save and the commit redelivers events that were
-already applied; the runner sees their ids here and skips them (re-pushing the cached reply).
+Crash story behind ``applied_events``: the runner saves state with the reply (one script) and only
+then commits the Kafka offset. A crash between the save and the commit redelivers events that were
+already applied; the runner sees their ids here and skips them (their reply is stored and was
+published already).
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-import orjson
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
 from switchboard.events import Direction, utcnow
-from switchboard.redis import as_bytes, call_id_key, call_state_key, reply_cache_key, reply_key
+from switchboard.providers.base import Reply
+from switchboard.redis import as_bytes, call_id_key, call_state_key
+from switchboard.replies import ReplyWriter
 
 APPLIED_EVENTS_KEPT = 64
 Status = Literal["dialing", "ringing", "active", "ended"]
@@ -64,8 +66,6 @@ class CallState(BaseModel):
     loops: dict[str, dict[str, Any]] = Field(default_factory=dict, description="FOREACH state by pointer")
     dynamic_doc: dict[str, Any] | None = Field(default=None, description="flow fetched from a customer app")
     pending_replies: list[str] = Field(default_factory=list, description="one-action providers: replies to come")
-    last_reply_event: str | None = Field(default=None, description="event id of the last reply")
-    last_reply: str | None = Field(default=None, description="that reply, packed (content type, body)")
     version: int = 0
 
     def mark_applied(self, event_id: str) -> None:
@@ -74,21 +74,6 @@ class CallState(BaseModel):
 
 class StateConflict(Exception):
     """Another writer saved this call's state since it was loaded."""
-
-
-# KEYS[1] state key; ARGV: expected version, new JSON, TTL seconds.
-_CAS = """
-local cur = redis.call('GET', KEYS[1])
-local expected = tonumber(ARGV[1])
-if cur then
-  local v = cjson.decode(cur)['version']
-  if v ~= expected then return 0 end
-elseif expected ~= 0 then
-  return 0
-end
-redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[3]))
-return 1
-"""
 
 
 class StateStore:
@@ -100,21 +85,33 @@ class StateStore:
     def __init__(self, redis: Redis, *, ttl_s: int = 4 * 3600) -> None:
         self.redis = redis
         self.ttl_s = ttl_s
-        self._cas = redis.register_script(_CAS)
+        self._writer = ReplyWriter(redis)
 
     async def load(self, call_key: str) -> CallState | None:
         raw = await self.redis.get(call_state_key(call_key))
         return None if raw is None else CallState.model_validate_json(raw)
 
-    async def save(self, state: CallState) -> CallState:
-        """Save ``state`` if nobody saved since it was loaded; returns it with ``version + 1``.
+    async def save(
+        self, state: CallState, *, reply_to: str | None = None, reply: Reply | None = None, link_call_id: bool = False
+    ) -> CallState:
+        """Save ``state`` if nobody saved since it was loaded; returns it with ``version + 1``. In
+        the same round trip (:class:`~switchboard.replies.ReplyWriter`): store and publish ``reply``
+        as the answer to event ``reply_to``, and with ``link_call_id`` link ``state.call_id`` to the
+        call key.
 
-        Raises :class:`StateConflict` otherwise (and for a create when the key already exists).
+        Raises :class:`StateConflict`, having written nothing, when another writer saved first
+        (and for a create when the key already exists).
         """
         new = state.model_copy(update={"version": state.version + 1})
-        ok = await self._cas(
-            keys=[call_state_key(state.call_key)],
-            args=[state.version, new.model_dump_json(), self.ttl_s],
+        ok = await self._writer.save(
+            state_key=call_state_key(state.call_key),
+            expected_version=state.version,
+            state_json=new.model_dump_json().encode(),
+            state_ttl_s=self.ttl_s,
+            call_key=state.call_key,
+            event_id=reply_to,
+            reply=reply,
+            link_key=call_id_key(state.call_id) if link_call_id and state.call_id else None,
         )
         if not ok:
             raise StateConflict(state.call_key)
@@ -139,51 +136,3 @@ class StateStore:
     async def expire_soon(self, call_key: str, ttl_s: int = 600) -> None:
         """Keep an ended call's state a little longer, for late duplicates."""
         await self.redis.expire(call_state_key(call_key), ttl_s)
-
-
-# --- the synchronous reply path (ARCHITECTURE §4) -------------------------------------------
-
-
-def pack_reply(body: bytes, content_type: str) -> bytes:
-    return content_type.encode() + b"\n" + body
-
-
-def unpack_reply(packed: bytes) -> tuple[bytes, str]:
-    content_type, _, body = packed.partition(b"\n")
-    return body, content_type.decode()
-
-
-async def push_reply(
-    redis: Redis,
-    event_id: str,
-    body: bytes,
-    content_type: str,
-    *,
-    ttl_s: int = 30,
-    cache_ttl_s: int = 3600,
-) -> None:
-    """Hand one rendered reply to the ingress request waiting on ``sb:reply:{event_id}`` and keep
-    a copy (``sb:replied:{event_id}``) for duplicates of the same callback."""
-    packed = pack_reply(body, content_type)
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.rpush(reply_key(event_id), packed)
-        pipe.expire(reply_key(event_id), ttl_s)
-        pipe.set(reply_cache_key(event_id), packed, ex=cache_ttl_s)
-        await pipe.execute()
-
-
-async def wait_reply(redis: Redis, event_id: str, timeout_s: float) -> tuple[bytes, str] | None:
-    """Block up to ``timeout_s`` for the reply of ``event_id``; None past the deadline."""
-    got = await redis.blpop([reply_key(event_id)], timeout=timeout_s)
-    if got is None:
-        return None
-    return unpack_reply(as_bytes(got[1]))
-
-
-async def cached_reply(redis: Redis, event_id: str) -> tuple[bytes, str] | None:
-    raw = await redis.get(reply_cache_key(event_id))
-    return None if raw is None else unpack_reply(as_bytes(raw))
-
-
-def dumps(value: Any) -> bytes:
-    return orjson.dumps(value)

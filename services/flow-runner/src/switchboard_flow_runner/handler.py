@@ -25,7 +25,8 @@ from switchboard.logging import bind_call, get_logger
 from switchboard.providers import PROVIDERS
 from switchboard.providers.actions import Hangup, Say
 from switchboard.providers.base import Reply
-from switchboard.state import CallState, StateConflict, StateStore, pack_reply, push_reply, unpack_reply
+from switchboard.replies import pack, unpack
+from switchboard.state import CallState, StateConflict, StateStore
 from switchboard.topics import Topic
 from switchboard_flow_runner.domain import LIVE_TYPES, apply_event, new_inbound_state, session_ended
 from switchboard_flow_runner.fetcher import Fetcher
@@ -78,9 +79,11 @@ class CallEventHandler:
                 state.call_id = event.call_id
             await self._save(state)
 
-    async def _save(self, state: CallState) -> CallState:
+    async def _save(
+        self, state: CallState, *, reply_to: str | None = None, reply: Reply | None = None, link: bool = False
+    ) -> CallState:
         try:
-            return await self.store.save(state)
+            return await self.store.save(state, reply_to=reply_to, reply=reply, link_call_id=link)
         except StateConflict as exc:
             raise TransientError(f"state of {exc} changed under us") from exc
 
@@ -90,11 +93,9 @@ class CallEventHandler:
             if event.direction is Direction.OUTBOUND:
                 log.warning("outbound call without dialer state", call_key=event.call_key)
                 flow_name = None
-            state = new_inbound_state(event, flow_name)
-            assert state.call_id
-            await self.store.link_call_id(state.call_id, state.call_key)
+            state = new_inbound_state(event, flow_name)  # its call id is linked when it is saved
         if state.pending_replies:  # one-action providers: the batch is not played out yet
-            await self._reply(state, event, [Reply(*unpack_reply(p.encode())) for p in state.pending_replies])
+            await self._reply(state, event, [unpack(p.encode()) for p in state.pending_replies])
             return
         flow = await self.flows.flow_for(state)
         engine = self.engine_for(state.provider)
@@ -116,14 +117,11 @@ class CallEventHandler:
     async def _reply(self, state: CallState, event: CallEvent, replies: list[Reply]) -> None:
         """Answer ``event`` with the first reply and keep the others pending (Telesign takes one
         action per reply); save the state before pushing the reply (crash story above)."""
-        body, content_type = (replies[0].body, replies[0].content_type) if replies else (b"{}", "application/json")
-        state.pending_replies = [pack_reply(r.body, r.content_type).decode() for r in replies[1:]]
+        first = replies[0] if replies else Reply(b"{}", "application/json")
+        state.pending_replies = [pack(r).decode() for r in replies[1:]]
         state.mark_applied(event.event_id)
-        state.last_reply_event = event.event_id
-        state.last_reply = pack_reply(body, content_type).decode()
-        await self._save(state)
-        if event.expects_reply:
-            await push_reply(self.redis, event.event_id, body, content_type)
+        new_call = state.version == 0
+        await self._save(state, reply_to=event.event_id if event.expects_reply else None, reply=first, link=new_call)
 
     async def _follow_fetches(self, transition: Transition, engine: EngineSettings) -> Transition:
         """Do the I/O the flow asks for and run on, up to ``max_fetches`` times per callback."""
@@ -175,9 +173,7 @@ class CallEventHandler:
         await self.broker.publish(encode(event), Topic.FLOW_ERRORS.value, key=state.call_key.encode())
 
     async def _replay(self, state: CallState, event: CallEvent) -> None:
-        if event.expects_reply and state.last_reply and state.last_reply_event == event.event_id:
-            body, content_type = unpack_reply(state.last_reply.encode())
-            await push_reply(self.redis, event.event_id, body, content_type)
+        # Its reply was stored and published with the state (switchboard.replies, crash story 2).
         log.info("event already applied; skipped")
 
     async def _end(self, state: CallState | None, event: CallEvent) -> None:

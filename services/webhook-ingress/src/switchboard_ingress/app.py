@@ -9,6 +9,7 @@ from switchboard.flow.repository import FlowRepository
 from switchboard.kafka import make_broker
 from switchboard.logging import configure_logging
 from switchboard.redis import make_redis
+from switchboard.replies import ReplyListener
 from switchboard.service import redis_check, service_app
 from switchboard.state import StateStore
 from switchboard_ingress import callbacks, calls, provider_api
@@ -22,13 +23,15 @@ def build_app(settings: IngressSettings | None = None) -> FastAPI:
     redis = make_redis(settings)
 
     clients = ProviderClients()
-    handler = callbacks.CallbackHandler(settings, broker, redis, clients)
+    replies = ReplyListener(redis)
+    handler = callbacks.CallbackHandler(settings, broker, redis, clients, replies)
     app = service_app(
         "Switchboard webhook-ingress",
         broker=broker,
         consume=False,
         checks={"redis": redis_check(redis)},
-        drains=[handler.drain],
+        on_start=[replies.start],
+        drains=[handler.drain, replies.stop],
         max_body_bytes=settings.max_body_bytes,
         closers=[clients.aclose, redis.aclose],
     )

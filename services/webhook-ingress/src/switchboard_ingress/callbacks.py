@@ -31,7 +31,7 @@ from switchboard.problems import responses
 from switchboard.providers import PROVIDERS
 from switchboard.providers.base import CallbackRequest, CallbackSource, ParsedCallback, Provider, Reply
 from switchboard.redis import as_bytes, seen_key
-from switchboard.state import cached_reply, wait_reply
+from switchboard.replies import ReplyListener
 from switchboard.topics import Topic
 from switchboard_ingress.guard import callback_guard
 from switchboard_ingress.settings import IngressSettings
@@ -116,11 +116,19 @@ class CallbackHandler:
       request is; the provider's own retry (or the follow-up redirect) starts over.
     """
 
-    def __init__(self, settings: IngressSettings, broker: KafkaBroker, redis: Redis, clients: ProviderClients) -> None:
+    def __init__(
+        self,
+        settings: IngressSettings,
+        broker: KafkaBroker,
+        redis: Redis,
+        clients: ProviderClients,
+        replies: ReplyListener,
+    ) -> None:
         self.settings = settings
         self.broker = broker
         self.redis = redis
         self.clients = clients
+        self.replies = replies
         self.policy = settings.fallback_policy()
         self.recording: set[asyncio.Task[str | None]] = set()
 
@@ -178,13 +186,6 @@ class CallbackHandler:
         if self.recording:
             await asyncio.wait(set(self.recording), timeout=self.settings.publish_retry_s)
 
-    async def _await_cached(self, event_id: str, deadline: float) -> tuple[bytes, str] | None:
-        while time.monotonic() < deadline:
-            if (reply := await cached_reply(self.redis, event_id)) is not None:
-                return reply
-            await asyncio.sleep(0.02)
-        return None
-
     async def handle(self, request: Request, provider: Provider, source: CallbackSource) -> Response:
         """Raises :class:`InvalidEvent`/:class:`AuthenticationFailed` for a request the provider
         refuses (mapped to 400/415/401), :class:`ServiceUnavailable` when a notification that needs
@@ -197,7 +198,9 @@ class CallbackHandler:
         if retry_of and event.expects_reply:
             # The provider followed our fallback redirect: this is the same event, still awaited.
             log.info("fallback follow-up", retry_of=retry_of)
-            return await self._answer(self._await_cached(retry_of, deadline), retry_of, request, provider)
+            waiting = self.replies.wait(event.call_key, retry_of, deadline - time.monotonic())
+            return await self._answer(waiting, retry_of, request, provider)
+        answered = self.replies.expect(event.call_key, event.event_id) if event.expects_reply else None
         recording = self._start_recording(provider, parsed)
         if not event.expects_reply:
             try:
@@ -207,21 +210,30 @@ class CallbackHandler:
             if first is not None:
                 log.info("duplicate callback", first_event_id=first, type=event.type)
             return as_response(provider.ack(source))
+        assert answered is not None
         awaited = [event.event_id]
 
-        async def reply() -> tuple[bytes, str] | None:
-            first = await asyncio.shield(recording)
+        async def reply() -> Reply | None:
+            try:
+                first = await asyncio.shield(recording)
+            except BaseException:
+                self.replies.forget(event.event_id, answered)
+                raise
             if first is not None:
+                self.replies.forget(event.event_id, answered)
                 log.info("duplicate callback", first_event_id=first, type=event.type)
                 awaited[0] = first
-                return await self._await_cached(first, deadline)
-            return await wait_reply(self.redis, event.event_id, max(0.01, deadline - time.monotonic()))
+                return await self.replies.wait(event.call_key, first, deadline - time.monotonic())
+            return await self.replies.wait_for(event.event_id, answered, deadline - time.monotonic())
 
-        return await self._answer(reply(), awaited, request, provider)
+        try:
+            return await self._answer(reply(), awaited, request, provider)
+        finally:
+            self.replies.forget(event.event_id, answered)
 
     async def _answer(
         self,
-        waiting: Coroutine[Any, Any, tuple[bytes, str] | None],
+        waiting: Coroutine[Any, Any, Reply | None],
         event_id: str | list[str],
         request: Request,
         provider: Provider,
@@ -238,8 +250,7 @@ class CallbackHandler:
             log.warning("reply deadline passed; fallback sent", awaited=awaited)
             url = with_retry_of(str(request.url), awaited)
             return as_response(provider.fallback(url, self.policy), fallback=True)
-        body, content_type = reply
-        return Response(body, media_type=content_type)
+        return as_response(reply)
 
 
 def build_router(handler: CallbackHandler) -> APIRouter:
