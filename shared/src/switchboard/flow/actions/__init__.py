@@ -26,7 +26,6 @@ from switchboard.flow.actions.reject import RejectAction
 from switchboard.flow.actions.say import SayAction
 from switchboard.flow.actions.sessiondata import SessionDataAction
 from switchboard.flow.actions.set_ import SetAction
-from switchboard.flow.actions.sms import SmsAction
 from switchboard.flow.actions.stop import StopAction
 from switchboard.flow.actions.transfer import TransferAction
 from switchboard.flow.actions.webhook import WebhookAction
@@ -47,7 +46,6 @@ REGISTRY: dict[str, Action] = {
         HangupAction,
         PauseAction,
         DetectAction,
-        SmsAction,
         IfAction,
         LabelAction,
         GotoAction,
