@@ -6,6 +6,8 @@ listed here.
 
 from __future__ import annotations
 
+from typing import Any
+
 from switchboard.flow.actions.base import Action
 from switchboard.flow.actions.collect import CollectAction
 from switchboard.flow.actions.conference import ConferenceAction
@@ -30,7 +32,7 @@ from switchboard.flow.actions.stop import StopAction
 from switchboard.flow.actions.transfer import TransferAction
 from switchboard.flow.actions.webhook import WebhookAction
 
-REGISTRY: dict[str, Action] = {
+REGISTRY: dict[str, Action[Any]] = {
     cls.type: cls()
     for cls in (
         SayAction,
