@@ -38,7 +38,7 @@ def build_app() -> FastAPI:
         state = await store.load(event.call_key) or new_inbound_state(
             event, flows.route(event.provider, event.destination_number)
         )
-        flow = flows.get(state.flow_id) if state.flow_id else None
+        flow = flows.get(state.flow_ref) if state.flow_ref else None
         transition = apply_event(state, event, flow, engine)
         transition.state.mark_applied(event.event_id)
         await store.save(transition.state)

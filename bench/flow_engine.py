@@ -8,8 +8,8 @@ callback after callback (each run goes from one COLLECT to the next). Reported:
 - per-callback latency *including* the state's load and save in a real Redis (JSON + the Lua
   compare-and-set), which is what the flow-runner pays per event besides Kafka.
 
-Targets from issue 3: at least 50,000 steps/s on one core and a p99 under 1 ms per callback
-excluding I/O. Prints the figures and writes ``bench/results/flow_engine.json``.
+Targets: at least 50,000 steps/s on one core and a p99 under 1 ms per callback excluding I/O.
+Prints the figures and writes ``bench/results/flow_engine.json``.
 
     uv run python bench/flow_engine.py [--callbacks 20000]
 """
@@ -164,9 +164,9 @@ def count_steps(flow) -> int:  # type: ignore[no-untyped-def]
     for kind, spec in REGISTRY.items():
         originals[kind] = spec.step
 
-        def counted(ctx, action, path, _orig=spec.step):  # type: ignore[no-untyped-def]
+        def counted(ctx, node, _orig=spec.step):  # type: ignore[no-untyped-def]
             counter["n"] += 1
-            return _orig(ctx, action, path)
+            return _orig(ctx, node)
 
         spec.step = counted  # type: ignore[method-assign]
     try:

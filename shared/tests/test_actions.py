@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from switchboard.events import CallEvent, CallEventType, Direction
-from switchboard.flow.actions.base import EngineSettings, FetchAnswer
+from switchboard.flow.actions.base import EngineSettings, FetchAnswer, PlaceCall
 from switchboard.flow.document import build_flow
 from switchboard.flow.interpreter import run
 from switchboard.providers.actions import (
@@ -97,7 +97,7 @@ def test_foreach_over_an_object_and_the_cap():
     t = run(f, state(session_data={"prices": {"tea": 1, "cake": 3}}), ev(), S)
     assert texts(t.actions) == ["tea costs 1", "cake costs 3"]
     t = run(f, state(session_data={"prices": {str(i): i for i in range(5)}}), ev(), EngineSettings(foreach_cap=3))
-    assert t.ended and "exceeds the cap of 3" in (t.error or "")
+    assert t.ended and "exceeds the cap of 3" in str(t.error)
 
 
 def test_set_and_bare_assignment():
@@ -148,15 +148,7 @@ def test_dial_with_a_flow_places_a_separate_leg():
         {"type": "SAY", "params": {"text": "We are calling them."}},
     )
     t = run(f, state(), ev(), S)
-    assert t.effects == [
-        {
-            "kind": "dial_request",
-            "to": "+254700000012",
-            "flow": "otp",
-            "caller_id": None,
-            "session_data": {"code": "+254700000001"},
-        }
-    ]
+    assert t.effects == [PlaceCall(to="+254700000012", flow="otp", session_data={"code": "+254700000001"})]
     assert texts(t.actions) == ["We are calling them."]
 
 
@@ -201,7 +193,7 @@ def test_webhook_answer_saved_and_dynamic_replacement():
     )
     assert texts(replaced.actions) == ["New"] and replaced.state.dynamic_doc is not None
     failed = run(f, t.state, None, S, answer=FetchAnswer(error="timed out after 3000 ms"))
-    assert failed.ended and "timed out" in (failed.error or "")
+    assert failed.ended and "timed out" in str(failed.error)
 
 
 def test_redirect_to_a_flow_and_to_a_url():
@@ -210,12 +202,12 @@ def test_redirect_to_a_flow_and_to_a_url():
     t = run(f, state(), ev(), S)
     assert t.fetch.kind == "flow" and t.fetch.flow == "other"
     after = run(f, t.state, None, S, answer=FetchAnswer(data=other))
-    assert texts(after.actions) == ["Other flow."] and after.state.flow_id == "other"
+    assert texts(after.actions) == ["Other flow."] and after.state.flow_ref == "other"
     g = flow({"type": "REDIRECT", "params": {"url": "https://app.test/next"}})
     t = run(g, state(), ev(), S)
     assert t.fetch.kind == "actions" and t.fetch.body["event"]["type"] == "call.started"
     bad = run(g, t.state, None, S, answer=FetchAnswer(data={"actions": [{"type": "NOPE"}]}))
-    assert bad.ended and "invalid flow" in (bad.error or "")
+    assert bad.ended and "invalid flow" in str(bad.error)
 
 
 def test_capability_gaps_are_render_errors_too():
@@ -233,4 +225,4 @@ def test_nesting_limit_at_run_time():
     for _ in range(4):
         inner = [{"type": "IF", "condition": "true", "then": inner}]
     t = run(flow(*inner, check=False), state(), ev(), EngineSettings(max_depth=2))
-    assert t.ended and "nesting deeper than 2" in (t.error or "")
+    assert t.ended and "nesting deeper than 2" in str(t.error)

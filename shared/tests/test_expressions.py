@@ -156,3 +156,7 @@ def test_templates(template, expected):
 def test_template_with_bad_expression_is_refused():
     with pytest.raises(ExpressionError):
         render_template("Hi ${new Date()}", {})
+
+
+def test_int_of_infinity_stays_infinite_instead_of_overflowing():
+    assert evaluate("int(1 / 0)", {}) == math.inf and evaluate("int(-1 / 0)", {}) == -math.inf

@@ -11,7 +11,7 @@ from switchboard.flow.actions.base import EngineSettings
 from switchboard.flow.document import FlowInvalid, build_flow, load_flow, parse_text
 from switchboard.flow.interpreter import run
 from switchboard.providers.actions import GetDigits, Hangup, Redirect, Say
-from switchboard.state import CallState
+from switchboard.state import CallState, WaitingForDigits
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 SETTINGS = EngineSettings(callback_url="https://sb.test/voice/instruct")
@@ -48,7 +48,7 @@ def test_survey_flow_valid_answer():
     assert isinstance(t.actions[-2], GetDigits) and isinstance(t.actions[-1], Redirect)
     assert t.actions[-2].callback_url == "https://sb.test/voice/instruct?step=0"
     assert t.actions[-1].url.endswith("?step=0&noinput=1")
-    assert not t.ended and t.state.step == 1 and t.state.waiting["name"] == "rating"
+    assert not t.ended and t.state.reply_seq == 1 and t.state.waiting == WaitingForDigits(name="rating")
     t = run(flow, t.state, event("4"), SETTINGS)
     assert says(t.actions) == ["Thank you. You rated us 4. Goodbye."]
     assert t.ended and isinstance(t.actions[-1], Hangup) and t.state.collected == {"rating": "4"}
@@ -89,20 +89,20 @@ def test_finish_on_key_is_stripped_and_state_is_not_mutated():
     first = state()
     t = run(flow, first, event(), SETTINGS)
     assert t.actions[0].finish_on_key == "#"
-    assert first.pc == [0] and first.step == 0  # the input state is left as it was
+    assert first.pc == [0] and first.reply_seq == 0  # the input state is left as it was
     t = run(flow, t.state, event("123#"), SETTINGS)
     assert says(t.actions) == ["got 123"] and t.state.collected == {"collect_1": "123"}
     assert isinstance(t.actions[-1], Hangup)  # end of actions hangs up
 
 
-def test_endless_loop_breaks_the_step_budget_politely():
+def test_endless_loop_breaks_the_action_budget_politely():
     flow = build_flow(
         {"actions": [{"type": "LABEL", "params": {"name": "a"}}, {"type": "GOTO", "params": {"label": "a"}}]},
         name="loop",
         check=False,
     )
-    t = run(flow, state(), event(), EngineSettings(step_budget=50, error_message="Sorry."))
-    assert t.ended and t.error and "step budget" in t.error
+    t = run(flow, state(), event(), EngineSettings(action_budget=50, error_message="Sorry."))
+    assert t.ended and t.error and "action budget" in t.error.message
     assert says(t.actions) == ["Sorry."] and isinstance(t.actions[-1], Hangup)
 
 
@@ -120,7 +120,8 @@ def test_expression_error_at_run_time_is_polite():
         name="tz",
     )
     t = run(flow, state(session_data={"tz": "Nowhere/Atlantis"}), event(), SETTINGS)
-    assert t.ended and "/actions/0" in (t.error or "") and "time zone" in (t.error or "")
+    assert t.ended and t.error is not None and not t.internal_error
+    assert t.error.pointer == "/actions/0" and "time zone" in t.error.message
 
 
 def test_nested_if_resumes_inside_branch():
@@ -193,3 +194,78 @@ def test_invalid_json_reports_line_and_column():
     with pytest.raises(FlowInvalid) as info:
         parse_text('{"actions": [\n  {"type": "SAY",}\n]}', filename="f.json")
     assert "line 2, column" in str(info.value)
+
+
+def test_a_run_time_flow_error_carries_the_pointer_of_the_action():
+    flow = build_flow(
+        {"actions": [{"type": "FOREACH", "params": {"iterator": "$callerNo"}, "then": [{"type": "HANGUP"}]}]},
+        name="it",
+    )
+    t = run(flow, state(caller_number="+254700000001"), event(), SETTINGS)
+    assert t.ended and not t.internal_error and t.error is not None
+    assert t.error.pointer == "/actions/0/params/iterator" and "not a list or object" in t.error.message
+    assert t.state.flow_error == f"{t.error.pointer}: {t.error.message}"  # what the CDR keeps
+
+
+def test_a_bug_in_the_engine_is_logged_counted_and_never_blamed_on_the_flow(monkeypatch):
+    from structlog.testing import capture_logs
+
+    from switchboard.flow import interpreter
+    from switchboard.flow.actions import REGISTRY
+
+    def broken(ctx, node):  # a bug of ours, not the flow author's
+        return {}["missing"]
+
+    monkeypatch.setattr(REGISTRY["PLAY"], "step", broken)
+    flow = build_flow(
+        {
+            "actions": [
+                {"type": "SAY", "params": {"text": "Hello."}},
+                {"type": "PLAY", "params": {"url": "https://m.test/a.mp3"}},
+            ]
+        },
+        name="bug",
+    )
+    before = interpreter.INTERNAL_ERRORS["KeyError"]
+    with capture_logs() as logs:
+        t = run(flow, state(), event(), EngineSettings(error_message="Sorry."))
+    assert says(t.actions) == ["Hello.", "Sorry."] and isinstance(t.actions[-1], Hangup)  # never silence
+    assert t.ended and t.internal_error and t.error is None and t.state.flow_error is None
+    assert interpreter.INTERNAL_ERRORS["KeyError"] == before + 1
+    (entry,) = [e for e in logs if e["log_level"] == "error"]
+    assert entry["exc_info"] is True and entry["flow"] == "bug" and entry["pc"] == [1]
+
+
+def test_an_unknown_action_is_refused_even_unchecked():
+    with pytest.raises(FlowInvalid) as info:
+        build_flow({"actions": [{"type": "SMS", "params": {"text": "x"}}]}, name="u", check=False)
+    assert [(p.pointer, p.message) for p in info.value.problems] == [("/actions/0/type", "unknown action 'SMS'")]
+
+
+def test_params_are_typed_once_with_their_model_defaults():
+    from switchboard.flow.actions.collect import CollectParams
+    from switchboard.flow.actions.say import SayParams
+
+    flow = build_flow(
+        {
+            "actions": [
+                {
+                    "type": "collect",
+                    "params": {"timeout": 4000, "actions": [{"type": "say", "params": {"text": "Press a key."}}]},
+                }
+            ]
+        },
+        name="typed",
+    )
+    node = flow.at((0,))
+    assert node is not None and isinstance(node.params, CollectParams)
+    assert (node.params.timeout, node.params.num_digits, node.pointer) == (4000, None, "/actions/0")
+    assert node.prompt is not None and node.prompt.params == SayParams(text="Press a key.")
+    assert node.prompt.pointer == "/actions/0/params/actions/0"
+    t = run(flow, state(), event(), SETTINGS)
+    assert says(t.actions) == ["Press a key."] and t.actions[0].timeout_s == 4
+
+
+def test_a_prompt_inside_params_is_checked_too(expect_problem):
+    doc = {"actions": [{"type": "COLLECT", "params": {"actions": [{"type": "SAY", "params": {"txt": "x"}}]}}]}
+    expect_problem(doc, "/actions/0/params/actions/0/params/txt", "did you mean 'text'")

@@ -1,5 +1,5 @@
 """The ingress as Africa's Talking sees it: the documented form notifications, bad input,
-duplicates, and the seed 001 endpoints."""
+duplicates, and the original /voice/* endpoints."""
 
 from __future__ import annotations
 
@@ -130,7 +130,7 @@ async def test_repeated_callbacks_have_one_effect(stack, http):
     state = orjson.loads(await redis.get(call_state_key(f"africastalking:{sid}")))
     await redis.aclose()
     assert state["step"] == 2 and state["collected"] == {"menu": "9"}
-    # the final notification on both URLs (and the seed's alias, with Basic auth), twice each
+    # the final notification on both URLs (and the original /voice/* alias, with Basic auth), twice each
     alias = (f"{stack.config.ingress_url}/voice/instruct", {"auth": ("at", stack.config.callback_secret)})
     for url, kw in [(stack.config.callback_url, {}), (stack.config.events_url, {}), alias] * 2:
         r = await http.post(url, data=final(sid, clientRequestId="x"), **kw)

@@ -248,3 +248,31 @@ async def test_pinned_versions_survive_a_fresh_runner(stack, tmp_path):
     pinned = await fresh.pinned("f", v1)
     assert pinned is not None and pinned.version == v1 and pinned.actions[0]["params"]["text"] == "one"
     await redis.aclose()
+
+
+async def test_dial_with_a_flow_places_a_separate_call(stack, http):
+    """DIAL with ``flow`` and ``session_data``: the runner publishes a dial request for a second
+    call running that flow, and the first call goes on at once."""
+    phone = number()
+    await http.put(f"{stack.config.sim_url}/sim/phones/{phone}", json={"answer": "answer", "digits": ["2"]})
+    flow = {
+        "name": "call-them",
+        "actions": [
+            {"type": "DIAL", "params": {"no": phone, "flow": "otp"}, "session_data": {"code": "47${1 + 20}"}},
+            {"type": "SAY", "params": {"text": "We are calling them."}},
+            {"type": "HANGUP"},
+        ],
+    }
+    (stack.config.flows_dir / "call-them.json").write_text(json.dumps(flow))
+    await add_routes(stack, {"+254711000430": "call-them"})
+    first = await inbound(http, stack, "+254711000430")
+    assert says(first) == ["We are calling them."]
+
+    async def placed():  # type: ignore[no-untyped-def]
+        calls = (await http.get(f"{stack.config.sim_url}/sim/calls")).json()["calls"]
+        return [c for c in calls if c["caller_number"] == phone and c["final_posted"]]
+
+    (leg,) = await wait_for(placed, 30, 0.2)
+    assert leg["direction"] == "Outbound" and "Your code is 4, 7, 2, 1. Again: 4, 7, 2, 1." in says(leg)
+    row = await wait_cdr(stack, f"africastalking:{leg['session_id']}")
+    assert row["flow_id"] == "otp" and orjson.loads(row["session_data"]) == {"code": "4721"}

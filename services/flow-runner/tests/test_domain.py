@@ -38,7 +38,7 @@ def test_routes_pick_the_flow_by_dialled_number():
 def test_unknown_flow_gets_the_apology_not_silence():
     state = new_inbound_state(event(CallEventType.CALL_STARTED), "missing-flow")
     t = apply_event(state, event(CallEventType.CALL_STARTED), None, EngineSettings(error_message="Sorry."))
-    assert t.ended and t.actions == [Say(text="Sorry."), Hangup()] and "missing-flow" in (t.error or "")
+    assert t.ended and t.actions == [Say(text="Sorry."), Hangup()] and "missing-flow" in str(t.error)
 
 
 def test_first_callback_pins_the_flow_version_and_answer_time():
@@ -83,8 +83,8 @@ def test_session_ended_without_state():
 def test_runner_settings_reach_the_engine(monkeypatch):
     from switchboard_flow_runner.settings import FlowRunnerSettings
 
-    monkeypatch.setenv("SB_STEP_BUDGET", "7")
+    monkeypatch.setenv("SB_ACTION_BUDGET", "7")
     monkeypatch.setenv("SB_WEBHOOK_TIMEOUT_MS", "900")
     engine = FlowRunnerSettings(callback_url="https://sb.test/cb").engine()
-    assert (engine.step_budget, engine.webhook_timeout_ms, engine.callback_url) == (7, 900, "https://sb.test/cb")
+    assert (engine.action_budget, engine.webhook_timeout_ms, engine.callback_url) == (7, 900, "https://sb.test/cb")
     assert engine.foreach_cap == EngineSettings().foreach_cap  # untouched limits keep the engine's defaults

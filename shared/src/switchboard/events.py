@@ -99,7 +99,9 @@ class CallEvent(_Event):
 
 
 class CampaignPolicy(_Event):
-    """How the dialer may place a request's calls. Only ``cps`` is honoured in this version."""
+    """How the dialer may place a request's calls. Only ``ring_timeout_s`` is applied in this version
+    (on Voxology); ``cps``, ``max_concurrent`` and ``max_attempts`` are accepted but not yet honoured:
+    the dialer paces every request at its own ``SB_DIAL_CPS``."""
 
     cps: float | None = Field(default=None, gt=0, description="calls per second cap")
     max_concurrent: int | None = Field(default=None, ge=1)
@@ -167,7 +169,8 @@ class SessionEnded(_Event):
     Producer: flow-runner. Consumers: cdr-sink (idempotent upsert by ``call_key``), dialer, analytics.
     Topic ``voice.sessions-ended``, key ``call_key``. ``inputs`` maps a COLLECT's name (or
     ``collect_<n>``) to the digits pressed; ``hangup_cause`` is normalised to the AT/Q.850 names,
-    ``hangup_cause_raw`` is the provider's own value.
+    ``hangup_cause_raw`` is the provider's own value. ``flow_id`` is what the call ran: a flow's
+    name or, for a dynamic flow, the customer application's URL.
     """
 
     schema_version: Literal[1] = 1
@@ -202,6 +205,8 @@ class FlowErrorEvent(_Event):
     Producer: flow-runner. Consumers: operators, alerting. Topic ``voice.flow-errors``, key
     ``call_key``. ``pointer`` is the JSON pointer of the action that failed (when known);
     ``message`` says why (expression error, broken limit, failed WEBHOOK, invalid dynamic answer).
+    ``flow_id``: the flow's name or the customer application's URL. A fault in Switchboard itself is
+    never published here (the flow-runner logs and counts it).
     """
 
     schema_version: Literal[1] = 1

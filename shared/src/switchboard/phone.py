@@ -13,7 +13,7 @@ from switchboard.errors import InvalidEvent
 def to_e164(raw: str, *, default_region: str | None = None) -> str:
     """Normalise ``raw`` to E.164 (``+254700000001``).
 
-    Accepts ``+``-prefixed numbers, bare international digits (``2547…``, as seed 001's
+    Accepts ``+``-prefixed numbers, bare international digits (``2547…``, as the original API's
     ``invoke-call`` takes them) and, with ``default_region``, national numbers.
     Raises :class:`InvalidEvent` (``field="phone"``) if the number is not possible/valid.
     """

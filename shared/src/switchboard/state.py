@@ -14,9 +14,9 @@ published already).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
 from switchboard.events import Direction, utcnow
@@ -28,14 +28,99 @@ APPLIED_EVENTS_KEPT = 64
 Status = Literal["dialing", "ringing", "active", "ended"]
 
 
+class _Waiting(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class WaitingForDigits(_Waiting):
+    """COLLECT: the caller's DTMF digits. They go to ``CallState.digits`` and
+    ``collected[name]``, without the trailing ``finish_on_key`` (``#``, ``*`` or a digit)."""
+
+    action: Literal["COLLECT"] = "COLLECT"
+    name: str
+    finish_on_key: str | None = None
+
+
+class WaitingForRecording(_Waiting):
+    """RECORD (partial): the recording's URL. It goes to ``recording_url`` and ``recordings[name]``."""
+
+    action: Literal["RECORD"] = "RECORD"
+    name: str
+
+
+class WaitingForDial(_Waiting):
+    """DIAL or TRANSFER bridging the caller: the provider comes back when nobody answered."""
+
+    action: Literal["DIAL"] = "DIAL"
+
+
+class WaitingInQueue(_Waiting):
+    """QUEUE: the caller waits in a call queue until an agent dequeues them."""
+
+    action: Literal["QUEUE"] = "QUEUE"
+
+
+class WaitingForDequeue(_Waiting):
+    """DEQUEUE: an agent is connected to the caller at the head of a queue."""
+
+    action: Literal["DEQUEUE"] = "DEQUEUE"
+
+
+class WaitingInConference(_Waiting):
+    """CONFERENCE: the caller is in a conference room until they leave it."""
+
+    action: Literal["CONFERENCE"] = "CONFERENCE"
+
+
+class WaitingForWebhook(_Waiting):
+    """WEBHOOK: the customer application's answer to a request to ``url``; saved as
+    ``$webhook.<save_as>`` when ``save_as`` is set."""
+
+    action: Literal["WEBHOOK"] = "WEBHOOK"
+    url: str
+    save_as: str | None = None
+
+
+class WaitingForRedirect(_Waiting):
+    """REDIRECT: the action list a customer application at ``url`` answers, or the flow named
+    ``flow`` (exactly one of them is set)."""
+
+    action: Literal["REDIRECT"] = "REDIRECT"
+    url: str | None = None
+    flow: str | None = None
+
+
+Waiting = Annotated[
+    WaitingForDigits
+    | WaitingForRecording
+    | WaitingForDial
+    | WaitingInQueue
+    | WaitingForDequeue
+    | WaitingInConference
+    | WaitingForWebhook
+    | WaitingForRedirect,
+    Field(discriminator="action"),
+]
+"""What a call waits for after a reply: the provider coming back, or the answer of a fetch. Stored
+in Redis as JSON, tagged by ``action`` (the flow-language type that waits; TRANSFER waits as a
+DIAL), e.g. ``{"action": "COLLECT", "name": "menu", "finish_on_key": "#"}``."""
+
+
 class CallState(BaseModel):
     """Everything the flow-runner needs between two callbacks of one call.
 
-    ``pc`` is the path of the next action to run: indexes and branch names from the flow's top
-    level, e.g. ``[3, "then", 1]`` = ``actions[3].then[1]``; ``None`` once the flow is finished.
-    ``waiting`` describes the provider-facing action awaited (``{"action": "COLLECT", "name": ..,
-    "finish_on_key": ..}``). ``step`` counts replies sent; it is put in callback URLs so
-    identical-looking callbacks of different steps are not taken for duplicates.
+    ``flow_ref`` is what the call runs: a flow's name (``survey``) or the URL of a customer
+    application (a dynamic flow, ``https://app.example.test/ivr``); events and CDRs carry it as
+    ``flow_id``. ``pc`` is the path of the next action to run: indexes and branch names from the
+    flow's top level, e.g. ``[3, "then", 1]`` = ``actions[3].then[1]``; ``None`` once the flow is
+    finished. ``waiting`` is what the call waits for (:data:`Waiting`); None when nothing is.
+    ``digits`` are the DTMF digits of the last COLLECT (``$keyPresses``). ``reply_seq`` counts the
+    replies that wait for the caller; it is put in callback URLs as ``?step=N`` and made part of
+    the duplicate key (Africa's Talking spec §6 item 5 alone cannot tell two identical answers to
+    two questions apart; ARCHITECTURE §10 item 2).
+
+    Fields renamed since states were first stored are still read under their old names
+    (``flow_id``, ``key_presses``, ``step``), so a call in progress survives a deploy.
     """
 
     call_key: str
@@ -45,17 +130,17 @@ class CallState(BaseModel):
     direction: Direction
     caller_number: str = ""
     destination_number: str = ""
-    flow_id: str | None = None
+    flow_ref: str | None = Field(default=None, validation_alias=AliasChoices("flow_ref", "flow_id"))
     flow_version: str | None = None
     pc: list[int | str] | None = Field(default_factory=lambda: list[int | str]([0]))
     variables: dict[str, Any] = Field(default_factory=dict)
     session_data: dict[str, Any] = Field(default_factory=dict)
-    key_presses: str | None = None
+    digits: str | None = Field(default=None, validation_alias=AliasChoices("digits", "key_presses"))
     collected: dict[str, str] = Field(default_factory=dict)
     recordings: dict[str, str] = Field(default_factory=dict)
     recording_url: str | None = None
-    waiting: dict[str, Any] | None = None
-    step: int = 0
+    waiting: Waiting | None = None
+    reply_seq: int = Field(default=0, validation_alias=AliasChoices("reply_seq", "step"))
     status: Status = "active"
     campaign_id: str | None = None
     attempt: int | None = None

@@ -39,7 +39,7 @@ def initial_state(attempt: DialAttempt, request: DialRequest) -> CallState:
         direction=Direction.OUTBOUND,
         caller_number=request.to,
         destination_number=attempt.caller_id,
-        flow_id=request.flow,
+        flow_ref=request.flow,
         session_data=dict(request.session_data),
         status="dialing",
         campaign_id=request.campaign_id,

@@ -7,6 +7,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaMessage
 
 from switchboard.events import CallEvent, decode
+from switchboard.flow.interpreter import INTERNAL_ERRORS
 from switchboard.flow.repository import FlowRepository
 from switchboard.kafka import OffsetCommitter, make_broker, run_guarded
 from switchboard.logging import configure_logging, unbind_call
@@ -65,5 +66,5 @@ def build_app(settings: FlowRunnerSettings | None = None) -> FastAPI:
         checks={"redis": redis_check(redis)},
         on_start=[committer.start],
         closers=[committer.stop, fetcher.aclose, redis.aclose],
-        info=lambda: {"flows": sorted(flows.current)},
+        info=lambda: {"flows": sorted(flows.current), "engine_internal_errors": dict(INTERNAL_ERRORS)},
     )

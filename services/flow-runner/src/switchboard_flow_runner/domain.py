@@ -10,7 +10,7 @@ from __future__ import annotations
 from switchboard.events import CallEvent, CallEventType, CallStatus, SessionEnded, new_id
 from switchboard.flow.actions.base import EngineSettings
 from switchboard.flow.document import Flow
-from switchboard.flow.interpreter import Transition, run
+from switchboard.flow.interpreter import FlowFault, Transition, run
 from switchboard.providers import PROVIDERS
 from switchboard.providers.actions import Hangup, Say
 from switchboard.state import CallState
@@ -26,7 +26,7 @@ def new_inbound_state(event: CallEvent, flow_name: str | None) -> CallState:
         direction=event.direction,
         caller_number=event.caller_number,
         destination_number=event.destination_number,
-        flow_id=flow_name,
+        flow_ref=flow_name,
         call_id=event.call_id or new_id(),
     )
 
@@ -39,8 +39,10 @@ def apply_event(state: CallState, event: CallEvent, flow: Flow | None, settings:
         state.answered_at = event.call_start_time or event.received_at
     state.status = "active"
     if flow is None:
-        state.flow_error = f"no flow {state.flow_id!r} for this call"
-        return Transition(state, [Say(text=settings.error_message), Hangup()], ended=True, error=state.flow_error)
+        state.flow_error = f"no flow {state.flow_ref!r} for this call"
+        return Transition(
+            state, [Say(text=settings.error_message), Hangup()], ended=True, error=FlowFault(state.flow_error)
+        )
     if state.flow_version is None:
         state.flow_version = flow.version
     if state.pc is None:  # flow already finished: a late callback just ends the call
@@ -68,7 +70,7 @@ def session_ended(state: CallState | None, event: CallEvent) -> SessionEnded:
         duration_s=event.duration_s or 0,
         cost=event.cost,
         currency=event.currency,
-        flow_id=state.flow_id if state else None,
+        flow_id=state.flow_ref if state else None,
         flow_version=state.flow_version if state else None,
         campaign_id=state.campaign_id if state else None,
         attempt=state.attempt if state else None,

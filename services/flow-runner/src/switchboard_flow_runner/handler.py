@@ -12,14 +12,15 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import replace
+from typing import assert_never
 
 from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
 
 from switchboard.errors import FlowError, TransientError
 from switchboard.events import CallEvent, CallEventType, DialRequest, Direction, FlowErrorEvent, encode
-from switchboard.flow.actions.base import EngineSettings
-from switchboard.flow.interpreter import Transition, fail, run
+from switchboard.flow.actions.base import EngineSettings, PlaceCall
+from switchboard.flow.interpreter import FlowFault, Transition, fail, run
 from switchboard.flow.repository import FlowRepository
 from switchboard.logging import bind_call, get_logger
 from switchboard.providers import PROVIDERS
@@ -100,14 +101,14 @@ class CallEventHandler:
         flow = await self.flows.flow_for(state)
         engine = self.engine_for(state.provider)
         transition = await self._follow_fetches(apply_event(state, event, flow, engine), engine)
-        await self._effects(transition)
+        await self._effects(transition, event)
         if transition.error:
-            log.error("flow error; caller gets the apology", error=transition.error, flow=state.flow_id)
+            log.error("flow error; caller gets the apology", error=str(transition.error), flow=state.flow_ref)
             await self._flow_error(transition.state, transition.error)
         new = transition.state
         provider = PROVIDERS[new.provider]
         try:
-            replies = provider.render(transition.actions, reply_seq=new.step, caller_id=new.caller_number)
+            replies = provider.render(transition.actions, reply_seq=new.reply_seq, caller_id=new.caller_number)
         except FlowError as exc:  # an action the provider lacks: end politely, never silence
             log.error("reply cannot be rendered; caller gets the apology", error=str(exc))
             new.flow_error = str(exc)
@@ -129,11 +130,8 @@ class CallEventHandler:
         while transition.fetch is not None and not transition.ended:
             fetches += 1
             if fetches > engine.max_fetches:
-                return fail(
-                    transition,
-                    f"more than {engine.max_fetches} WEBHOOK/REDIRECT requests in one callback",
-                    engine,
-                )
+                fault = FlowFault(f"more than {engine.max_fetches} WEBHOOK/REDIRECT requests in one callback")
+                return fail(transition, fault, engine)
             answer = await self.fetcher.fetch(transition.fetch)
             assert transition.flow is not None
             after = run(transition.flow, transition.state, None, engine, answer=answer)
@@ -142,33 +140,39 @@ class CallEventHandler:
             transition = after
         return transition
 
-    async def _effects(self, transition: Transition) -> None:
+    async def _effects(self, transition: Transition, event: CallEvent) -> None:
+        """Carry out the run's effects. They go out before the state is saved, so a redelivered
+        event runs them again: each dial request's idempotency key is the event id and the
+        effect's position, and the dialer places a key once."""
         state = transition.state
-        for effect in transition.effects:
-            if effect["kind"] == "dial_request":
-                request = DialRequest(
-                    to=effect["to"],
-                    flow=effect["flow"],
-                    session_data=effect["session_data"],
-                    caller_id=effect.get("caller_id"),
-                    provider=state.provider,
-                    account=state.account,
-                    campaign_id=state.campaign_id,
-                )
-                await self.broker.publish(encode(request), Topic.DIAL_REQUESTS.value, key=request.request_id.encode())
-            else:
-                log.warning("effect not supported by this provider; skipped", kind=effect["kind"])
+        for n, effect in enumerate(transition.effects):
+            match effect:
+                case PlaceCall():
+                    request = DialRequest(
+                        idempotency_key=f"{event.event_id}:{n}",
+                        to=effect.to,
+                        flow=effect.flow,
+                        session_data=effect.session_data,
+                        caller_id=effect.caller_id,
+                        provider=state.provider,
+                        account=state.account,
+                        campaign_id=state.campaign_id,
+                    )
+                    await self.broker.publish(
+                        encode(request), Topic.DIAL_REQUESTS.value, key=request.request_id.encode()
+                    )
+                case _:
+                    assert_never(effect)
 
-    async def _flow_error(self, state: CallState, message: str) -> None:
-        pointer = message.split(":", 1)[0] if message.startswith("/") else None
+    async def _flow_error(self, state: CallState, fault: FlowFault) -> None:
         event = FlowErrorEvent(
             call_key=state.call_key,
             call_id=state.call_id,
             provider=state.provider,
-            flow_id=state.flow_id,
+            flow_id=state.flow_ref,
             flow_version=state.flow_version,
-            pointer=pointer,
-            message=message,
+            pointer=fault.pointer,
+            message=fault.message,
         )
         await self.broker.publish(encode(event), Topic.FLOW_ERRORS.value, key=state.call_key.encode())
 

@@ -13,11 +13,13 @@ class FlowRunnerSettings(ServiceSettings):
     """``SB_FLOWS_DIR``: flow documents and ``routes.yaml``. ``SB_CALLBACK_URL``: the public URL of
     the ingress's AT callback endpoint, put in ``GetDigits`` callback URLs (None: left out).
     ``SB_OUTBOUND_STATE_WAIT_S``: how long an outbound call's first callback waits for the state the
-    dialer writes (they race). ``SB_RUNNER_CONCURRENCY``: partitions handled at once.
+    dialer writes (they race). ``SB_RUNNER_CONCURRENCY``: Kafka consumers this process runs in the
+    group, each taking a share of the partitions and handling one event at a time (so at most this
+    many events at once, and no more than the topic has partitions).
     ``SB_FETCH_MAX_WAIT_MS``: how long a fetch may wait for data at the broker; a caller waits on
     this hop, and Tansu answers an empty fetch only when the wait runs out.
     ``SB_COMMIT_INTERVAL_S``: processed offsets are committed this often, not once per message.
-    Limits (FLOW-LANGUAGE.md): ``SB_STEP_BUDGET`` actions per callback, ``SB_FOREACH_CAP`` items per
+    Limits (FLOW-LANGUAGE.md): ``SB_ACTION_BUDGET`` actions per callback, ``SB_FOREACH_CAP`` items per
     FOREACH, ``SB_MAX_DEPTH`` nesting, ``SB_WEBHOOK_TIMEOUT_MS`` and ``SB_WEBHOOK_MAX_BYTES`` per
     request, ``SB_MAX_FETCHES`` requests per callback."""
 
@@ -27,7 +29,7 @@ class FlowRunnerSettings(ServiceSettings):
     callback_url: str | None = None
     outbound_state_wait_s: float = 2.0
     # The engine's limits and wording, settable from the environment; defaults are the engine's own.
-    step_budget: int = EngineSettings.step_budget
+    action_budget: int = EngineSettings.action_budget
     foreach_cap: int = EngineSettings.foreach_cap
     max_depth: int = EngineSettings.max_depth
     webhook_timeout_ms: int = EngineSettings.webhook_timeout_ms

@@ -1,4 +1,4 @@
-"""Placing calls: the seed's ``GET /voice/`` and ``GET /voice/invoke-call``, and ``POST /v1/calls``.
+"""Placing calls: the original ``GET /voice/`` and ``GET /voice/invoke-call``, and ``POST /v1/calls``.
 
 Both publish a :class:`~switchboard.events.DialRequest` and wait up to ``SB_DIAL_WAIT_S`` for the
 dialer's result: 200 with the provider's answer when the call was queued, 502 when the provider
@@ -169,7 +169,7 @@ def build_router(
     @router.get(
         "/voice/invoke-call",
         tags=["voice"],
-        summary="Place an outbound call (the seed's API)",
+        summary="Place an outbound call (the original /voice API)",
         response_model=CallAnswer,
         responses={**placed, **placing},
     )

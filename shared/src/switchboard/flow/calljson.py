@@ -11,7 +11,9 @@ The same shape on every provider::
      "detection": null, "session_data": {...}, "variables": {...},
      "campaign_id": null, "attempt": null}
 
-``start_time`` is epoch ms of the answer; ``call_time`` ms since then. ``event`` is null when the
+``start_time`` is epoch ms of the answer; ``call_time`` ms since then; ``step`` counts the replies
+that waited for the caller (``CallState.reply_seq``); ``key_presses`` are the DTMF digits of the
+last COLLECT. ``event`` is null when the
 request is not caused by a provider callback (a WEBHOOK in the middle of a flow).
 """
 
@@ -35,11 +37,11 @@ def call_json(state: CallState, event: CallEvent | None, scope: dict[str, Any]) 
         "status": state.status,
         "start_time": scope.get("startTime"),
         "call_time": scope.get("callTime"),
-        "step": state.step,
+        "step": state.reply_seq,
         "event": None
         if event is None
         else {"type": event.type.value, "digits": event.digits, "recording_url": event.recording_url},
-        "key_presses": state.key_presses,
+        "key_presses": state.digits,
         "collected": state.collected,
         "recording_url": state.recording_url,
         "recordings": state.recordings,

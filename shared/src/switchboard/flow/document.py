@@ -12,20 +12,26 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import yaml
+from pydantic import BaseModel
 
 from switchboard.flow.expressions import ExpressionError
+
+if TYPE_CHECKING:
+    from switchboard.flow.actions.base import Action
 
 BRANCH_KEYS = ("then", "orElse", "else")
 """Nested action lists the interpreter runs. ``else`` is kept as written (not renamed) so JSON
 pointers in problems match the author's document."""
 PROMPT_KEYS = ("actions",)
 """Nested action lists that are rendered, not run (COLLECT/RECORD prompts)."""
+PROMPT_TYPES = ("SAY", "PLAY")
 Path_ = tuple[int | str, ...]
+P = TypeVar("P", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -54,28 +60,48 @@ def pointer_of(path: Path_) -> str:
     return "/actions/" + "/".join(str(p) for p in path)
 
 
+@dataclass(frozen=True, eq=False)
+class Node(Generic[P]):
+    """One action of a built flow, as the interpreter runs it.
+
+    ``path``: where it is (``(3, "then", 1)``; ``pointer`` gives ``/actions/3/then/1``). ``type``:
+    the action type, upper case. ``spec``: its implementation in the action registry. ``params``:
+    its ``params`` object validated into the action's ``Params`` model once, when the flow was
+    built, defaults filled in (so ``step`` reads ``node.params.timeout``). ``doc``: the action as
+    written (normalised), for its top-level keys (``then``, ``condition``, ``session_data`` …).
+    ``prompt``: for COLLECT and RECORD, the first SAY or PLAY of their nested ``actions``.
+    """
+
+    path: Path_
+    type: str
+    spec: Action[P]
+    params: P
+    doc: dict[str, Any]
+    prompt: Node[Any] | None = None
+
+    @property
+    def pointer(self) -> str:
+        return pointer_of(self.path)
+
+
 @dataclass(frozen=True)
 class Flow:
+    """A checked flow. ``actions``: the normalised document's action lists (what validation and
+    JSON pointers read); ``nodes``: every action (prompts included) by path, with its typed params
+    (what the interpreter runs); ``labels``: LABEL name → path; ``doc``: the document as parsed."""
+
     name: str
     version: str
     actions: list[dict[str, Any]]
+    nodes: dict[Path_, Node[Any]] = field(default_factory=dict)
     labels: dict[str, Path_] = field(default_factory=dict)
     source: str = ""
     warnings: list[Problem] = field(default_factory=list)
     doc: Any = None
 
-    def at(self, path: Path_ | list[int | str]) -> dict[str, Any] | None:
+    def at(self, path: Path_) -> Node[Any] | None:
         """The action at ``path``, or None past the end of its list."""
-        container = self.container(path)
-        index = path[-1]
-        assert isinstance(index, int)
-        return container[index] if index < len(container) else None
-
-    def container(self, path: Path_ | list[int | str]) -> list[dict[str, Any]]:
-        items: Any = self.actions
-        for i in range(0, len(path) - 1, 2):
-            items = items[path[i]][path[i + 1]]
-        return items
+        return self.nodes.get(path)
 
 
 def _normalise(action: Any, pointer: str, problems: list[Problem]) -> dict[str, Any]:
@@ -165,7 +191,8 @@ def parse_text(text: str, *, filename: str = "<flow>") -> Any:
 
 def build_flow(doc: Any, *, name: str, source: str = "", check: bool = True, provider: str | None = None) -> Flow:
     """Normalise a parsed document into a :class:`Flow`; with ``check``, validate it (for
-    ``provider`` when given). Raises :class:`FlowInvalid` listing every error found (warnings alone
+    ``provider`` when given). Action types and params are checked even without ``check``: a flow
+    runs on its typed params. Raises :class:`FlowInvalid` listing every error found (warnings alone
     do not raise; they are kept in ``Flow.warnings``).
     """
     from switchboard.flow.validate import validate  # the registry imports this module
@@ -184,7 +211,13 @@ def build_flow(doc: Any, *, name: str, source: str = "", check: bool = True, pro
                 labels[label] = path
     version = hashlib.sha256(json.dumps(_stable(doc), sort_keys=True, default=str).encode()).hexdigest()[:12]
     flow = Flow(
-        name=str(doc.get("name") or name), version=version, actions=actions, labels=labels, source=source, doc=doc
+        name=str(doc.get("name") or name),
+        version=version,
+        actions=actions,
+        nodes=_nodes(actions, problems),
+        labels=labels,
+        source=source,
+        doc=doc,
     )
     if check:
         problems.extend(validate(flow, provider=provider))
@@ -192,6 +225,55 @@ def build_flow(doc: Any, *, name: str, source: str = "", check: bool = True, pro
         raise FlowInvalid(flow.name, problems)
     object.__setattr__(flow, "warnings", [p for p in problems if p.severity == "warning"])
     return flow
+
+
+def _nodes(actions: list[dict[str, Any]], problems: list[Problem]) -> dict[Path_, Node[Any]]:
+    """Every action (prompts included) with its params validated into its ``Params`` model; an
+    unknown type or params that do not validate become problems instead."""
+    from switchboard.flow.actions import REGISTRY  # the registry imports this module
+
+    nodes: dict[Path_, Node[Any]] = {}
+    for path, action in walk(actions, prompts=True):
+        if (node := _node(REGISTRY, path, action, problems)) is not None:
+            nodes[path] = node
+    for path, node in list(nodes.items()):
+        if node.spec.prompts:
+            nodes[path] = replace(node, prompt=_prompt(REGISTRY, nodes, node, problems))
+    return nodes
+
+
+def _node(registry: dict[str, Any], path: Path_, action: dict[str, Any], problems: list[Problem]) -> Node[Any] | None:
+    from switchboard.flow.validate import typed_params
+
+    kind = action["type"]
+    spec = registry.get(kind)
+    if spec is None:
+        if kind != "?":  # "?": the type itself is missing, already a problem
+            problems.append(
+                Problem(f"{pointer_of(path)}/type", f"unknown action {kind!r}{suggest(kind, set(registry))}")
+            )
+        return None
+    params = typed_params(spec, path, action, problems)
+    return None if params is None else Node(path, kind, spec, params, action)
+
+
+def _prompt(
+    registry: dict[str, Any], nodes: dict[Path_, Node[Any]], node: Node[Any], problems: list[Problem]
+) -> Node[Any] | None:
+    """The first SAY or PLAY of ``actions``: at the top level (Voxology) or inside ``params``."""
+    for key in node.spec.prompts:
+        items = node.doc.get(key)
+        if isinstance(items, list):
+            return next(
+                (n for i in range(len(items)) if (n := nodes.get((*node.path, key, i))) and n.type in PROMPT_TYPES),
+                None,
+            )
+    items = (node.doc.get("params") or {}).get("actions")
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        if isinstance(item, dict) and str(item.get("type", "")).upper() in PROMPT_TYPES:
+            item = {**item, "type": str(item["type"]).upper()}
+            return _node(registry, (*node.path, "params", "actions", i), item, problems)
+    return None
 
 
 def load_flow(path: Path, *, provider: str | None = None) -> Flow:

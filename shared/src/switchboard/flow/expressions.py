@@ -304,8 +304,9 @@ def _zone(tz: Any) -> ZoneInfo:
 
 
 def _int(value: Any) -> int | float:
+    """Truncate towards zero; NaN and ±Infinity stay as they are (JavaScript ``Math.trunc``)."""
     number = to_number(value)
-    return number if math.isnan(number) else int(number)
+    return int(number) if math.isfinite(number) else number
 
 
 def _contains(haystack: Any, needle: Any) -> bool:

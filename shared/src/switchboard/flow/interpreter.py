@@ -6,10 +6,19 @@ Pure: no I/O. ``run(flow, state, event, settings)`` works on a copy of the state
 a :class:`Transition`. When an action needs I/O the transition carries a ``fetch``; the caller
 performs it and calls ``run`` again with ``answer=`` (and no event), up to
 ``settings.max_fetches`` times per callback.
+
+Two kinds of failure end a call with the apology (``settings.error_message``), never silence:
+
+- the flow author's mistake (:class:`FlowError`, including a broken limit, or an expression that
+  cannot be evaluated): ``Transition.error`` says where (JSON pointer) and what;
+- a bug in the engine (any other exception): logged at error level with its traceback, counted in
+  :data:`INTERNAL_ERRORS`, and flagged ``Transition.internal_error``; it is never reported as the
+  flow author's mistake.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,10 +27,11 @@ from switchboard.events import CallEvent
 from switchboard.flow.actions import REGISTRY
 from switchboard.flow.actions.base import (
     END,
-    HOLD,
+    HALT,
     NEXT,
     WAIT,
     Context,
+    Effect,
     EngineSettings,
     Fetch,
     FetchAnswer,
@@ -31,23 +41,43 @@ from switchboard.flow.actions.base import (
 )
 from switchboard.flow.document import Flow, FlowInvalid, Path_, build_flow, pointer_of
 from switchboard.flow.expressions import ExpressionError
+from switchboard.logging import get_logger
 from switchboard.providers.actions import Hangup, ProviderAction, Say
 from switchboard.state import CallState
+
+log = get_logger(__name__)
+
+INTERNAL_ERRORS: Counter[str] = Counter()
+"""Engine bugs met since the process started, by exception class name."""
+
+
+@dataclass(frozen=True)
+class FlowFault:
+    """A flow author's mistake found while running: ``message`` says what, ``pointer`` (RFC 6901,
+    into the flow document, e.g. ``/actions/4/params/iterator``) where; None when no one action is
+    to blame (a missing flow, too many fetches in one callback)."""
+
+    message: str
+    pointer: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.pointer}: {self.message}" if self.pointer else self.message
 
 
 @dataclass
 class Transition:
     """The result of one run: the new state, the provider actions to render, whether the call ends
-    after them (``ended``), I/O still to do (``fetch``), effects for the runner (dial legs, SMS),
-    the flow now in force (it changes on REDIRECT and dynamic answers), and ``error`` when the flow
-    failed and the caller got the apology instead."""
+    after them (``ended``), I/O still to do (``fetch``), effects for the runner (dial legs), and the
+    flow now in force (it changes on REDIRECT and dynamic answers). When the call ended with the
+    apology instead: ``error`` for the flow author's mistake, ``internal_error`` for a bug of ours."""
 
     state: CallState
     actions: list[ProviderAction] = field(default_factory=list)
     ended: bool = False
-    error: str | None = None
+    error: FlowFault | None = None
+    internal_error: bool = False
     fetch: FetchRequest | None = None
-    effects: list[dict[str, Any]] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
     flow: Flow | None = None
 
 
@@ -68,7 +98,7 @@ def build_scope(state: CallState, event: CallEvent | None) -> dict[str, Any]:
         "destinationNo": state.destination_number,
         "startTime": int(started.timestamp() * 1000),
         "callTime": max(0, int((now - started).total_seconds() * 1000)),
-        "keyPresses": state.key_presses,
+        "keyPresses": state.digits,
         "collected": state.collected,
         "recordingUrl": state.recording_url,
         "recordings": state.recordings,
@@ -89,7 +119,7 @@ def _resolve(ctx: Context, path: Path_) -> Path_ | None:
         parent_path = path[:-2]
         parent = ctx.flow.at(parent_path)
         assert parent is not None
-        outcome = REGISTRY[parent["type"]].branch_end(ctx, parent, parent_path)
+        outcome = parent.spec.branch_end(ctx, parent)
         path = outcome.path if isinstance(outcome, Jump) else (*parent_path[:-1], int(parent_path[-1]) + 1)
     return path
 
@@ -108,30 +138,34 @@ def run(
 ) -> Transition:
     """Apply ``event`` (or a fetch ``answer``) to ``state`` and run ``flow`` to its next stop.
 
-    Never raises for a flow problem: a :class:`FlowError`, an expression error or a broken limit
-    ends the call with ``settings.error_message`` and sets ``Transition.error``.
+    Never raises: a flow author's mistake or a bug of ours ends the call with the apology (see the
+    module docstring).
     """
     state = state.model_copy(deep=True)
     ctx = Context(flow=flow, state=state, settings=settings, scope=build_scope(state, event), event=event)
     try:
         return _run(ctx, event, answer)
-    except (FlowError, ExpressionError, KeyError, TypeError, ValueError) as exc:
-        pointer = getattr(exc, "pointer", None) or (pointer_of(tuple(state.pc)) if state.pc else "")
-        message = f"{pointer}: {exc}" if pointer else str(exc)
-        state.flow_error = message
-        state.pc = None
-        state.waiting = None
-        return Transition(
-            state, [*ctx.out, Say(text=settings.error_message), Hangup()], ended=True, error=message, flow=ctx.flow
+    except (FlowError, ExpressionError) as exc:
+        pointer = getattr(exc, "pointer", None) or (pointer_of(tuple(state.pc)) if state.pc else None)
+        return fail(Transition(ctx.state, ctx.out, flow=ctx.flow), FlowFault(str(exc), pointer), settings)
+    except Exception as exc:
+        INTERNAL_ERRORS[type(exc).__name__] += 1
+        log.exception(
+            "flow engine bug; the caller gets the apology",
+            flow=ctx.flow.name,
+            flow_version=ctx.flow.version,
+            pc=state.pc,
+            internal_errors=sum(INTERNAL_ERRORS.values()),
         )
+        return fail(Transition(ctx.state, ctx.out, flow=ctx.flow), None, settings)
 
 
 def _resume(ctx: Context, event: CallEvent | None, answer: FetchAnswer | None) -> Outcome:
     waiting = ctx.state.waiting
-    if not waiting:
+    if waiting is None:
         return NEXT
     ctx.state.waiting = None
-    spec = REGISTRY[waiting["action"]]
+    spec = REGISTRY[waiting.action]
     if answer is not None:
         outcome = spec.resume_fetch(ctx, waiting, answer)
         _switch_flow(ctx)
@@ -153,7 +187,7 @@ def _switch_flow(ctx: Context) -> None:
     elif ctx.switch_to is not None:
         flow = ctx.switch_to
         ctx.state.dynamic_doc = None
-        ctx.state.flow_id, ctx.state.flow_version = flow.name, flow.version
+        ctx.state.flow_ref, ctx.state.flow_version = flow.name, flow.version
     else:
         return
     ctx.flow = flow
@@ -171,21 +205,21 @@ def _run(ctx: Context, event: CallEvent | None, answer: FetchAnswer | None) -> T
         path = _resolve(ctx, outcome.path)
     else:
         path = None if state.pc is None else _resolve(ctx, tuple(state.pc))
-    steps = 0
+    ran = 0
     while path is not None:
-        steps += 1
-        if steps > ctx.settings.step_budget:
+        ran += 1
+        if ran > ctx.settings.action_budget:
             raise FlowError(
-                f"step budget of {ctx.settings.step_budget} actions per callback exceeded "
+                f"action budget of {ctx.settings.action_budget} actions per callback exceeded "
                 "(a loop without a provider-facing action?)",
                 pointer=pointer_of(path),
             )
         if len(path) // 2 > ctx.settings.max_depth:
             raise FlowError(f"nesting deeper than {ctx.settings.max_depth}", pointer=pointer_of(path))
-        action = ctx.flow.at(path)
-        assert action is not None
+        node = ctx.flow.at(path)
+        assert node is not None
         state.pc = list(path)
-        outcome = REGISTRY[action["type"]].step(ctx, action, path)
+        outcome = node.spec.step(ctx, node)
         if isinstance(outcome, Jump):
             path = _resolve(ctx, outcome.path)
         elif outcome is NEXT:
@@ -193,14 +227,14 @@ def _run(ctx: Context, event: CallEvent | None, answer: FetchAnswer | None) -> T
         elif outcome is END:
             state.pc = None
             return _transition(ctx, ended=True)
-        else:  # WAIT, HOLD or Fetch: stop here, resume after this action
+        else:  # WAIT, HALT or Fetch: stop here, resume after this action
             after = _after(ctx, path)
             state.pc = None if after is None else list(after)
             if outcome is WAIT:
-                state.step += 1
+                state.reply_seq += 1
             if isinstance(outcome, Fetch):
                 return _transition(ctx, fetch=outcome.request)
-            assert outcome in (WAIT, HOLD)
+            assert outcome in (WAIT, HALT)
             return _transition(ctx)
     state.pc = None
     ctx.out.append(Hangup())
@@ -211,15 +245,19 @@ def _transition(ctx: Context, *, ended: bool = False, fetch: FetchRequest | None
     return Transition(ctx.state, ctx.out, ended=ended, fetch=fetch, effects=ctx.effects, flow=ctx.flow)
 
 
-def fail(transition: Transition, message: str, settings: EngineSettings) -> Transition:
-    """End the call politely after ``transition``'s actions: the apology, then hang up."""
+def fail(transition: Transition, fault: FlowFault | None, settings: EngineSettings) -> Transition:
+    """End the call politely after ``transition``'s actions: the apology, then hang up. ``fault``:
+    the flow author's mistake (kept in the state for the CDR); None for a bug of ours
+    (``internal_error``)."""
     state = transition.state.model_copy(deep=True)
-    state.flow_error, state.pc, state.waiting = message, None, None
+    state.flow_error = None if fault is None else str(fault)
+    state.pc, state.waiting = None, None
     return Transition(
         state,
         [*transition.actions, Say(text=settings.error_message), Hangup()],
         ended=True,
-        error=message,
+        error=fault,
+        internal_error=fault is None,
         effects=transition.effects,
         flow=transition.flow,
     )

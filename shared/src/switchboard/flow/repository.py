@@ -148,11 +148,11 @@ class FlowRepository:
         await self.save_versions()
         if state.dynamic_doc is not None:
             return self._dynamic(state.dynamic_doc)
-        if not state.flow_id:
+        if not state.flow_ref:
             return None
-        if state.flow_id.startswith(("http://", "https://")):
-            return redirect_flow(state.flow_id)
-        return await self.pinned(state.flow_id, state.flow_version)
+        if state.flow_ref.startswith(("http://", "https://")):
+            return redirect_flow(state.flow_ref)
+        return await self.pinned(state.flow_ref, state.flow_version)
 
     def _dynamic(self, doc: dict[str, Any]) -> Flow:
         flow = build_flow(doc, name=str(doc.get("name", "dynamic")))

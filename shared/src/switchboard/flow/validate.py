@@ -15,14 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from switchboard.flow.document import Problem, expression_problem, pointer_of, suggest, walk
+from switchboard.flow.document import Path_, Problem, expression_problem, pointer_of, suggest, walk
 from switchboard.flow.expressions import ExpressionError, Node, compile_expression
 from switchboard.flow.templates import compile_template
 from switchboard.flow.variables import NATIVE_VARIABLES
 
 if TYPE_CHECKING:
+    from switchboard.flow.actions.base import Action
     from switchboard.flow.document import Flow
 
 COMMON_KEYS = frozenset({"type", "params", "name", "comment", "comments", "_bare"})
@@ -30,28 +31,31 @@ EXPRESSION_PARAMS = {"IF": ("condition",), "FOREACH": ("iterator",)}
 DEFAULT_MAX_DEPTH = 8
 
 
-def _pointer(path: tuple[int | str, ...], action: dict[str, Any], *rest: Any) -> str:
+def _pointer(path: Path_, action: dict[str, Any], *rest: Any) -> str:
     base = pointer_of(path)
     if action.get("_bare") and rest and rest[0] == "params":
         rest = rest[1:]  # a Voxology assignment object has its pairs at the top level
     return "/".join([base, *(str(r) for r in rest)])
 
 
-def _param_problems(spec: Any, path: Any, action: dict[str, Any]) -> Iterator[Problem]:
+def typed_params(spec: Action[Any], path: Path_, action: dict[str, Any], problems: list[Problem]) -> BaseModel | None:
+    """``action``'s ``params`` validated into ``spec.Params`` (defaults filled in), or None with
+    one problem per finding added to ``problems``."""
     params = action.get("params") or {}
     try:
-        spec.Params.model_validate(params)
+        return spec.Params.model_validate(params)
     except ValidationError as exc:
         for err in exc.errors():
             loc = [str(p) for p in err["loc"]]
             where = _pointer(path, action, "params", *loc)
             if err["type"] == "extra_forbidden":
                 known = set(spec.Params.model_fields)
-                yield Problem(where, f"{action['type']} has no param {loc[-1]!r}{suggest(loc[-1], known)}")
+                problems.append(Problem(where, f"{action['type']} has no param {loc[-1]!r}{suggest(loc[-1], known)}"))
             elif err["type"] == "missing":
-                yield Problem(_pointer(path, action, "params"), f"{action['type']} needs param {loc[-1]!r}")
+                problems.append(Problem(_pointer(path, action, "params"), f"{action['type']} needs param {loc[-1]!r}"))
             else:
-                yield Problem(where, str(err["msg"]).removeprefix("Value error, "))
+                problems.append(Problem(where, str(err["msg"]).removeprefix("Value error, ")))
+        return None
 
 
 def _variables(node: Node) -> Iterator[str]:
@@ -115,9 +119,7 @@ class _Checker:
     def action(self, path: Any, action: dict[str, Any], in_prompt: bool) -> None:
         pointer, kind = pointer_of(path), action["type"]
         spec = self.registry.get(kind)
-        if spec is None:
-            if kind != "?":
-                self.add(f"{pointer}/type", f"unknown action {kind!r}{suggest(kind, set(self.registry))}")
+        if spec is None:  # unknown types and params are checked when the flow is built (Flow.nodes)
             return
         if in_prompt and kind not in ("SAY", "PLAY"):
             self.add(f"{pointer}/type", f"a prompt takes SAY or PLAY, not {kind}")
@@ -125,7 +127,6 @@ class _Checker:
         for key in action:
             if key not in allowed:
                 self.add(f"{pointer}/{key}", f"{kind} has no key {key!r}{suggest(key, allowed - {'_bare'})}")
-        self.problems.extend(_param_problems(spec, path, action))
         params = action.get("params") or {}
         for key in EXPRESSION_PARAMS.get(kind, ()):
             value = action.get(key, params.get(key))

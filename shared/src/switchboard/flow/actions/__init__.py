@@ -6,6 +6,8 @@ listed here.
 
 from __future__ import annotations
 
+from typing import Any
+
 from switchboard.flow.actions.base import Action
 from switchboard.flow.actions.collect import CollectAction
 from switchboard.flow.actions.conference import ConferenceAction
@@ -26,12 +28,11 @@ from switchboard.flow.actions.reject import RejectAction
 from switchboard.flow.actions.say import SayAction
 from switchboard.flow.actions.sessiondata import SessionDataAction
 from switchboard.flow.actions.set_ import SetAction
-from switchboard.flow.actions.sms import SmsAction
 from switchboard.flow.actions.stop import StopAction
 from switchboard.flow.actions.transfer import TransferAction
 from switchboard.flow.actions.webhook import WebhookAction
 
-REGISTRY: dict[str, Action] = {
+REGISTRY: dict[str, Action[Any]] = {
     cls.type: cls()
     for cls in (
         SayAction,
@@ -47,7 +48,6 @@ REGISTRY: dict[str, Action] = {
         HangupAction,
         PauseAction,
         DetectAction,
-        SmsAction,
         IfAction,
         LabelAction,
         GotoAction,

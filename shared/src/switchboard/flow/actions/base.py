@@ -1,21 +1,23 @@
 """The contract every flow action implements (STYLE §9: a verb per module, a registry).
 
-An action is a resumable step: ``step(ctx, action, path) -> Outcome``. It may append
-provider-facing actions to ``ctx.out`` and change ``ctx.state``; it never does I/O (an action that
-needs I/O returns :class:`Fetch` and the runner does it). The interpreter decides what runs next
-from the :class:`Outcome`:
+An action is a resumable step: ``step(ctx, node) -> Outcome``, where ``node`` is the action in the
+built flow with its validated ``params``. It may append provider-facing actions to ``ctx.out``,
+typed :data:`Effect` s to ``ctx.effects`` and change ``ctx.state``; it never does I/O (an action
+that needs I/O returns :class:`Fetch` and the runner does it). The interpreter decides what runs
+next from the :class:`Outcome`:
 
 - :data:`NEXT`: go on with the following action;
 - :class:`Jump`: go on at another path (IF into a branch, GOTO to a label, FOREACH round);
 - :data:`WAIT`: send what was collected and wait for the provider to come back (COLLECT, RECORD,
   DIAL, QUEUE …); what is awaited is in ``ctx.state.waiting`` and comes back through ``resume``;
-- :data:`HOLD`: stop running actions without hanging up (STOP);
+- :data:`HALT`: stop running actions without hanging up (STOP);
 - :data:`END`: the call ends after this reply (HANGUP, REJECT, terminal RECORD);
 - :class:`Fetch`: the runner must make an HTTP request (WEBHOOK, REDIRECT to a URL) or load another
   flow (REDIRECT to a flow); the answer comes back through ``resume_fetch``.
 
-Each action declares ``Params`` (a pydantic model, unknown keys refused) that validation checks
-and the published JSON Schema is built from, and the top-level keys it uses besides ``params``.
+Each action declares ``Params`` (a pydantic model, unknown keys refused): validation checks it,
+the published JSON Schema is built from it, and its defaults are the only ones (``step`` reads
+``node.params``). It also declares the top-level keys it uses besides ``params``.
 """
 
 from __future__ import annotations
@@ -23,30 +25,31 @@ from __future__ import annotations
 import builtins
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from switchboard.events import CallEvent
-from switchboard.flow.document import Flow, Path_
+from switchboard.flow.document import Flow, Node, Path_
 from switchboard.flow.templates import render_template
 from switchboard.providers.actions import ProviderAction
-from switchboard.state import CallState
+from switchboard.state import CallState, Waiting
 
 
 @dataclass(frozen=True)
 class EngineSettings:
     """Limits and wording of the engine. Units: ms for ``*_ms``, bytes for ``*_bytes``.
 
-    ``callback_url``: the public URL the provider posts callbacks to (``?step=N`` is added); None
-    leaves callback URLs out. ``step_budget``: actions run per callback at most. ``foreach_cap``:
+    ``callback_url``: the public URL the provider posts callbacks to (``?step=N`` is added, N the
+    call's ``reply_seq``); None leaves callback URLs out. ``action_budget``: actions run per
+    callback at most. ``foreach_cap``:
     items one FOREACH may loop over. ``max_depth``: nesting of IF/FOREACH. ``webhook_timeout_ms``:
     the longest a WEBHOOK/REDIRECT may wait (an action may ask for less). ``webhook_max_bytes``:
     largest answer read. ``max_fetches``: HTTP requests per callback.
     """
 
     callback_url: str | None = None
-    step_budget: int = 1000
+    action_budget: int = 1000
     foreach_cap: int = 100
     max_depth: int = 8
     webhook_timeout_ms: int = 3000
@@ -79,6 +82,23 @@ class FetchAnswer:
     status: int | None = None
 
 
+@dataclass(frozen=True)
+class PlaceCall:
+    """DIAL with a ``flow`` or ``session_data``: place a separate outbound call to ``to`` running
+    ``flow`` (a flow name or an application URL) with ``session_data``. The runner publishes it as
+    a ``DialRequest`` on the call's own provider and account; ``caller_id`` None means the
+    account's number."""
+
+    to: str
+    flow: str
+    session_data: dict[str, Any]
+    caller_id: str | None = None
+
+
+Effect = PlaceCall
+"""What a run asks the runner to do besides replying (``CallEventHandler._effects``)."""
+
+
 @dataclass
 class Context:
     flow: Flow
@@ -87,19 +107,21 @@ class Context:
     scope: dict[str, Any]
     event: CallEvent | None = None
     out: list[ProviderAction] = field(default_factory=list)
-    effects: list[dict[str, Any]] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
     replace_with: dict[str, Any] | None = None  # a dynamic flow document to continue with
     switch_to: Flow | None = None  # a named flow to continue with
 
     def render(self, text: Any) -> str:
         return render_template(str(text), self.scope)
 
-    def step_url(self, **extra: str) -> str | None:
-        """The callback URL tagged with this reply's step (see ``CallState.step``)."""
+    def callback_url(self, **extra: str) -> str | None:
+        """The callback URL tagged with this reply's sequence number: ``?step=<reply_seq>`` (the
+        query name is part of the callback URL contract, see ``CallState.reply_seq``), then
+        ``extra``; None without a configured callback URL."""
         if not self.settings.callback_url:
             return None
         sep = "&" if "?" in self.settings.callback_url else "?"
-        query = "&".join(f"{k}={v}" for k, v in {"step": str(self.state.step), **extra}.items())
+        query = "&".join(f"{k}={v}" for k, v in {"step": str(self.state.reply_seq), **extra}.items())
         return f"{self.settings.callback_url}{sep}{query}"
 
 
@@ -113,7 +135,7 @@ class _Outcome:
 
 NEXT = _Outcome("NEXT")
 WAIT = _Outcome("WAIT")
-HOLD = _Outcome("HOLD")
+HALT = _Outcome("HALT")
 END = _Outcome("END")
 
 
@@ -134,15 +156,18 @@ class NoParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Action:
-    """Base of every action module's class.
+P = TypeVar("P", bound=BaseModel)
 
-    ``Params``: the ``params`` object's model. ``keys``: top-level keys the action uses besides
-    ``type``, ``params``, ``name`` and comments. ``branches``: keys holding nested action lists the
-    interpreter runs (``then``/``orElse``); ``prompts``: nested lists that are rendered, not run.
-    ``provider_facing``: rendered to the provider (checked against its capability table).
-    ``waits``: a point where the provider comes back (a loop through one is not a spin).
-    ``terminal``: nothing after it in the same list can run, except from a LABEL on.
+
+class Action(Generic[P]):
+    """Base of every action module's class; ``P`` is its ``Params`` model.
+
+    ``Params``: the ``params`` object's model (the same class as ``P``). ``keys``: top-level keys
+    the action uses besides ``type``, ``params``, ``name`` and comments. ``branches``: keys holding
+    nested action lists the interpreter runs (``then``/``orElse``); ``prompts``: nested lists that
+    are rendered, not run. ``provider_facing``: rendered to the provider (checked against its
+    capability table). ``waits``: a point where the provider comes back (a loop through one is not
+    a spin). ``terminal``: nothing after it in the same list can run, except from a LABEL on.
     """
 
     type: ClassVar[str]
@@ -154,33 +179,22 @@ class Action:
     waits: ClassVar[bool] = False
     terminal: ClassVar[bool] = False
 
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
+    def step(self, ctx: Context, node: Node[P]) -> Outcome:
         raise NotImplementedError
 
-    def resume(self, ctx: Context, waiting: dict[str, Any], event: CallEvent) -> None:
-        """Apply the provider's answer to what this action waited for."""
+    def resume(self, ctx: Context, waiting: Waiting, event: CallEvent) -> None:
+        """Apply the provider's answer to what this action waited for (``waiting`` is the one this
+        action stored in ``ctx.state.waiting``)."""
 
-    def resume_fetch(self, ctx: Context, waiting: dict[str, Any], answer: FetchAnswer) -> Outcome:
+    def resume_fetch(self, ctx: Context, waiting: Waiting, answer: FetchAnswer) -> Outcome:
         """Apply the answer of a :class:`Fetch` this action asked for."""
         return NEXT
 
-    def branch_end(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
+    def branch_end(self, ctx: Context, node: Node[P]) -> Outcome:
         """A branch of this action ran to its end: what next? (FOREACH loops; IF goes on.)"""
         return NEXT
 
 
-def params_of(action: dict[str, Any]) -> dict[str, Any]:
-    return action.get("params") or {}
-
-
-def seconds_from_ms(ms: Any) -> int | None:
+def seconds_from_ms(ms: int | None) -> int | None:
     """Flow timeouts are ms; providers take whole seconds (rounded up)."""
-    return None if ms is None else max(1, math.ceil(float(ms) / 1000))
-
-
-def nested(action: dict[str, Any], key: str = "actions") -> list[dict[str, Any]]:
-    """A nested action list at the top level (Voxology) or inside ``params``."""
-    items = action.get(key)
-    if items is None:
-        items = params_of(action).get(key)
-    return items if isinstance(items, list) else []
+    return None if ms is None else max(1, math.ceil(ms / 1000))

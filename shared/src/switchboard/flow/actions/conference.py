@@ -9,13 +9,12 @@ Example: ``{"type": "CONFERENCE", "params": {"name": "team-${sessionData.team}",
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field
 
-from switchboard.flow.actions.base import WAIT, Action, Context, Outcome, params_of
-from switchboard.flow.document import Path_
+from switchboard.flow.actions.base import WAIT, Action, Context, Outcome
+from switchboard.flow.document import Node
 from switchboard.providers.actions import Conference
+from switchboard.state import WaitingInConference
 
 
 class ConferenceParams(BaseModel):
@@ -26,22 +25,22 @@ class ConferenceParams(BaseModel):
     event: str | None = None
 
 
-class ConferenceAction(Action):
+class ConferenceAction(Action[ConferenceParams]):
     type = "CONFERENCE"
     Params = ConferenceParams
     keys = frozenset({"events"})
     provider_facing = True
     waits = True
 
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        params = params_of(action)
-        end = params.get("end_on_exit")
+    def step(self, ctx: Context, node: Node[ConferenceParams]) -> Outcome:
+        params = node.params
+        end = params.end_on_exit
         ctx.out.append(
             Conference(
-                name=ctx.render(params["name"]),
-                max_participants=params.get("max_participants"),
+                name=ctx.render(params.name),
+                max_participants=params.max_participants,
                 end_on_exit=end is True or str(end).lower() == "true",
             )
         )
-        ctx.state.waiting = {"action": self.type}
+        ctx.state.waiting = WaitingInConference()
         return WAIT

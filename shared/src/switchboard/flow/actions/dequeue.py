@@ -6,13 +6,12 @@ Example: ``{"type": "DEQUEUE", "params": {"phone_number": "+254711000301", "name
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict
 
-from switchboard.flow.actions.base import WAIT, Action, Context, Outcome, params_of
-from switchboard.flow.document import Path_
+from switchboard.flow.actions.base import WAIT, Action, Context, Outcome
+from switchboard.flow.document import Node
 from switchboard.providers.actions import Dequeue
+from switchboard.state import WaitingForDequeue
 
 
 class DequeueParams(BaseModel):
@@ -21,19 +20,19 @@ class DequeueParams(BaseModel):
     name: str | None = None
 
 
-class DequeueAction(Action):
+class DequeueAction(Action[DequeueParams]):
     type = "DEQUEUE"
     Params = DequeueParams
     provider_facing = True
     waits = True
 
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        params = params_of(action)
+    def step(self, ctx: Context, node: Node[DequeueParams]) -> Outcome:
+        params = node.params
         ctx.out.append(
             Dequeue(
-                phone_number=ctx.render(params["phone_number"]),
-                name=ctx.render(params["name"]) if params.get("name") else None,
+                phone_number=ctx.render(params.phone_number),
+                name=ctx.render(params.name) if params.name else None,
             )
         )
-        ctx.state.waiting = {"action": self.type}
+        ctx.state.waiting = WaitingForDequeue()
         return WAIT

@@ -6,12 +6,12 @@ Example: ``{"type": "DETECT", "params": {"on_machine": "hangup"}}``
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from switchboard.flow.actions.base import NEXT, Action, Context, Outcome, params_of
-from switchboard.flow.document import Path_
+from switchboard.flow.actions.base import NEXT, Action, Context, Outcome
+from switchboard.flow.document import Node
 from switchboard.providers.actions import Detect
 
 
@@ -20,11 +20,11 @@ class DetectParams(BaseModel):
     on_machine: Literal["hangup", "continue"] = "continue"
 
 
-class DetectAction(Action):
+class DetectAction(Action[DetectParams]):
     type = "DETECT"
     Params = DetectParams
     provider_facing = True
 
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        ctx.out.append(Detect(on_machine=params_of(action).get("on_machine", "continue")))
+    def step(self, ctx: Context, node: Node[DetectParams]) -> Outcome:
+        ctx.out.append(Detect(on_machine=node.params.on_machine))
         return NEXT

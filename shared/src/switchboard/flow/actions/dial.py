@@ -15,14 +15,14 @@ Examples: ``{"type": "DIAL", "params": {"no": ["+254700000010", "+254700000011"]
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from switchboard.flow.actions.base import NEXT, WAIT, Action, Context, Outcome, params_of
+from switchboard.errors import FlowError
+from switchboard.flow.actions.base import NEXT, WAIT, Action, Context, Outcome, PlaceCall
 from switchboard.flow.actions.play import check_media_url
-from switchboard.flow.document import Path_
+from switchboard.flow.document import Node
 from switchboard.providers.actions import Dial, Redirect
+from switchboard.state import WaitingForDial
 
 
 class DialParams(BaseModel):
@@ -38,48 +38,43 @@ class DialParams(BaseModel):
     _ringback = field_validator("ringback_url")(check_media_url)
 
 
-def bridge(ctx: Context, numbers: list[str], params: dict[str, Any]) -> Outcome:
+def bridge(ctx: Context, numbers: list[str], params: DialParams) -> Outcome:
+    """Connect the caller to ``numbers`` and wait: if nobody answers, the provider comes back."""
     ctx.out.append(
         Dial(
             numbers=numbers,
-            record=bool(params.get("record")),
-            sequential=bool(params.get("sequential")),
-            caller_id=ctx.render(params["caller_id_no"]) if params.get("caller_id_no") else None,
-            ringback_url=ctx.render(params["ringback_url"]) if params.get("ringback_url") else None,
-            max_duration_s=params.get("max_duration"),
+            record=params.record,
+            sequential=params.sequential,
+            caller_id=ctx.render(params.caller_id_no) if params.caller_id_no else None,
+            ringback_url=ctx.render(params.ringback_url) if params.ringback_url else None,
+            max_duration_s=params.max_duration,
         )
     )
-    if back := ctx.step_url(dial="1"):  # nobody answered: the provider comes back here
+    if back := ctx.callback_url(dial="1"):  # nobody answered: the provider comes back here
         ctx.out.append(Redirect(url=back))
-    ctx.state.waiting = {"action": "DIAL"}
+    ctx.state.waiting = WaitingForDial()
     return WAIT
 
 
-class DialAction(Action):
+class DialAction(Action[DialParams]):
     type = "DIAL"
     Params = DialParams
     keys = frozenset({"session_data"})
     provider_facing = True
     waits = True
 
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        params = params_of(action)
-        raw = params["no"]
-        numbers = [ctx.render(n) for n in (raw if isinstance(raw, list) else [raw])]
-        if params.get("flow") or "session_data" in action:
-            data = action.get("session_data") or {}
-            if data == "$sessionData":
-                data = dict(ctx.state.session_data)
-            session = {k: ctx.render(v) if isinstance(v, str) else v for k, v in dict(data).items()}
-            for number in numbers:
-                ctx.effects.append(
-                    {
-                        "kind": "dial_request",
-                        "to": number,
-                        "flow": params.get("flow") or ctx.state.flow_id,
-                        "caller_id": params.get("caller_id_no"),
-                        "session_data": session,
-                    }
-                )
-            return NEXT
-        return bridge(ctx, numbers, params)
+    def step(self, ctx: Context, node: Node[DialParams]) -> Outcome:
+        params = node.params
+        numbers = [ctx.render(n) for n in (params.no if isinstance(params.no, list) else [params.no])]
+        if not params.flow and "session_data" not in node.doc:
+            return bridge(ctx, numbers, params)
+        data = node.doc.get("session_data") or {}
+        if data == "$sessionData":
+            data = dict(ctx.state.session_data)
+        session = {k: ctx.render(v) if isinstance(v, str) else v for k, v in dict(data).items()}
+        flow = ctx.render(params.flow) if params.flow else ctx.state.flow_ref
+        if flow is None:
+            raise FlowError("DIAL with session_data needs a 'flow': this call runs none", pointer=node.pointer)
+        caller_id = ctx.render(params.caller_id_no) if params.caller_id_no else None
+        ctx.effects.extend(PlaceCall(to=n, flow=flow, session_data=session, caller_id=caller_id) for n in numbers)
+        return NEXT

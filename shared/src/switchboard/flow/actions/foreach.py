@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from switchboard.errors import FlowError
-from switchboard.flow.actions.base import NEXT, Action, Context, Jump, Outcome, params_of
-from switchboard.flow.document import Path_, pointer_of
+from switchboard.flow.actions.base import NEXT, Action, Context, Jump, Outcome
+from switchboard.flow.document import Node, Path_
 from switchboard.flow.expressions import evaluate
 
 
@@ -24,7 +24,7 @@ class ForeachParams(BaseModel):
     iterator: str
 
 
-class ForeachAction(Action):
+class ForeachAction(Action[ForeachParams]):
     type = "FOREACH"
     Params = ForeachParams
     keys = frozenset({"then"})
@@ -37,8 +37,8 @@ class ForeachAction(Action):
         ctx.scope["val"], ctx.scope["index"] = item, index
         return Jump((*path, "then", 0))
 
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        value = evaluate(str(params_of(action)["iterator"]), ctx.scope)
+    def step(self, ctx: Context, node: Node[ForeachParams]) -> Outcome:
+        value = evaluate(node.params.iterator, ctx.scope)
         if isinstance(value, dict):
             items = [[k, v] for k, v in value.items()]
         elif isinstance(value, list):
@@ -48,25 +48,25 @@ class ForeachAction(Action):
         else:
             raise FlowError(
                 f"FOREACH iterator gave {type(value).__name__}, not a list or object",
-                pointer=pointer_of(path) + "/params/iterator",
+                pointer=node.pointer + "/params/iterator",
             )
         if len(items) > ctx.settings.foreach_cap:
             raise FlowError(
                 f"FOREACH over {len(items)} items exceeds the cap of {ctx.settings.foreach_cap}",
-                pointer=pointer_of(path),
+                pointer=node.pointer,
             )
-        if not items or not action.get("then"):
+        if not items or not node.doc.get("then"):
             return NEXT
         loop = {"items": items, "index": 0}
-        ctx.state.loops[pointer_of(path)] = loop
-        return self._enter(ctx, path, loop)
+        ctx.state.loops[node.pointer] = loop
+        return self._enter(ctx, node.path, loop)
 
-    def branch_end(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        loop = ctx.state.loops.get(pointer_of(path))
+    def branch_end(self, ctx: Context, node: Node[ForeachParams]) -> Outcome:
+        loop = ctx.state.loops.get(node.pointer)
         if loop is None:
             return NEXT
         loop["index"] += 1
         if loop["index"] < len(loop["items"]):
-            return self._enter(ctx, path, loop)
-        del ctx.state.loops[pointer_of(path)]
+            return self._enter(ctx, node.path, loop)
+        del ctx.state.loops[node.pointer]
         return NEXT

@@ -5,13 +5,11 @@ Example: ``{"type": "GOTO", "params": {"label": "menu"}}``
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict
 
 from switchboard.errors import FlowError
-from switchboard.flow.actions.base import Action, Context, Jump, Outcome, params_of
-from switchboard.flow.document import Path_, pointer_of
+from switchboard.flow.actions.base import Action, Context, Jump, Outcome
+from switchboard.flow.document import Node
 
 
 class GotoParams(BaseModel):
@@ -19,13 +17,13 @@ class GotoParams(BaseModel):
     label: str
 
 
-class GotoAction(Action):
+class GotoAction(Action[GotoParams]):
     type = "GOTO"
     Params = GotoParams
 
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        label = params_of(action).get("label")
-        target = ctx.flow.labels.get(str(label))
+    def step(self, ctx: Context, node: Node[GotoParams]) -> Outcome:
+        label = node.params.label
+        target = ctx.flow.labels.get(label)
         if target is None:
-            raise FlowError(f"GOTO to undefined label {label!r}", pointer=pointer_of(path))
+            raise FlowError(f"GOTO to undefined label {label!r}", pointer=node.pointer)
         return Jump(target)

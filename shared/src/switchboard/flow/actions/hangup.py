@@ -5,18 +5,16 @@ Example: ``{"type": "HANGUP"}``
 
 from __future__ import annotations
 
-from typing import Any
-
-from switchboard.flow.actions.base import END, Action, Context, Outcome
-from switchboard.flow.document import Path_
+from switchboard.flow.actions.base import END, Action, Context, NoParams, Outcome
+from switchboard.flow.document import Node
 from switchboard.providers.actions import Hangup
 
 
-class HangupAction(Action):
+class HangupAction(Action[NoParams]):
     type = "HANGUP"
     provider_facing = True
     terminal = True
 
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
+    def step(self, ctx: Context, node: Node[NoParams]) -> Outcome:
         ctx.out.append(Hangup())
         return END

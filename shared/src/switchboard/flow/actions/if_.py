@@ -6,12 +6,10 @@ Example: ``{"type": "IF", "condition": "$keyPresses == 1", "then": [..], "orElse
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict
 
-from switchboard.flow.actions.base import NEXT, Action, Context, Jump, Outcome, params_of
-from switchboard.flow.document import Path_
+from switchboard.flow.actions.base import NEXT, Action, Context, Jump, Outcome
+from switchboard.flow.document import Node
 from switchboard.flow.expressions import evaluate, truthy
 
 
@@ -20,22 +18,16 @@ class IfParams(BaseModel):
     condition: str | None = None
 
 
-def condition_of(action: dict[str, Any]) -> Any:
-    return action.get("condition", params_of(action).get("condition"))
-
-
-class IfAction(Action):
+class IfAction(Action[IfParams]):
     type = "IF"
     Params = IfParams
     keys = frozenset({"condition", "then", "orElse", "else"})
     branches = ("then", "orElse", "else")
 
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        branch = (
-            "then"
-            if truthy(evaluate(str(condition_of(action)), ctx.scope))
-            else ("orElse" if "orElse" in action else "else")
-        )
+    def step(self, ctx: Context, node: Node[IfParams]) -> Outcome:
+        action = node.doc
+        condition = action.get("condition", node.params.condition)  # validation makes sure there is one
+        branch = "then" if truthy(evaluate(str(condition), ctx.scope)) else ("orElse" if "orElse" in action else "else")
         if action.get(branch):
-            return Jump((*path, branch, 0))
+            return Jump((*node.path, branch, 0))
         return NEXT

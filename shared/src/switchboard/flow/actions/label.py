@@ -5,12 +5,10 @@ Example: ``{"type": "LABEL", "name": "menu"}``
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict
 
 from switchboard.flow.actions.base import NEXT, Action, Context, Outcome
-from switchboard.flow.document import Path_
+from switchboard.flow.document import Node
 
 
 class LabelParams(BaseModel):
@@ -18,9 +16,9 @@ class LabelParams(BaseModel):
     name: str | None = None
 
 
-class LabelAction(Action):
+class LabelAction(Action[LabelParams]):
     type = "LABEL"
     Params = LabelParams
 
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
+    def step(self, ctx: Context, node: Node[LabelParams]) -> Outcome:
         return NEXT

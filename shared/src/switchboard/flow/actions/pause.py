@@ -5,12 +5,10 @@ Example: ``{"type": "PAUSE", "params": {"length": 2}}``
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field
 
-from switchboard.flow.actions.base import NEXT, Action, Context, Outcome, params_of
-from switchboard.flow.document import Path_
+from switchboard.flow.actions.base import NEXT, Action, Context, Outcome
+from switchboard.flow.document import Node
 from switchboard.providers.actions import Pause
 
 
@@ -19,11 +17,11 @@ class PauseParams(BaseModel):
     length: int = Field(default=1, ge=1, le=60, description="s")
 
 
-class PauseAction(Action):
+class PauseAction(Action[PauseParams]):
     type = "PAUSE"
     Params = PauseParams
     provider_facing = True
 
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        ctx.out.append(Pause(length_s=int(params_of(action).get("length", 1))))
+    def step(self, ctx: Context, node: Node[PauseParams]) -> Outcome:
+        ctx.out.append(Pause(length_s=node.params.length))
         return NEXT

@@ -5,12 +5,10 @@ Example: ``{"type": "PLAY", "params": {"url": "https://media.example.test/hold.m
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from switchboard.flow.actions.base import NEXT, Action, Context, Outcome, params_of
-from switchboard.flow.document import Path_
+from switchboard.flow.actions.base import NEXT, Action, Context, Outcome
+from switchboard.flow.document import Node
 from switchboard.providers.actions import Play
 
 
@@ -33,12 +31,15 @@ class PlayParams(BaseModel):
     _url = field_validator("url")(check_media_url)
 
 
-class PlayAction(Action):
+def play_of(ctx: Context, params: PlayParams) -> Play:
+    return Play(url=ctx.render(params.url))
+
+
+class PlayAction(Action[PlayParams]):
     type = "PLAY"
     Params = PlayParams
     provider_facing = True
 
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        params = params_of(action)
-        ctx.out.extend([Play(url=ctx.render(params["url"]))] * int(params.get("loop", 1)))
+    def step(self, ctx: Context, node: Node[PlayParams]) -> Outcome:
+        ctx.out.extend([play_of(ctx, node.params)] * node.params.loop)
         return NEXT

@@ -6,14 +6,13 @@ Example: ``{"type": "QUEUE", "params": {"name": "support", "hold_music_url": "ht
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from switchboard.flow.actions.base import WAIT, Action, Context, Outcome, params_of
+from switchboard.flow.actions.base import WAIT, Action, Context, Outcome
 from switchboard.flow.actions.play import check_media_url
-from switchboard.flow.document import Path_
+from switchboard.flow.document import Node
 from switchboard.providers.actions import Enqueue
+from switchboard.state import WaitingInQueue
 
 
 class QueueParams(BaseModel):
@@ -24,19 +23,16 @@ class QueueParams(BaseModel):
     _hold = field_validator("hold_music_url")(check_media_url)
 
 
-class QueueAction(Action):
+class QueueAction(Action[QueueParams]):
     type = "QUEUE"
     Params = QueueParams
     provider_facing = True
     waits = True
 
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        params = params_of(action)
+    def step(self, ctx: Context, node: Node[QueueParams]) -> Outcome:
+        params = node.params
         ctx.out.append(
-            Enqueue(
-                name=ctx.render(params["name"]) if params.get("name") else None,
-                hold_music_url=params.get("hold_music_url"),
-            )
+            Enqueue(name=ctx.render(params.name) if params.name else None, hold_music_url=params.hold_music_url)
         )
-        ctx.state.waiting = {"action": self.type}
+        ctx.state.waiting = WaitingInQueue()
         return WAIT

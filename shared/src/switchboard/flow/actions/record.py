@@ -16,11 +16,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from switchboard.events import CallEvent
-from switchboard.flow.actions.base import END, WAIT, Action, Context, Outcome, params_of
+from switchboard.flow.actions.base import END, WAIT, Action, Context, Outcome
 from switchboard.flow.actions.collect import wait_name
 from switchboard.flow.actions.prompt import check_finish_key, finish_key, prompt_of
-from switchboard.flow.document import Path_
+from switchboard.flow.document import Node
 from switchboard.providers.actions import Record
+from switchboard.state import Waiting, WaitingForRecording
 
 
 class RecordParams(BaseModel):
@@ -36,7 +37,7 @@ class RecordParams(BaseModel):
     _key = field_validator("finish_on_key")(check_finish_key)
 
 
-class RecordAction(Action):
+class RecordAction(Action[RecordParams]):
     type = "RECORD"
     Params = RecordParams
     keys = frozenset({"actions"})
@@ -44,26 +45,27 @@ class RecordAction(Action):
     provider_facing = True
     waits = True
 
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        params = params_of(action)
-        if params.get("terminal"):
+    def step(self, ctx: Context, node: Node[RecordParams]) -> Outcome:
+        params = node.params
+        if params.terminal:
             ctx.out.append(Record(terminal=True))
             return END
         ctx.out.append(
             Record(
-                prompt=prompt_of(ctx, action),
-                finish_on_key=finish_key(params.get("finish_on_key")),
-                max_length_s=params.get("max_length"),
-                timeout_s=params.get("timeout"),
-                trim_silence=bool(params.get("trim_silence")),
-                play_beep=bool(params.get("play_beep")),
-                callback_url=ctx.step_url(),
+                prompt=prompt_of(ctx, node),
+                finish_on_key=finish_key(params.finish_on_key),
+                max_length_s=params.max_length,
+                timeout_s=params.timeout,
+                trim_silence=params.trim_silence,
+                play_beep=params.play_beep,
+                callback_url=ctx.callback_url(),
             )
         )
-        ctx.state.waiting = {"action": self.type, "name": wait_name(ctx, action, "record", ctx.state.recordings)}
+        ctx.state.waiting = WaitingForRecording(name=wait_name(node, "record", ctx.state.recordings))
         return WAIT
 
-    def resume(self, ctx: Context, waiting: dict[str, Any], event: CallEvent) -> None:
+    def resume(self, ctx: Context, waiting: Waiting, event: CallEvent) -> None:
+        assert isinstance(waiting, WaitingForRecording)
         url = event.recording_url or ""
         ctx.state.recording_url = url
-        ctx.state.recordings[waiting["name"]] = url
+        ctx.state.recordings[waiting.name] = url

@@ -7,8 +7,6 @@ Examples: ``{"type": "REDIRECT", "params": {"url": "https://app.example.test/ivr
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from switchboard.errors import FlowError
@@ -20,11 +18,11 @@ from switchboard.flow.actions.base import (
     FetchAnswer,
     FetchRequest,
     Outcome,
-    params_of,
 )
 from switchboard.flow.actions.webhook import Method, check_url, replacement
 from switchboard.flow.calljson import call_json
-from switchboard.flow.document import Path_
+from switchboard.flow.document import Node
+from switchboard.state import Waiting, WaitingForRedirect
 
 
 class RedirectParams(BaseModel):
@@ -42,36 +40,39 @@ class RedirectParams(BaseModel):
         return self
 
 
-class RedirectAction(Action):
+class RedirectAction(Action[RedirectParams]):
     type = "REDIRECT"
     Params = RedirectParams
     waits = True
 
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        params = params_of(action)
-        if params.get("flow"):
-            ctx.state.waiting = {"action": self.type, "flow": params["flow"]}
-            return Fetch(FetchRequest(kind="flow", flow=ctx.render(params["flow"])))
-        url = ctx.render(params["url"])
-        ctx.state.waiting = {"action": self.type, "url": url}
+    def step(self, ctx: Context, node: Node[RedirectParams]) -> Outcome:
+        params = node.params
+        if params.flow:
+            flow = ctx.render(params.flow)
+            ctx.state.waiting = WaitingForRedirect(flow=flow)
+            return Fetch(FetchRequest(kind="flow", flow=flow))
+        assert params.url is not None  # RedirectParams: exactly one of url and flow
+        url = ctx.render(params.url)
+        ctx.state.waiting = WaitingForRedirect(url=url)
         return Fetch(
             FetchRequest(
                 kind="actions",
                 url=url,
-                method=params.get("method", "POST"),
+                method=params.method,
                 body=call_json(ctx.state, ctx.event, ctx.scope),
                 timeout_ms=ctx.settings.webhook_timeout_ms,
             )
         )
 
-    def resume_fetch(self, ctx: Context, waiting: dict[str, Any], answer: FetchAnswer) -> Outcome:
+    def resume_fetch(self, ctx: Context, waiting: Waiting, answer: FetchAnswer) -> Outcome:
+        assert isinstance(waiting, WaitingForRedirect)
         if answer.error:
-            raise FlowError(f"REDIRECT to {waiting.get('url') or waiting.get('flow')} failed: {answer.error}")
-        if waiting.get("flow"):
+            raise FlowError(f"REDIRECT to {waiting.url or waiting.flow} failed: {answer.error}")
+        if waiting.flow:
             ctx.switch_to = answer.data
             return NEXT
         actions = replacement(answer.data)
         if actions is None:
-            raise FlowError(f"REDIRECT to {waiting.get('url')} answered no 'actions' list")
-        ctx.replace_with = {"name": f"dynamic:{waiting.get('url')}", "actions": actions}
+            raise FlowError(f"REDIRECT to {waiting.url} answered no 'actions' list")
+        ctx.replace_with = {"name": f"dynamic:{waiting.url}", "actions": actions}
         return NEXT

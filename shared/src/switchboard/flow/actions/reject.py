@@ -8,18 +8,16 @@ Example: ``{"type": "REJECT"}``
 
 from __future__ import annotations
 
-from typing import Any
-
-from switchboard.flow.actions.base import END, Action, Context, Outcome
-from switchboard.flow.document import Path_
+from switchboard.flow.actions.base import END, Action, Context, NoParams, Outcome
+from switchboard.flow.document import Node
 from switchboard.providers.actions import Reject
 
 
-class RejectAction(Action):
+class RejectAction(Action[NoParams]):
     type = "REJECT"
     provider_facing = True
     terminal = True
 
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
+    def step(self, ctx: Context, node: Node[NoParams]) -> Outcome:
         ctx.out.append(Reject())
         return END

@@ -5,12 +5,10 @@ Example: ``{"type": "SAY", "params": {"text": "Hello ${sessionData.firstName}.",
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field
 
-from switchboard.flow.actions.base import NEXT, Action, Context, Outcome, params_of
-from switchboard.flow.document import Path_
+from switchboard.flow.actions.base import NEXT, Action, Context, Outcome
+from switchboard.flow.document import Node
 from switchboard.providers.actions import Say
 
 
@@ -23,20 +21,15 @@ class SayParams(BaseModel):
     play_beep: bool = False
 
 
-def say_of(ctx: Context, params: dict[str, Any]) -> Say:
-    return Say(
-        text=ctx.render(params.get("text", "")),
-        voice=params.get("voice"),
-        play_beep=bool(params.get("play_beep", False)),
-    )
+def say_of(ctx: Context, params: SayParams) -> Say:
+    return Say(text=ctx.render(params.text), voice=params.voice, play_beep=params.play_beep)
 
 
-class SayAction(Action):
+class SayAction(Action[SayParams]):
     type = "SAY"
     Params = SayParams
     provider_facing = True
 
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        params = params_of(action)
-        ctx.out.extend([say_of(ctx, params)] * int(params.get("loop", 1)))
+    def step(self, ctx: Context, node: Node[SayParams]) -> Outcome:
+        ctx.out.extend([say_of(ctx, node.params)] * node.params.loop)
         return NEXT

@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from switchboard.flow.actions.base import NEXT, Action, Context, Outcome, params_of
-from switchboard.flow.document import Path_
+from switchboard.flow.actions.base import NEXT, Action, Context, Outcome
+from switchboard.flow.document import Node
 
 
 class SessionDataParams(BaseModel):
@@ -19,13 +19,13 @@ class SessionDataParams(BaseModel):
     session_data: dict[str, Any] | None = None
 
 
-class SessionDataAction(Action):
+class SessionDataAction(Action[SessionDataParams]):
     type = "SESSIONDATA"
     Params = SessionDataParams
     keys = frozenset({"session_data"})
 
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        data = action.get("session_data") or params_of(action).get("session_data") or {}
+    def step(self, ctx: Context, node: Node[SessionDataParams]) -> Outcome:
+        data = node.doc.get("session_data") or node.params.session_data or {}
         for key, value in data.items():
             ctx.state.session_data[key] = ctx.render(value) if isinstance(value, str) else value
         ctx.scope["sessionData"] = ctx.state.session_data

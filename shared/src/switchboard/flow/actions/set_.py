@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from switchboard.flow.actions.base import NEXT, Action, Context, Outcome, params_of
-from switchboard.flow.document import Path_
+from switchboard.flow.actions.base import NEXT, Action, Context, Outcome
+from switchboard.flow.document import Node
 from switchboard.flow.expressions import evaluate
 from switchboard.flow.variables import NATIVE_VARIABLES
 
@@ -20,7 +20,7 @@ NAME = re.compile(r"^\$?[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class SetParams(BaseModel):
-    """Any number of ``name: expression`` pairs."""
+    """Any number of ``name: expression`` pairs (kept in ``model_extra``, in document order)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -39,12 +39,12 @@ class SetParams(BaseModel):
         return data
 
 
-class SetAction(Action):
+class SetAction(Action[SetParams]):
     type = "SET"
     Params = SetParams
 
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        for key, expression in params_of(action).items():
+    def step(self, ctx: Context, node: Node[SetParams]) -> Outcome:
+        for key, expression in (node.params.model_extra or {}).items():
             name = str(key).lstrip("$")
             value = evaluate(expression, ctx.scope) if isinstance(expression, str) else expression
             ctx.state.variables[name] = value

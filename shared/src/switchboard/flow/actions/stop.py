@@ -1,4 +1,4 @@
-"""STOP: stop running actions without hanging up: the call stays where it is (in a conference or a
+"""STOP: halt: stop running actions without hanging up: the call stays where it is (in a conference or a
 queue); if the provider comes back, the flow goes on after the STOP.
 
 Example: ``{"type": "STOP"}``
@@ -6,15 +6,13 @@ Example: ``{"type": "STOP"}``
 
 from __future__ import annotations
 
-from typing import Any
-
-from switchboard.flow.actions.base import HOLD, Action, Context, Outcome
-from switchboard.flow.document import Path_
+from switchboard.flow.actions.base import HALT, Action, Context, NoParams, Outcome
+from switchboard.flow.document import Node
 
 
-class StopAction(Action):
+class StopAction(Action[NoParams]):
     type = "STOP"
     terminal = True
 
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        return HOLD
+    def step(self, ctx: Context, node: Node[NoParams]) -> Outcome:
+        return HALT

@@ -5,13 +5,11 @@ Example: ``{"type": "TRANSFER", "params": {"no": "+254700000010"}}``
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict
 
-from switchboard.flow.actions.base import Action, Context, Outcome, params_of
-from switchboard.flow.actions.dial import bridge
-from switchboard.flow.document import Path_
+from switchboard.flow.actions.base import Action, Context, Outcome
+from switchboard.flow.actions.dial import DialParams, bridge
+from switchboard.flow.document import Node
 
 
 class TransferParams(BaseModel):
@@ -19,12 +17,11 @@ class TransferParams(BaseModel):
     no: str
 
 
-class TransferAction(Action):
+class TransferAction(Action[TransferParams]):
     type = "TRANSFER"
     Params = TransferParams
     provider_facing = True
     waits = True
 
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        params = params_of(action)
-        return bridge(ctx, [ctx.render(params["no"])], {})
+    def step(self, ctx: Context, node: Node[TransferParams]) -> Outcome:
+        return bridge(ctx, [ctx.render(node.params.no)], DialParams(no=node.params.no))

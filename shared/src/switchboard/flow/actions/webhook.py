@@ -22,10 +22,10 @@ from switchboard.flow.actions.base import (
     FetchAnswer,
     FetchRequest,
     Outcome,
-    params_of,
 )
 from switchboard.flow.calljson import call_json
-from switchboard.flow.document import Path_
+from switchboard.flow.document import Node
+from switchboard.state import Waiting, WaitingForWebhook
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -66,36 +66,32 @@ def replacement(answer: Any) -> list[dict[str, Any]] | None:
     return None
 
 
-class WebhookAction(Action):
+class WebhookAction(Action[WebhookParams]):
     type = "WEBHOOK"
     Params = WebhookParams
 
-    def step(self, ctx: Context, action: dict[str, Any], path: Path_) -> Outcome:
-        params = params_of(action)
-        body = (
-            _render_body(ctx, params["body"])
-            if params.get("body") is not None
-            else call_json(ctx.state, None, ctx.scope)
-        )
-        ctx.state.waiting = {"action": self.type, "save_as": params.get("save_as"), "url": params["url"]}
-        timeout = min(int(params.get("timeout_ms", 3000)), ctx.settings.webhook_timeout_ms)
+    def step(self, ctx: Context, node: Node[WebhookParams]) -> Outcome:
+        params = node.params
+        body = _render_body(ctx, params.body) if params.body is not None else call_json(ctx.state, None, ctx.scope)
+        ctx.state.waiting = WaitingForWebhook(url=params.url, save_as=params.save_as)
         return Fetch(
             FetchRequest(
                 kind="webhook",
-                url=ctx.render(params["url"]),
-                method=params.get("method", "POST"),
+                url=ctx.render(params.url),
+                method=params.method,
                 body=body,
-                timeout_ms=timeout,
+                timeout_ms=min(params.timeout_ms, ctx.settings.webhook_timeout_ms),
             )
         )
 
-    def resume_fetch(self, ctx: Context, waiting: dict[str, Any], answer: FetchAnswer) -> Outcome:
+    def resume_fetch(self, ctx: Context, waiting: Waiting, answer: FetchAnswer) -> Outcome:
+        assert isinstance(waiting, WaitingForWebhook)
         if answer.error:
-            raise FlowError(f"WEBHOOK {waiting.get('url')} failed: {answer.error}")
-        if waiting.get("save_as"):
-            ctx.state.variables.setdefault("webhook", {})[waiting["save_as"]] = answer.data
+            raise FlowError(f"WEBHOOK {waiting.url} failed: {answer.error}")
+        if waiting.save_as:
+            ctx.state.variables.setdefault("webhook", {})[waiting.save_as] = answer.data
             ctx.scope["webhook"] = ctx.state.variables["webhook"]
         actions = replacement(answer.data) if isinstance(answer.data, dict) else None
         if actions is not None:
-            ctx.replace_with = {"name": f"dynamic:{waiting.get('url')}", "actions": actions}
+            ctx.replace_with = {"name": f"dynamic:{waiting.url}", "actions": actions}
         return NEXT

@@ -2,7 +2,7 @@
 
 Source: ``africastalking.md`` §4. AT runs a whole ``<Response>`` of actions per reply. It has no
 element for a pause, answering-machine detection or SMS (its SMS API is a separate product the
-adapter does not wrap yet), so PAUSE, DETECT and SMS are refused at validation.
+adapter does not wrap yet), so PAUSE and DETECT are refused at validation (there is no SMS action).
 """
 
 from __future__ import annotations
