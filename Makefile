@@ -46,3 +46,4 @@ check-packages: bootstrap
 bench: bootstrap
 	$(UV) run python bench/flow_engine.py
 	$(UV) run python bench/webhook_roundtrip.py
+	$(UV) run python bench/concurrent_calls.py

@@ -67,6 +67,19 @@ class Connection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def post_form(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        """POST on the kept-alive connection; if the server had closed it (a keep-alive timeout)
+        before answering anything, reconnect and send once more, as HTTP clients do: such a
+        request is neither an error of the server nor left out of the latencies."""
+        reused = self.writer is not None
+        try:
+            return await self._post(body)
+        except (OSError, asyncio.IncompleteReadError, IndexError):
+            self.close()
+            if not reused:
+                raise
+            return await self._post(body)
+
+    async def _post(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
         if self.writer is None or self.reader is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         head = (
@@ -85,6 +98,56 @@ class Connection:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+        self.reader = self.writer = None
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by process ``pid`` (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def stack_pids(stack: Stack) -> dict[str, int]:
+    """The PIDs of the processes a callback goes through (and the dialer and sink, idle here)."""
+    names = ["webhook-ingress", "flow-runner", "tansu", "redis", "dialer", "cdr-sink"]
+    pids = {}
+    for name in names:
+        path = stack.run_dir / f"{name}.pid"
+        if path.exists():
+            pids[name] = int(path.read_text())
+    return pids
+
+
+def cpu_of(pids: dict[str, int]) -> dict[str, float]:
+    return {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+
+def cpu_per_callback(stack: Stack, url: str, count: int, rate: int) -> dict[str, float]:
+    """CPU milliseconds per callback for each process, over exactly ``count`` callbacks offered at
+    ``rate``/s (the figure least disturbed by other work on the machine)."""
+    pids = stack_pids(stack)
+    before = cpu_of(pids)
+    figures = asyncio.run(drive(url, rate, count / rate))
+    asyncio.run(wait_drained(stack.config.kafka_bootstrap))
+    after = cpu_of(pids)
+    per = {name: round((after[name] - before[name]) * 1000 / count, 3) for name in pids}
+    per["ingress+flow-runner"] = round(per.get("webhook-ingress", 0) + per.get("flow-runner", 0), 3)
+    per["stack"] = round(sum(v for k, v in per.items() if k not in ("ingress+flow-runner",)), 3)
+    return {"callbacks": count, "rate": rate, "errors": figures["errors"], **per}
+
+
+def idle_cpu(stack: Stack, seconds: float = 10) -> dict[str, float]:
+    """Share of one core each process uses with no traffic at all, over ``seconds``."""
+    pids = stack_pids(stack)
+    before = cpu_of(pids)
+    time.sleep(seconds)
+    after = cpu_of(pids)
+    per = {name: round((after[name] - before[name]) / seconds * 100, 2) for name in pids}
+    per["total_percent_of_a_core"] = round(sum(per.values()), 2)
+    return per
 
 
 async def drive(url: str, rate: int, seconds: float, connections: int = 256) -> dict[str, float]:
@@ -188,6 +251,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rates", default="200,500,1000")
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--cpu-count", type=int, default=3000, help="callbacks for the CPU-per-callback figure")
+    parser.add_argument("--cpu-rate", type=int, default=150)
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the teardown below on kill
@@ -201,6 +266,13 @@ def main() -> None:
     baseline, baseline_url = start_baseline(config)
     results: dict[str, list[dict[str, float]]] = {"pipeline": [], "baseline_in_process": []}
     try:
+        asyncio.run(wait_drained(config.kafka_bootstrap))
+        time.sleep(3)  # let start-up work settle before measuring idleness
+        idle = idle_cpu(stack)
+        print(f"idle stack: {idle}", flush=True)
+        asyncio.run(drive(config.callback_url, 50, 2))  # warm up
+        cpu = cpu_per_callback(stack, config.callback_url, args.cpu_count, args.cpu_rate)
+        print(f"CPU ms per callback at {args.cpu_rate}/s over {args.cpu_count}: {cpu}", flush=True)
         for rate in rates:
             for name, url in (
                 ("baseline_in_process", baseline_url),
@@ -225,7 +297,10 @@ def main() -> None:
         json.dumps(
             {
                 "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                "load_average": os.getloadavg(),
                 "reply_timeout_s": 3.0,
+                "idle_cpu_percent": idle,
+                "cpu_ms_per_callback": cpu,
                 "results": results,
             },
             indent=2,

@@ -88,3 +88,38 @@ def test_runner_settings_reach_the_engine(monkeypatch):
     engine = FlowRunnerSettings(callback_url="https://sb.test/cb").engine()
     assert (engine.action_budget, engine.webhook_timeout_ms, engine.callback_url) == (7, 900, "https://sb.test/cb")
     assert engine.foreach_cap == EngineSettings().foreach_cap  # untouched limits keep the engine's defaults
+
+
+def test_a_turn_renders_the_reply_through_the_provider_and_marks_the_event_applied():
+    from switchboard_flow_runner.domain import take_turn
+
+    flow = FlowRepository(FLOWS).get("ivr")
+    start = event(CallEventType.CALL_STARTED)
+    turn = take_turn(new_inbound_state(start, "ivr"), start, flow, EngineSettings())
+    assert turn.reply.content_type == "application/xml" and b"<GetDigits" in turn.reply.body
+    assert start.event_id in turn.state.applied_events and turn.outgoing == [] and turn.fetch is None
+
+
+def test_a_one_action_provider_gets_one_reply_per_turn_and_keeps_the_rest_pending():
+    from switchboard_flow_runner.domain import take_turn
+
+    flow = FlowRepository(FLOWS).get("ivr")
+    start = event(CallEventType.CALL_STARTED, provider="telesign", call_key="telesign:S1")
+    state = new_inbound_state(start, "ivr")
+    turn = take_turn(state, start, flow, EngineSettings())
+    assert b'"speak"' in turn.reply.body and len(turn.state.pending_replies) >= 1
+    pending = list(turn.state.pending_replies)
+    done = event(CallEventType.CALL_PROGRESS, provider="telesign", call_key="telesign:S1")
+    after = take_turn(turn.state, done, flow, EngineSettings())
+    assert after.reply.body == pending[0].split("\n", 1)[1].encode()
+    assert after.state.pending_replies == pending[1:] and done.event_id in after.state.applied_events
+
+
+def test_an_action_the_provider_lacks_ends_with_the_apology_and_a_flow_error():
+    from switchboard.flow.document import build_flow
+    from switchboard_flow_runner.domain import take_turn
+
+    flow = build_flow({"actions": [{"type": "PAUSE", "params": {"length": 1}}]}, name="p", check=False)
+    start = event(CallEventType.CALL_STARTED)
+    turn = take_turn(new_inbound_state(start, "p"), start, flow, EngineSettings(error_message="Sorry."))
+    assert b"Sorry." in turn.reply.body and turn.state.flow_error

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -39,10 +40,14 @@ from switchboard.settings import ServiceSettings
 from switchboard.topics import all_topic_names
 
 log = get_logger(__name__)
+FASTSTREAM_LOG = logging.getLogger("faststream.switchboard")
+FASTSTREAM_LOG.setLevel(logging.WARNING)
 
 
 def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
-    """A FastStream Kafka broker for ``settings.kafka_bootstrap`` with acks=all, linger 0."""
+    """A FastStream Kafka broker for ``settings.kafka_bootstrap`` with acks=all, linger 0.
+    FastStream's own log keeps its warnings and errors (a message it cannot hand to a handler
+    must not fail silently) but not its two INFO lines per message."""
     return KafkaBroker(
         settings.kafka_bootstrap.split(","),
         client_id=client_id,
@@ -50,7 +55,7 @@ def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
         linger_ms=0,
         enable_idempotence=settings.kafka_idempotence,
         request_timeout_ms=10_000,
-        logger=None,
+        logger=FASTSTREAM_LOG,
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from faststream import AckPolicy
-from faststream.kafka import KafkaMessage
 
 from switchboard.events import CallEvent, decode
 from switchboard.flow.interpreter import INTERNAL_ERRORS
@@ -44,9 +43,12 @@ def build_app(settings: FlowRunnerSettings | None = None) -> FastAPI:
         max_workers=settings.runner_concurrency,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
     )
-    async def on_call_event(msg: KafkaMessage) -> None:
+    async def on_call_event() -> None:
+        # The message from the context and no parameters: a ``KafkaMessage`` parameter costs a
+        # thread-pool hop per message, and a ``bytes`` one has FastStream decode the JSON first.
+        msg = broker.context.get_local("message")
         body: bytes = msg.body
-        key = msg.raw_message.key  # type: ignore[union-attr]
+        key = msg.raw_message.key
         await run_guarded(
             broker,
             Topic.CALL_EVENTS.value,

@@ -1,10 +1,11 @@
-"""Handle one ``voice.call-events`` message: load state, apply, save, reply, emit the CDR event.
+"""Handle one ``voice.call-events`` message: load state, take the turn (domain.py, pure), publish
+its events, save the state with the reply (one script), emit the CDR event.
 
 Order matters for the crash story (ARCHITECTURE §7): the new state (with this event id in
-``applied_events`` and the rendered reply) is saved *before* the reply is pushed and the
-``SessionEnded`` published, and the Kafka offset is committed after all of it. A redelivered
-event finds its id applied and only re-pushes the saved reply; ``SessionEnded`` may be published
-twice, which the cdr-sink's upsert by call key absorbs.
+``applied_events``) and its reply are saved and published in one Redis script, and the Kafka
+offset is committed after that. A redelivered event finds its id applied and is skipped (its reply
+is stored); ``SessionEnded`` may be published twice, which the cdr-sink's upsert by call key
+absorbs.
 """
 
 from __future__ import annotations
@@ -12,24 +13,20 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import replace
-from typing import assert_never
 
 from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
 
-from switchboard.errors import FlowError, TransientError
-from switchboard.events import CallEvent, CallEventType, DialRequest, Direction, FlowErrorEvent, encode
-from switchboard.flow.actions.base import EngineSettings, PlaceCall
-from switchboard.flow.interpreter import FlowFault, Transition, fail, run
+from switchboard.errors import TransientError
+from switchboard.events import CallEvent, CallEventType, Direction, encode
+from switchboard.flow.actions.base import EngineSettings
 from switchboard.flow.repository import FlowRepository
 from switchboard.logging import bind_call, get_logger
 from switchboard.providers import PROVIDERS
-from switchboard.providers.actions import Hangup, Say
 from switchboard.providers.base import Reply
-from switchboard.replies import pack, unpack
 from switchboard.state import CallState, StateConflict, StateStore
 from switchboard.topics import Topic
-from switchboard_flow_runner.domain import LIVE_TYPES, apply_event, new_inbound_state, session_ended
+from switchboard_flow_runner.domain import LIVE_TYPES, continue_turn, new_inbound_state, session_ended, take_turn
 from switchboard_flow_runner.fetcher import Fetcher
 from switchboard_flow_runner.settings import FlowRunnerSettings
 
@@ -89,92 +86,30 @@ class CallEventHandler:
             raise TransientError(f"state of {exc} changed under us") from exc
 
     async def _live(self, state: CallState | None, event: CallEvent) -> None:
+        """load → turn (with its fetches) → publish its events → save the state with the reply."""
         if state is None:
             flow_name = self.flows.route(event.provider, event.destination_number)
             if event.direction is Direction.OUTBOUND:
                 log.warning("outbound call without dialer state", call_key=event.call_key)
                 flow_name = None
             state = new_inbound_state(event, flow_name)  # its call id is linked when it is saved
-        if state.pending_replies:  # one-action providers: the batch is not played out yet
-            await self._reply(state, event, [unpack(p.encode()) for p in state.pending_replies])
-            return
-        flow = await self.flows.flow_for(state)
         engine = self.engine_for(state.provider)
-        transition = await self._follow_fetches(apply_event(state, event, flow, engine), engine)
-        await self._effects(transition, event)
-        if transition.error:
-            log.error("flow error; caller gets the apology", error=str(transition.error), flow=state.flow_ref)
-            await self._flow_error(transition.state, transition.error)
-        new = transition.state
-        provider = PROVIDERS[new.provider]
-        try:
-            replies = provider.render(transition.actions, reply_seq=new.reply_seq, caller_id=new.caller_number)
-        except FlowError as exc:  # an action the provider lacks: end politely, never silence
-            log.error("reply cannot be rendered; caller gets the apology", error=str(exc))
-            new.flow_error = str(exc)
-            replies = provider.render([Say(text=engine.error_message), Hangup()])
-        await self._reply(new, event, replies)
-
-    async def _reply(self, state: CallState, event: CallEvent, replies: list[Reply]) -> None:
-        """Answer ``event`` with the first reply and keep the others pending (Telesign takes one
-        action per reply); save the state before pushing the reply (crash story above)."""
-        first = replies[0] if replies else Reply(b"{}", "application/json")
-        state.pending_replies = [pack(r).decode() for r in replies[1:]]
-        state.mark_applied(event.event_id)
-        new_call = state.version == 0
-        await self._save(state, reply_to=event.event_id if event.expects_reply else None, reply=first, link=new_call)
-
-    async def _follow_fetches(self, transition: Transition, engine: EngineSettings) -> Transition:
-        """Do the I/O the flow asks for and run on, up to ``max_fetches`` times per callback."""
-        fetches = 0
-        while transition.fetch is not None and not transition.ended:
-            fetches += 1
-            if fetches > engine.max_fetches:
-                fault = FlowFault(f"more than {engine.max_fetches} WEBHOOK/REDIRECT requests in one callback")
-                return fail(transition, fault, engine)
-            answer = await self.fetcher.fetch(transition.fetch)
-            assert transition.flow is not None
-            after = run(transition.flow, transition.state, None, engine, answer=answer)
-            after.actions = [*transition.actions, *after.actions]
-            after.effects = [*transition.effects, *after.effects]
-            transition = after
-        return transition
-
-    async def _effects(self, transition: Transition, event: CallEvent) -> None:
-        """Carry out the run's effects. They go out before the state is saved, so a redelivered
-        event runs them again: each dial request's idempotency key is the event id and the
-        effect's position, and the dialer places a key once."""
-        state = transition.state
-        for n, effect in enumerate(transition.effects):
-            match effect:
-                case PlaceCall():
-                    request = DialRequest(
-                        idempotency_key=f"{event.event_id}:{n}",
-                        to=effect.to,
-                        flow=effect.flow,
-                        session_data=effect.session_data,
-                        caller_id=effect.caller_id,
-                        provider=state.provider,
-                        account=state.account,
-                        campaign_id=state.campaign_id,
-                    )
-                    await self.broker.publish(
-                        encode(request), Topic.DIAL_REQUESTS.value, key=request.request_id.encode()
-                    )
-                case _:
-                    assert_never(effect)
-
-    async def _flow_error(self, state: CallState, fault: FlowFault) -> None:
-        event = FlowErrorEvent(
-            call_key=state.call_key,
-            call_id=state.call_id,
-            provider=state.provider,
-            flow_id=state.flow_ref,
-            flow_version=state.flow_version,
-            pointer=fault.pointer,
-            message=fault.message,
+        flow = None if state.pending_replies else await self.flows.flow_for(state)
+        turn = take_turn(state, event, flow, engine)
+        while turn.fetch is not None:
+            turn = continue_turn(turn, await self.fetcher.fetch(turn.fetch), event, engine)
+        if any(out.topic is Topic.FLOW_ERRORS for out in turn.outgoing):
+            log.warning("flow error; caller gets the apology", error=turn.state.flow_error, flow=state.flow_ref)
+        # Published before the save: a crash in between redelivers the event and publishes them
+        # again (dial requests carry idempotency keys; flow errors are reports), never loses them.
+        for out in turn.outgoing:
+            await self.broker.publish(encode(out.event), out.topic.value, key=out.key)
+        await self._save(
+            turn.state,
+            reply_to=event.event_id if event.expects_reply else None,
+            reply=turn.reply,
+            link=turn.state.version == 0,
         )
-        await self.broker.publish(encode(event), Topic.FLOW_ERRORS.value, key=state.call_key.encode())
 
     async def _replay(self, state: CallState, event: CallEvent) -> None:
         # Its reply was stored and published with the state (switchboard.replies, crash story 2).
