@@ -129,7 +129,7 @@ async def test_repeated_callbacks_have_one_effect(stack, http):
     redis = aioredis.from_url(stack.config.redis_url)
     state = orjson.loads(await redis.get(call_state_key(f"africastalking:{sid}")))
     await redis.aclose()
-    assert state["step"] == 2 and state["collected"] == {"menu": "9"}
+    assert state["reply_seq"] == 2 and state["collected"] == {"menu": "9"}
     # the final notification on both URLs (and the original /voice/* alias, with Basic auth), twice each
     alias = (f"{stack.config.ingress_url}/voice/instruct", {"auth": ("at", stack.config.callback_secret)})
     for url, kw in [(stack.config.callback_url, {}), (stack.config.events_url, {}), alias] * 2:
