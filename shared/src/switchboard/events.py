@@ -6,6 +6,12 @@ round-trips each of them. Serialisation is orjson (:func:`encode` / :func:`decod
 
 Times are UTC ``datetime``s; durations are whole seconds (``*_s``); money is a decimal string in
 the provider's currency (``cost`` + ``currency``), never a float.
+
+Bounds: every field that reaches the ``cdrs`` table (cdr-sink ``schema.py``) carries the column's
+bound here (``varchar(n)`` lengths, ``integer`` and ``numeric(14, 4)`` ranges, no U+0000, which
+PostgreSQL text cannot hold), so a :class:`SessionEnded` these models accept is a row PostgreSQL
+accepts. The provider parsers check the same bounds at the edge (:mod:`switchboard.providers.fields`)
+and name the field; the cdr-sink's isolation of refused rows is the safety net, not the first line.
 """
 
 from __future__ import annotations
@@ -14,10 +20,67 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+NO_NUL = r"^[^\x00]*$"
+"""PostgreSQL ``text``/``varchar``/``jsonb`` refuse U+0000."""
+MAX_DURATION_S = 7 * 24 * 3600
+"""Longest call duration accepted (a week, in seconds): beyond it is a unit or clock error."""
+MAX_DIGITS = 128
+"""Most DTMF keys in one input (a COLLECT's ``num_digits`` is at most 64)."""
+MAX_COST = Decimal("9999999999.9999")
+"""Largest cost ``numeric(14, 4)`` holds."""
+MAX_URL = 2048
+INT32_MAX = 2**31 - 1
+
+Text32 = Annotated[str, StringConstraints(max_length=32, pattern=NO_NUL)]
+Text64 = Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL)]
+Text128 = Annotated[str, StringConstraints(max_length=128, pattern=NO_NUL)]
+Text200 = Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]
+Url = Annotated[str, StringConstraints(max_length=MAX_URL, pattern=NO_NUL)]
+SessionId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=NO_NUL)]
+"""A provider's call/session id (AT ``sessionId``, Voxology ``call_id``, Telesign ``reference_id``)."""
+DtmfDigits = Annotated[str, StringConstraints(max_length=MAX_DIGITS, pattern=r"^[0-9A-Da-d*#]*$")]
+"""Keys pressed: ``0-9``, ``*``, ``#``, ``A-D``; empty when nothing was pressed."""
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+"""ISO 4217 code, upper case."""
+DurationS = Annotated[int, Field(ge=0, le=MAX_DURATION_S)]
+Cost = Annotated[Decimal, Field(ge=0, le=MAX_COST, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
+YEARS = (1970, 2999)
+"""Years a timestamp may fall in (in UTC). Beyond them is a clock or parsing error; at the very
+ends of ``datetime``'s range the conversion to UTC for ``timestamptz`` overflows."""
+
+
+def in_years(value: datetime) -> datetime:
+    """``value`` when it falls in :data:`YEARS` (naive values are taken as UTC), else ``ValueError``."""
+    try:
+        year = value.astimezone(UTC).year if value.tzinfo else value.year
+    except OverflowError:
+        year = 0
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise ValueError(f"a time must fall in the years {YEARS[0]} to {YEARS[1]} (UTC)")
+    return value
+
+
+Timestamp = Annotated[datetime, AfterValidator(in_years)]
+
+
+def without_nul(value: Any) -> Any:
+    """``value`` (JSON-like: str, list, dict) with every U+0000 replaced by U+FFFD, keys included.
+
+    Free-form data (session data, collected inputs, a flow error message) is kept rather than
+    refused for a character PostgreSQL cannot store."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nul(v) for v in value]
+    return value
 
 
 def new_id() -> str:
@@ -69,33 +132,38 @@ class CallEvent(_Event):
     ``event_id`` is minted by the ingress per accepted (non-duplicate) callback; the flow-runner
     stores and publishes its reply (switchboard.replies) when ``expects_reply`` is true. ``raw`` keeps every
     field of the provider's payload as received (unknown fields included).
+
+    ``raw_invalid`` (end-of-call notifications only): provider field name → raw value of each field
+    that was out of bounds; that field is null (numbers: ``""``) here, so the call still ends and its
+    CDR still lands. A live callback with such a field is refused instead (``InvalidEvent``).
     """
 
     schema_version: Literal[1] = 1
     event_id: str = Field(default_factory=new_id)
     type: CallEventType
-    provider: str
-    account: str = "default"
-    call_key: str = Field(description="'<provider>:<provider session id>'")
-    session_id: str
-    call_id: str | None = Field(default=None, description="Switchboard call id when echoed back")
+    provider: Text32
+    account: Text64 = "default"
+    call_key: Text200 = Field(description="'<provider>:<provider session id>'")
+    session_id: SessionId
+    call_id: Text64 | None = Field(default=None, description="Switchboard call id when echoed back")
     direction: Direction
-    caller_number: str = ""
-    destination_number: str = ""
-    digits: str | None = None
-    recording_url: str | None = None
-    provider_state: str | None = Field(default=None, description="e.g. AT callSessionState")
-    provider_status: str | None = None
-    hangup_cause: str | None = Field(default=None, description="provider's raw hangup cause")
-    duration_s: int | None = None
-    cost: Decimal | None = None
-    currency: str | None = None
-    call_start_time: datetime | None = None
-    dial_destination_number: str | None = None
-    dial_duration_s: int | None = None
+    caller_number: Text64 = ""
+    destination_number: Text64 = ""
+    digits: DtmfDigits | None = None
+    recording_url: Url | None = None
+    provider_state: Text64 | None = Field(default=None, description="e.g. AT callSessionState")
+    provider_status: Text64 | None = None
+    hangup_cause: Text64 | None = Field(default=None, description="provider's raw hangup cause")
+    duration_s: DurationS | None = None
+    cost: Cost | None = None
+    currency: Currency | None = None
+    call_start_time: Timestamp | None = None
+    dial_destination_number: Text64 | None = None
+    dial_duration_s: DurationS | None = None
     expects_reply: bool = False
-    received_at: datetime = Field(default_factory=utcnow)
+    received_at: Timestamp = Field(default_factory=utcnow)
     raw: dict[str, str] = Field(default_factory=dict)
+    raw_invalid: dict[str, str] = Field(default_factory=dict, description="field → raw value, out of bounds")
 
 
 class CampaignPolicy(_Event):
@@ -128,7 +196,7 @@ class DialRequest(_Event):
     caller_id: str | None = Field(default=None, description="E.164; default: account's number")
     flow: str = Field(description="flow name from flows/")
     session_data: dict[str, Any] = Field(default_factory=dict)
-    campaign_id: str | None = None
+    campaign_id: Text128 | None = None
     policy: CampaignPolicy = Field(default_factory=CampaignPolicy)
     requested_at: datetime = Field(default_factory=utcnow)
 
@@ -159,8 +227,8 @@ class DialAttempt(_Event):
     flow: str
     campaign_id: str | None = None
     session_data: dict[str, Any] = Field(default_factory=dict)
-    requested_at: datetime
-    attempted_at: datetime = Field(default_factory=utcnow)
+    requested_at: Timestamp
+    attempted_at: Timestamp = Field(default_factory=utcnow)
 
 
 class SessionEnded(_Event):
@@ -170,33 +238,44 @@ class SessionEnded(_Event):
     Topic ``voice.sessions-ended``, key ``call_key``. ``inputs`` maps a COLLECT's name (or
     ``collect_<n>``) to the digits pressed; ``hangup_cause`` is normalised to the AT/Q.850 names,
     ``hangup_cause_raw`` is the provider's own value. ``flow_id`` is what the call ran: a flow's
-    name or, for a dynamic flow, the customer application's URL.
+    name or, for a dynamic flow, the customer application's URL. ``raw_invalid``: the final
+    notification's out-of-bounds fields (provider field name → raw value), null in this CDR.
+
+    Bounds are the ``cdrs`` columns' (module docstring): a SessionEnded that validates is a row
+    PostgreSQL accepts. U+0000 in free-form data (``inputs``, ``recordings``, ``session_data``,
+    ``raw_invalid``, ``flow_error``) becomes U+FFFD instead of refusing the CDR.
     """
 
     schema_version: Literal[1] = 1
-    call_key: str
-    call_id: str | None = None
-    provider: str
-    account: str = "default"
+    call_key: Text200
+    call_id: Text64 | None = None
+    provider: Text32
+    account: Text64 = "default"
     direction: Direction
-    caller_number: str
-    destination_number: str
+    caller_number: Text64
+    destination_number: Text64
     status: CallStatus
-    hangup_cause: str | None = None
-    hangup_cause_raw: str | None = None
-    started_at: datetime | None = Field(default=None, description="answer time, null if never")
-    ended_at: datetime
-    duration_s: int = 0
-    cost: Decimal | None = None
-    currency: str | None = None
-    flow_id: str | None = None
-    flow_version: str | None = None
-    campaign_id: str | None = None
-    attempt: int | None = None
+    hangup_cause: Text64 | None = None
+    hangup_cause_raw: Text64 | None = None
+    started_at: Timestamp | None = Field(default=None, description="answer time, null if never")
+    ended_at: Timestamp
+    duration_s: DurationS = 0
+    cost: Cost | None = None
+    currency: Currency | None = None
+    flow_id: Url | None = None
+    flow_version: Text64 | None = None
+    campaign_id: Text128 | None = None
+    attempt: Count | None = None
     inputs: dict[str, str] = Field(default_factory=dict)
     recordings: list[str] = Field(default_factory=list)
     session_data: dict[str, Any] = Field(default_factory=dict)
     flow_error: str | None = None
+    raw_invalid: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("inputs", "recordings", "session_data", "flow_error", "raw_invalid", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return without_nul(value)
 
 
 class FlowErrorEvent(_Event):

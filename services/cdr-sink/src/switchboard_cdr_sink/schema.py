@@ -3,7 +3,10 @@
 
 One row per call, keyed by ``call_key`` (``<provider>:<provider session id>``; for a dial the
 provider refused, ``<provider>:rejected:<call id>``). Durations in seconds; ``cost`` in ``currency``
-(ISO 4217) as the provider reported it.
+(ISO 4217) as the provider reported it. ``raw_invalid``: the final notification's out-of-bounds
+fields (provider field name → raw value), null in their columns (issue 8).
+
+The column bounds are those of :class:`switchboard.events.SessionEnded`; change both together.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -41,7 +45,7 @@ cdrs = Table(
     Column("duration_s", Integer, nullable=False),
     Column("cost", Numeric(14, 4)),
     Column("currency", String(8)),
-    Column("flow_id", String(128)),
+    Column("flow_id", String(2048)),  # a flow name or a dynamic flow's URL
     Column("flow_version", String(64)),
     Column("campaign_id", String(128), index=True),
     Column("attempt", Integer),
@@ -50,6 +54,7 @@ cdrs = Table(
     Column("session_data", JSONB, nullable=False),
     Column("flow_error", Text),
     Column("provider_status", String(200)),
+    Column("raw_invalid", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

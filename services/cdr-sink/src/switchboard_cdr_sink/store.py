@@ -26,7 +26,8 @@ def row_from_session(event: SessionEnded) -> dict[str, Any]:
 
 
 def row_from_rejected_dial(attempt: DialAttempt) -> dict[str, Any]:
-    """A dial the provider refused never rings, so it gets its CDR here, status ``failed``."""
+    """A dial the provider refused never rings, so it gets its CDR here, status ``failed``. The
+    provider's status is its hangup cause, cut to the column (64; ``provider_status`` keeps 200)."""
     return {
         "call_key": f"{attempt.provider}:rejected:{attempt.call_id}",
         "call_id": attempt.call_id,
@@ -36,8 +37,8 @@ def row_from_rejected_dial(attempt: DialAttempt) -> dict[str, Any]:
         "caller_number": attempt.caller_id,
         "destination_number": attempt.to,
         "status": CallStatus.FAILED.value,
-        "hangup_cause": attempt.provider_status,
-        "hangup_cause_raw": attempt.provider_status,
+        "hangup_cause": attempt.provider_status[:64],
+        "hangup_cause_raw": attempt.provider_status[:64],
         "started_at": None,
         "ended_at": attempt.attempted_at,
         "duration_s": 0,
@@ -51,7 +52,8 @@ def row_from_rejected_dial(attempt: DialAttempt) -> dict[str, Any]:
         "recordings": [],
         "session_data": attempt.session_data,
         "flow_error": None,
-        "provider_status": attempt.provider_status,
+        "provider_status": attempt.provider_status[:200],
+        "raw_invalid": {},
     }
 
 

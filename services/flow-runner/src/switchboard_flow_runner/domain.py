@@ -198,4 +198,5 @@ def session_ended(state: CallState | None, event: CallEvent) -> SessionEnded:
         ],
         session_data=dict(state.session_data) if state else {},
         flow_error=state.flow_error if state else None,
+        raw_invalid=dict(event.raw_invalid),
     )

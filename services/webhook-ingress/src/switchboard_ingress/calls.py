@@ -53,7 +53,7 @@ class CallRequest(BaseModel):
     account: str = Field(default="default", min_length=1, max_length=100)
     session_data: dict[str, Any] = Field(default_factory=dict)
     caller_id: E164 | None = None
-    campaign_id: str | None = Field(default=None, max_length=200)
+    campaign_id: str | None = Field(default=None, max_length=128)  # cdrs.campaign_id varchar(128)
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
 
 
