@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from switchboard.events import CallEvent, CallEventType, CallStatus, Direction
+from switchboard.events import CallEvent, CallEventType, CallStatus, Direction, SessionEnded, encode
 from switchboard.flow.actions.base import EngineSettings
 from switchboard.flow.repository import FlowRepository
 from switchboard.providers.actions import Hangup, Say
+from switchboard.providers.africastalking import parse_callback
 from switchboard_flow_runner.domain import apply_event, new_inbound_state, session_ended
 
 FLOWS = Path(__file__).resolve().parents[3] / "flows"
@@ -123,3 +124,32 @@ def test_an_action_the_provider_lacks_ends_with_the_apology_and_a_flow_error():
     start = event(CallEventType.CALL_STARTED)
     turn = take_turn(new_inbound_state(start, "p"), start, flow, EngineSettings(error_message="Sorry."))
     assert b"Sorry." in turn.reply.body and turn.state.flow_error
+
+
+def test_final_notification_with_out_of_bounds_fields_still_makes_a_cdr():
+    """Issue 8: a final AT notification with a 100-character cause, a 12-character currency, a
+    cost of 1e20 and a duration of 2^40 still ends the call; the CDR has them null and kept raw."""
+    final = parse_callback(
+        {
+            "isActive": "0",
+            "sessionId": "S1",
+            "direction": "Inbound",
+            "callerNumber": "+254700000001",
+            "destinationNumber": "+254711000200",
+            "callStartTime": "2024-05-06+09:30:00",
+            "hangupCause": "X" * 100,
+            "currencyCode": "KESKESKESKES",
+            "amount": "1e20",
+            "durationInSeconds": str(2**40),
+        }
+    )
+    state = new_inbound_state(event(CallEventType.CALL_STARTED), "ivr")
+    cdr = session_ended(state, final)
+    assert (cdr.hangup_cause_raw, cdr.currency, cdr.cost, cdr.duration_s) == (None, None, None, 0)
+    assert cdr.raw_invalid == {
+        "hangupCause": "X" * 100,
+        "currencyCode": "KESKESKESKES",
+        "amount": "1e20",
+        "durationInSeconds": str(2**40),
+    }
+    assert SessionEnded.model_validate_json(encode(cdr)) == cdr

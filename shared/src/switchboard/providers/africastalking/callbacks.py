@@ -5,7 +5,9 @@ absent optional fields are fine, ``callStartTime`` may be ``None``/empty or use 
 ``T`` between date and time, ``direction`` is case-insensitive, unknown fields and enum values
 are kept raw in ``CallEvent.raw``. Required fields (§6): ``sessionId``, ``isActive``,
 ``direction``, ``callerNumber``, ``destinationNumber``; a missing or malformed one raises
-:class:`~switchboard.errors.InvalidEvent` naming the field.
+:class:`~switchboard.errors.InvalidEvent` naming the field. Every other field is checked against its
+bounds (:mod:`switchboard.providers.fields`): refused in a live notification, null and kept raw in
+the final one.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ import hashlib
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from switchboard.errors import InvalidEvent
 from switchboard.events import CallEvent, CallEventType, Direction
+from switchboard.providers.fields import ACCOUNT_MAX, FieldReader, call_event
 
 PROVIDER = "africastalking"
 REQUIRED = ("sessionId", "isActive", "direction", "callerNumber", "destinationNumber")
@@ -31,35 +33,19 @@ def _absent(value: str | None) -> bool:
     return value is None or value.strip() in ("", "None")
 
 
-def parse_time(value: str | None, *, field: str) -> datetime | None:
-    """``2024-05-06+09:30:00`` (or space/``T``) → aware UTC datetime; ``None``/empty → None."""
-    if _absent(value):
-        return None
-    assert value is not None
+def _calendar_time(value: str) -> datetime:
     match = _TIME.match(value.strip())
     if not match:
-        raise InvalidEvent(f"{field}={value!r} is not YYYY-MM-DD+HH:MM:SS", field=field)
+        raise ValueError(value)
     return datetime.fromisoformat(f"{match[1]}T{match[2]}").replace(tzinfo=UTC)
 
 
-def _int(form: Mapping[str, str], field: str) -> int | None:
-    value = form.get(field)
+def parse_time(value: str | None, *, field: str) -> datetime | None:
+    """``2024-05-06+09:30:00`` (or space/``T``) → aware UTC datetime; ``None``/empty → None.
+    Raises :class:`InvalidEvent` naming ``field`` for another shape or an impossible date."""
     if _absent(value):
         return None
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        raise InvalidEvent(f"{field}={value!r} is not an integer", field=field) from None
-
-
-def _decimal(form: Mapping[str, str], field: str) -> Decimal | None:
-    value = form.get(field)
-    if _absent(value):
-        return None
-    try:
-        return Decimal(str(value).strip())
-    except InvalidOperation:
-        raise InvalidEvent(f"{field}={value!r} is not a decimal amount", field=field) from None
+    return FieldReader(PROVIDER, final=False).time(field, value, _calendar_time, "YYYY-MM-DD+HH:MM:SS")
 
 
 def _event_type(form: Mapping[str, str], source: Source) -> CallEventType:
@@ -77,11 +63,21 @@ def _event_type(form: Mapping[str, str], source: Source) -> CallEventType:
     return CallEventType.CALL_STARTED if source == "callback" else CallEventType.CALL_PROGRESS
 
 
+def _optional(form: Mapping[str, str], field: str) -> str | None:
+    value = form.get(field)
+    return None if _absent(value) else value
+
+
 def parse_callback(form: Mapping[str, str], *, source: Source = "callback", account: str = "default") -> CallEvent:
     """Normalise one AT notification. ``source`` is which URL it came to (callback or events).
 
-    Raises :class:`InvalidEvent` with ``field`` set when a required field is missing or a field
-    does not have its documented shape.
+    Bounds (§3): numbers and states at most 64 characters, ``dtmfDigits`` DTMF keys (at most
+    128), ``durationInSeconds``/``dialDurationInSeconds`` 0 to 604,800 s, ``amount`` a finite
+    0 to 9,999,999,999.9999, ``currencyCode`` three letters, ``callStartTime`` a real date.
+
+    Raises :class:`InvalidEvent` with ``field`` set when a required field is missing or malformed,
+    or when a field is out of bounds in a live notification. In the final one (``isActive=0``,
+    the CDR trigger, §7) an out-of-bounds field is null in the event and kept in ``raw_invalid``.
     """
     for field in REQUIRED:
         if _absent(form.get(field)):
@@ -91,32 +87,36 @@ def parse_callback(form: Mapping[str, str], *, source: Source = "callback", acco
     direction = form["direction"].strip().lower()
     if direction not in ("inbound", "outbound"):
         raise InvalidEvent(f"direction={form['direction']!r} is not Inbound/Outbound", field="direction")
+    session_id = FieldReader.identity("sessionId", form["sessionId"])
+    account = FieldReader.identity("account", account, ACCOUNT_MAX)
     event_type = _event_type(form, source)
-    session_id = form["sessionId"].strip()
-    recording = form.get("recordingUrl")
-    return CallEvent(
+    read = FieldReader(PROVIDER, final=event_type is CallEventType.CALL_ENDED, session=session_id)
+    return call_event(
         type=event_type,
         provider=PROVIDER,
         account=account,
         call_key=f"{PROVIDER}:{session_id}",
         session_id=session_id,
-        call_id=None if _absent(form.get("clientRequestId")) else form["clientRequestId"],
+        call_id=read.text("clientRequestId", _optional(form, "clientRequestId")),
         direction=Direction(direction),
-        caller_number=form["callerNumber"].strip(),
-        destination_number=form["destinationNumber"].strip(),
-        digits=None if _absent(form.get("dtmfDigits")) else form["dtmfDigits"].strip(),
-        recording_url=None if recording is None else recording.strip(),
-        provider_state=form.get("callSessionState"),
-        provider_status=form.get("status"),
-        hangup_cause=None if _absent(form.get("hangupCause")) else form["hangupCause"],
-        duration_s=_int(form, "durationInSeconds"),
-        cost=_decimal(form, "amount"),
-        currency=None if _absent(form.get("currencyCode")) else form["currencyCode"],
-        call_start_time=parse_time(form.get("callStartTime"), field="callStartTime"),
-        dial_destination_number=form.get("dialDestinationNumber") or None,
-        dial_duration_s=_int(form, "dialDurationInSeconds"),
+        caller_number=read.text("callerNumber", form["callerNumber"].strip()) or "",
+        destination_number=read.text("destinationNumber", form["destinationNumber"].strip()) or "",
+        digits=read.digits("dtmfDigits", _optional(form, "dtmfDigits")),
+        recording_url=read.url("recordingUrl", form.get("recordingUrl")),
+        provider_state=read.text("callSessionState", form.get("callSessionState")),
+        provider_status=read.text("status", form.get("status")),
+        hangup_cause=read.text("hangupCause", _optional(form, "hangupCause")),
+        duration_s=read.duration_s("durationInSeconds", form.get("durationInSeconds")),
+        cost=read.cost("amount", form.get("amount")),
+        currency=read.currency("currencyCode", form.get("currencyCode")),
+        call_start_time=read.time(
+            "callStartTime", _optional(form, "callStartTime"), _calendar_time, "YYYY-MM-DD+HH:MM:SS"
+        ),
+        dial_destination_number=read.text("dialDestinationNumber", form.get("dialDestinationNumber") or None),
+        dial_duration_s=read.duration_s("dialDurationInSeconds", form.get("dialDurationInSeconds")),
         expects_reply=source == "callback" and form["isActive"] == "1",
         raw=dict(form),
+        raw_invalid=read.invalid,
     )
 
 

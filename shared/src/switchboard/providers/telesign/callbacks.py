@@ -9,7 +9,9 @@ Mapping: ``incoming_call`` and an answered ``dial_completed`` start the flow; ``
 carries ``collected_digits`` (may be empty); ``play_completed`` and ``call_leg_completed`` ask for
 the next action; ``call_completed`` ends the call (``duration`` s, ``status``, UTC timestamps with
 3 or 6 fractional digits and no zone). A failed ``dial_completed`` needs no answer: its
-``call_completed`` follows. Unknown fields are kept in ``raw``.
+``call_completed`` follows. Unknown fields are kept in ``raw``. Every field is checked against its
+bounds (:mod:`switchboard.providers.fields`): refused in a live event, null and kept raw in
+``call_completed``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import orjson
 
 from switchboard.errors import InvalidEvent
 from switchboard.events import CallEvent, CallEventType, Direction
+from switchboard.providers.fields import ACCOUNT_MAX, FieldReader, call_event
 
 PROVIDER = "telesign"
 LIVE = {"incoming_call", "speak_completed", "play_completed", "call_leg_completed"}
@@ -65,22 +68,31 @@ def verify_signature(api_key: str, raw_body: bytes, headers: Mapping[str, str]) 
     return False
 
 
-def _time(data: dict[str, Any], field: str) -> datetime | None:
-    value = data.get(field)
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
-    except ValueError:
-        raise InvalidEvent(f"data.{field}={value!r} is not an ISO-8601 time", field=f"data.{field}") from None
+ISO = "an ISO-8601 time"
 
 
-def _plus(number: Any) -> str:
-    text = str(number or "")
+def _utc_time(value: str) -> datetime:
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _plus(number: str | None) -> str:
+    text = number or ""
     return text if not text or text.startswith("+") else f"+{text}"
 
 
 def parse_callback(body: Any, *, account: str = "default") -> CallEvent:
+    """Normalise one Telesign event (§4).
+
+    Bounds: ``data.from``/``data.to``/``data.status`` at most 64 characters (a number with its
+    ``+``), ``data.collected_digits`` DTMF keys (at most 128), ``data.duration`` a number of 0 to
+    604,800 s, ``data.answered_on_utc`` ISO-8601, ``reference_id`` at most 128 characters,
+    ``external_id`` at most 64.
+
+    Raises :class:`InvalidEvent` naming the field (``data.<name>`` inside ``data``) when a required
+    field is missing or malformed, or a field is out of bounds in any event but ``call_completed``.
+    In ``call_completed`` (the CDR trigger, §6) an out-of-bounds field is null in the event and kept
+    in ``raw_invalid``.
+    """
     if not isinstance(body, dict):
         raise InvalidEvent("the event body must be a JSON object", field="body")
     name = body.get("event")
@@ -89,44 +101,52 @@ def parse_callback(body: Any, *, account: str = "default") -> CallEvent:
     reference = body.get("reference_id")
     if not isinstance(reference, str) or not reference:
         raise InvalidEvent("required field 'reference_id' is missing", field="reference_id")
+    reference = FieldReader.identity("reference_id", reference)
+    account = FieldReader.identity("account", account, ACCOUNT_MAX)
     data = body.get("data")
     data = {} if data is None else data
     if not isinstance(data, dict):
         raise InvalidEvent("'data' must be an object", field="data")
-    status = str(data.get("status") or "")
+    read = FieldReader(PROVIDER, final=name == "call_completed", session=reference)
+    status = read.text("data.status", data.get("status")) or ""
     kind = CallEventType.CALL_PROGRESS
     digits = None
     if name == "incoming_call" or (name == "dial_completed" and status == "answered"):
         kind = CallEventType.CALL_STARTED
     elif name == "speak_completed" and "collected_digits" in data:
-        kind, digits = CallEventType.INPUT_RECEIVED, str(data.get("collected_digits") or "")
+        kind = CallEventType.INPUT_RECEIVED
+        collected = data.get("collected_digits")
+        digits = read.digits("data.collected_digits", "" if collected is None else collected)
     elif name == "call_leg_completed":
         kind = CallEventType.DIAL_LEG_ENDED
     elif name == "call_completed":
         kind = CallEventType.CALL_ENDED
-    duration = data.get("duration")
-    if duration is not None and not isinstance(duration, int | float | str):
-        raise InvalidEvent("data.duration must be a number of seconds", field="data.duration")
+    duration_s = read.duration_s("data.duration", data.get("duration"))
     inbound = name == "incoming_call" or body.get("external_id") is None
     ended = kind is CallEventType.CALL_ENDED
-    return CallEvent(
+    to = _plus(read.text("data.to", data.get("to") or None, max_length=63))
+    origin = _plus(read.text("data.from", data.get("from") or None, max_length=63))
+    return call_event(
         type=kind,
         provider=PROVIDER,
         account=account,
         call_key=f"{PROVIDER}:{reference}",
         session_id=reference,
-        call_id=str(body["external_id"]) if body.get("external_id") else None,
+        call_id=read.text("external_id", body.get("external_id") or None),
         direction=Direction.INBOUND if inbound else Direction.OUTBOUND,
-        caller_number=_plus(data.get("from")) if inbound else _plus(data.get("to")),
-        destination_number=_plus(data.get("to")) if inbound else _plus(data.get("from")),
+        caller_number=origin if inbound else to,
+        destination_number=to if inbound else origin,
         digits=digits,
         provider_status=status or None,
-        provider_state=name,
+        provider_state=read.text("event", name),
         hangup_cause=(END_CAUSES.get(status, status.upper() or "UNSPECIFIED")) if ended else None,
-        duration_s=int(float(duration)) if ended and duration not in (None, "") else None,
-        call_start_time=_time(data, "answered_on_utc"),
+        duration_s=duration_s if ended else None,
+        call_start_time=read.time(
+            "data.answered_on_utc", data.get("answered_on_utc") or None, _utc_time, "an ISO-8601 time"
+        ),
         expects_reply=name in LIVE or kind is CallEventType.CALL_STARTED,
         raw={k: v if isinstance(v, str) else orjson.dumps(v).decode() for k, v in body.items()},
+        raw_invalid=read.invalid,
     )
 
 
