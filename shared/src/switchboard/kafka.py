@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -74,18 +74,41 @@ async def create_topics(bootstrap: str, *, partitions: int = 8, names: list[str]
         await admin.close()
 
 
-async def publish_dlq(broker: KafkaBroker, topic: str, *, body: bytes, key: bytes | None, error: BaseException) -> None:
-    """Send the original bytes to ``<topic>.dlq`` with the error class and message in headers."""
+async def publish_dlq(
+    broker: KafkaBroker,
+    topic: str,
+    *,
+    body: bytes,
+    key: bytes | None,
+    error: BaseException,
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    """Send the original bytes to ``<topic>.dlq`` with the error class and message in headers
+    (``x-error-class``, ``x-error``, ``x-source-topic``, ``x-error-field``), plus ``headers``,
+    which override them. Logs the record once, with its reason."""
     field = getattr(error, "field", None)
-    headers = {
+    all_headers = {
         "x-error-class": type(error).__name__,
         "x-error": str(error)[:2000],
         "x-source-topic": topic,
     }
     if field:
-        headers["x-error-field"] = str(field)
-    await broker.publish(body, f"{topic}.dlq", key=key, headers=headers)
-    log.error("event dead-lettered", topic=topic, error=str(error)[:500], field=field)
+        all_headers["x-error-field"] = str(field)
+    all_headers.update(headers or {})
+    await broker.publish(body, f"{topic}.dlq", key=key, headers=all_headers)
+    log.error(
+        "event dead-lettered",
+        topic=topic,
+        key=key.decode(errors="replace") if key else None,
+        error=all_headers["x-error"][:500],
+        error_class=all_headers["x-error-class"],
+        field=field,
+        **{
+            k.removeprefix("x-").replace("-", "_"): v
+            for k, v in (headers or {}).items()
+            if k not in ("x-error", "x-error-class")
+        },
+    )
 
 
 TRANSIENT: tuple[type[BaseException], ...] = (

@@ -10,7 +10,6 @@ from faststream.kafka import KafkaMessage
 from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
-from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential
 
 from switchboard.events import DialAttempt, SessionEnded, decode
 from switchboard.kafka import make_broker, publish_dlq
@@ -18,35 +17,71 @@ from switchboard.logging import configure_logging, get_logger
 from switchboard.service import service_app
 from switchboard.topics import Topic
 from switchboard_cdr_sink.settings import CdrSinkSettings
-from switchboard_cdr_sink.store import row_from_rejected_dial, row_from_session, upsert_cdrs
+from switchboard_cdr_sink.store import row_from_rejected_dial, row_from_session
+from switchboard_cdr_sink.writer import BatchWriter, Pending, SinkHealth, database_error, sqlstate_of
 
 GROUP_ID = "cdr-sink"
 log = get_logger(__name__)
 
 
+def rows_of(records: Any) -> tuple[list[Pending], list[tuple[Any, ValidationError]]]:
+    """The CDR rows of a batch of records, and the records that are not valid events."""
+    rows: list[Pending] = []
+    invalid: list[tuple[Any, ValidationError]] = []
+    for record in records:
+        try:
+            if record.topic == Topic.SESSIONS_ENDED.value:
+                rows.append(Pending(record, row_from_session(decode(SessionEnded, record.value))))
+            else:
+                attempt = decode(DialAttempt, record.value)
+                if not attempt.accepted:
+                    rows.append(Pending(record, row_from_rejected_dial(attempt)))
+        except ValidationError as exc:
+            invalid.append((record, exc))
+    return rows, invalid
+
+
+def source_headers(record: Any) -> dict[str, str]:
+    return {"x-source-partition": str(record.partition), "x-source-offset": str(record.offset)}
+
+
 def build_app(settings: CdrSinkSettings | None = None) -> FastAPI:
     settings = settings or CdrSinkSettings()
     configure_logging("cdr-sink", settings.log_level, settings.log_json)
-    engine = create_async_engine(settings.async_database_url, pool_size=5)
+    engine = create_async_engine(
+        settings.async_database_url,
+        pool_size=5,
+        pool_pre_ping=True,  # a restarted PostgreSQL leaves dead connections in the pool
+        connect_args={"timeout": 5, "command_timeout": 60},
+    )
     broker = make_broker(settings, client_id="cdr-sink")
+    health = SinkHealth()
+    writer = BatchWriter(engine, health, budget_s=settings.sink_db_retry_s)
 
-    async def rows_of(records: Any) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        for record in records:
-            try:
-                if record.topic == Topic.SESSIONS_ENDED.value:
-                    rows.append(row_from_session(decode(SessionEnded, record.value)))
-                else:
-                    attempt = decode(DialAttempt, record.value)
-                    if not attempt.accepted:
-                        rows.append(row_from_rejected_dial(attempt))
-            except ValidationError as exc:
-                await publish_dlq(broker, record.topic, body=record.value, key=record.key, error=exc)
-        return rows
+    async def dead_letter_invalid(record: Any, error: ValidationError) -> None:
+        await publish_dlq(
+            broker, record.topic, body=record.value, key=record.key, error=error, headers=source_headers(record)
+        )
+        health.dead_lettered["schema"] += 1
 
-    # At least once: offsets are committed only after the database commit (AckPolicy.ACK after
-    # the handler returns). A database outage raises after the retries: NACK seeks back and the
-    # batch is read again later. Idempotent: upsert by call_key. Poison records go to the DLQ.
+    async def dead_letter_refused(record: Any, error: BaseException) -> None:
+        name, message = database_error(error)
+        headers = {
+            "x-error-class": name,
+            "x-error": message,
+            "x-error-sqlstate": sqlstate_of(error) or "",
+            **source_headers(record),
+        }
+        await publish_dlq(broker, record.topic, body=record.value, key=record.key, error=error, headers=headers)
+        health.dead_lettered["database"] += 1
+
+    # At least once, and each refused record dead-lettered once: the good rows are committed first
+    # (refused rows isolated by bisection), then the invalid and refused records go to
+    # <topic>.dlq, then the handler returns and the offsets are committed (AckPolicy: commit after
+    # the handler). A database outage is retried inside the handler (the partition waits) for
+    # SB_SINK_DB_RETRY_S; then DatabaseUnavailable → NACK seeks back and the batch is read again:
+    # nothing is dead-lettered for an outage. Idempotent: upsert by call_key, so a replay rewrites
+    # the same rows; only a crash between the DLQ publish and the offset commit repeats a DLQ copy.
     @broker.subscriber(
         Topic.SESSIONS_ENDED.value,
         Topic.DIAL_ATTEMPTS.value,
@@ -58,26 +93,29 @@ def build_app(settings: CdrSinkSettings | None = None) -> FastAPI:
         auto_offset_reset="earliest",
     )
     async def on_batch(msg: KafkaMessage) -> None:
-        rows = await rows_of(msg.raw_message)
-        async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(settings.consumer_max_retries + 1),
-            wait=wait_exponential(multiplier=0.2, max=5),
-            reraise=True,
-        ):
-            with attempt:
-                written = await upsert_cdrs(engine, rows)
-        if written:
-            log.info("cdrs written", count=written)
+        items, invalid = rows_of(msg.raw_message)
+        refused = await writer.write(items)
+        for record, error in invalid:
+            await dead_letter_invalid(record, error)
+        for refusal in refused:
+            await dead_letter_refused(refusal.pending.record, refusal.error)
+        if written := len(items) - len(refused):
+            log.info("cdrs written", count=written, dead_lettered=len(invalid) + len(refused))
 
     async def db_ready() -> bool:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         return True
 
+    async def sink_ready() -> bool:
+        """False once a database outage has outlasted SB_SINK_DB_RETRY_S."""
+        return health.retrying_for() < settings.sink_db_retry_s
+
     return service_app(
         "Switchboard cdr-sink",
         broker=broker,
         consume=True,
-        checks={"postgres": db_ready},
+        checks={"postgres": db_ready, "sink": sink_ready},
         closers=[engine.dispose],
+        info=lambda: {"sink_state": health.info()},
     )

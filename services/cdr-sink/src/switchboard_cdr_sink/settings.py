@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from switchboard.settings import ServiceSettings
 
 
 class CdrSinkSettings(ServiceSettings):
     """``SB_DATABASE_URL``: PostgreSQL, as ``postgresql://user@host:port/db``.
     ``SB_CDR_BATCH_MAX``/``SB_CDR_BATCH_TIMEOUT_MS``: how many events one transaction takes at most
-    and how long a batch waits to fill."""
+    and how long a batch waits to fill.
+
+    ``SB_SINK_DB_RETRY_S`` (seconds, default 30): how long a batch retries a database outage
+    (connection refused or lost, too many connections, serialization failure …) before it is
+    handed back to Kafka uncommitted, read again and retried again. Records are never
+    dead-lettered for an outage, however long; the partition waits. Once an outage has lasted this
+    long, ``/ready`` answers 503 (``sink: false``, ``state: retrying``) until a batch lands. At
+    most 240 s, so a batch returns to the consumer within Kafka's ``max.poll.interval.ms`` (300 s).
+    """
 
     sink_host: str = "127.0.0.1"
     sink_port: int = 8083
     database_url: str = "postgresql://switchboard@127.0.0.1:5432/switchboard"
     cdr_batch_max: int = 500
     cdr_batch_timeout_ms: int = 200
+    sink_db_retry_s: float = Field(default=30.0, gt=0, le=240)
 
     @property
     def async_database_url(self) -> str:
