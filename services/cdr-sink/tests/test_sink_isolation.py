@@ -187,8 +187,10 @@ async def poison_among_good(sink: Any, good_count: int) -> None:
     # each bad record exactly once, with the reason
     assert {k: len(v) for k, v in session_dlq.items()} == {k.encode(): 1 for k in schema_bad}
     assert {k: len(v) for k, v in dial_dlq.items()} == {k.encode(): 1 for k in db_bad}
-    for (headers,) in session_dlq.values():
+    for key, change in schema_bad.items():
+        (headers,) = session_dlq[key.encode()]
         assert headers["x-error-class"] == "ValidationError" and headers["x-source-topic"] == Topic.SESSIONS_ENDED
+        assert headers["x-error-field"] == next(iter(change)), headers
     for (headers,) in dial_dlq.values():
         assert headers["x-error-sqlstate"] == "22001", headers
         assert headers["x-error-class"] == "StringDataRightTruncationError"

@@ -59,9 +59,11 @@ def build_app(settings: CdrSinkSettings | None = None) -> FastAPI:
     writer = BatchWriter(engine, health, budget_s=settings.sink_db_retry_s)
 
     async def dead_letter_invalid(record: Any, error: ValidationError) -> None:
-        await publish_dlq(
-            broker, record.topic, body=record.value, key=record.key, error=error, headers=source_headers(record)
-        )
+        first = error.errors()[0] if error.error_count() else None
+        headers = source_headers(record)
+        if first is not None and first["loc"]:
+            headers["x-error-field"] = ".".join(str(part) for part in first["loc"])
+        await publish_dlq(broker, record.topic, body=record.value, key=record.key, error=error, headers=headers)
         health.dead_lettered["schema"] += 1
 
     async def dead_letter_refused(record: Any, error: BaseException) -> None:
