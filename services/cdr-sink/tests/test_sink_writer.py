@@ -11,10 +11,13 @@ from typing import Any
 import asyncpg
 import pytest
 from asyncpg import exceptions as pg
+from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from switchboard.events import CallStatus, Direction, SessionEnded
+from switchboard_cdr_sink.schema import cdrs
+from switchboard_cdr_sink.settings import CdrSinkSettings
 from switchboard_cdr_sink.store import row_from_session
 from switchboard_cdr_sink.writer import (
     BatchWriter,
@@ -208,3 +211,11 @@ async def test_an_unreachable_database_is_retried_then_handed_back_never_refused
     assert health.state == "retrying" and health.retries >= 3 and health.retrying_for() > 0
     assert health.written == 0 and sum(health.dead_lettered.values()) == 0
     assert "ConnectionRefusedError" in (health.last_error or "") or "OSError" in (health.last_error or "")
+
+
+def test_settings_keep_a_batch_within_the_drivers_argument_limit_and_the_poll_interval():
+    biggest = CdrSinkSettings(cdr_batch_max=1000, sink_db_retry_s=240)
+    assert biggest.cdr_batch_max * len(cdrs.columns) <= 32_767
+    for bad in ({"cdr_batch_max": 1001}, {"sink_db_retry_s": 241}, {"sink_db_retry_s": 0}):
+        with pytest.raises(ValidationError):
+            CdrSinkSettings(**bad)

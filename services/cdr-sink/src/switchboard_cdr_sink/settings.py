@@ -10,7 +10,8 @@ from switchboard.settings import ServiceSettings
 class CdrSinkSettings(ServiceSettings):
     """``SB_DATABASE_URL``: PostgreSQL, as ``postgresql://user@host:port/db``.
     ``SB_CDR_BATCH_MAX``/``SB_CDR_BATCH_TIMEOUT_MS``: how many events one transaction takes at most
-    and how long a batch waits to fill.
+    and how long a batch waits to fill. At most 1,000: one multi-row upsert binds 27 values a row
+    and asyncpg refuses a statement with more than 32,767 (an error that is no row's fault).
 
     ``SB_SINK_DB_RETRY_S`` (seconds, default 30): how long a batch retries a database outage
     (connection refused or lost, too many connections, serialization failure …) before it is
@@ -23,7 +24,7 @@ class CdrSinkSettings(ServiceSettings):
     sink_host: str = "127.0.0.1"
     sink_port: int = 8083
     database_url: str = "postgresql://switchboard@127.0.0.1:5432/switchboard"
-    cdr_batch_max: int = 500
+    cdr_batch_max: int = Field(default=500, ge=1, le=1000)
     cdr_batch_timeout_ms: int = 200
     sink_db_retry_s: float = Field(default=30.0, gt=0, le=240)
 
