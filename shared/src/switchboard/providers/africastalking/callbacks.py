@@ -34,18 +34,12 @@ def _absent(value: str | None) -> bool:
 
 
 def _calendar_time(value: str) -> datetime:
+    """``2024-05-06+09:30:00`` (or space/``T``) → aware UTC datetime (§8); ``ValueError`` for
+    another shape or an impossible date (month 13)."""
     match = _TIME.match(value.strip())
     if not match:
         raise ValueError(value)
     return datetime.fromisoformat(f"{match[1]}T{match[2]}").replace(tzinfo=UTC)
-
-
-def parse_time(value: str | None, *, field: str) -> datetime | None:
-    """``2024-05-06+09:30:00`` (or space/``T``) → aware UTC datetime; ``None``/empty → None.
-    Raises :class:`InvalidEvent` naming ``field`` for another shape or an impossible date."""
-    if _absent(value):
-        return None
-    return FieldReader(PROVIDER, final=False).time(field, value, _calendar_time, "YYYY-MM-DD+HH:MM:SS")
 
 
 def _event_type(form: Mapping[str, str], source: Source) -> CallEventType:

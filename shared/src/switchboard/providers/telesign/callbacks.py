@@ -68,9 +68,6 @@ def verify_signature(api_key: str, raw_body: bytes, headers: Mapping[str, str]) 
     return False
 
 
-ISO = "an ISO-8601 time"
-
-
 def _utc_time(value: str) -> datetime:
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
