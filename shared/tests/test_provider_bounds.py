@@ -1,4 +1,4 @@
-"""Every provider field's bounds, where it is parsed (issue 8 item 2).
+"""Every provider field's bounds, where it is parsed.
 
 A bad field in a live notification is an InvalidEvent naming it (the ingress answers 400); in an
 end-of-call notification the event still comes out, with that field null, the raw value kept in
@@ -114,7 +114,7 @@ def test_at_final_notification_keeps_the_call_and_the_raw_value(field, value, at
         assert event.hangup_cause == "NORMAL_CLEARING"
 
 
-def test_at_final_notification_with_every_field_of_issue_8_out_of_bounds():
+def test_at_final_notification_with_cause_currency_amount_and_duration_all_out_of_bounds():
     event = at.parse_callback(
         {
             **AT_FINAL,

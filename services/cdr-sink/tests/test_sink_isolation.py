@@ -1,4 +1,4 @@
-"""The cdr-sink as a process between a real Tansu and a real PostgreSQL (issue 8 item 1).
+"""The cdr-sink as a process between a real Tansu and a real PostgreSQL.
 
 - Records that can never be written, mixed into good ones: every good record lands, each bad one is
   in its dead-letter topic exactly once with the reason in headers, the sink stays ready.
@@ -56,9 +56,10 @@ def good_session(key: str) -> bytes:
     )
 
 
-def issue_8_session(key: str, change: dict[str, Any]) -> bytes:
-    """A final notification's CDR as issue 8 found them: before the event bounds the runner
-    published these and PostgreSQL refused them. Now the sink's event schema refuses them."""
+def refused_by_the_schema(key: str, change: dict[str, Any]) -> bytes:
+    """A CDR with a field out of the table's bounds (a 100-character cause, a 12-character
+    currency, a cost of 1e20, a duration of 2^40 s): PostgreSQL refused these, blocking the
+    partition, until the event schema took the table's bounds; now the sink's schema refuses them."""
     return orjson.dumps({**orjson.loads(good_session(key)), **change})
 
 
@@ -80,7 +81,7 @@ def rejected_dial(call_id: str, change: dict[str, Any]) -> bytes:
     return encode(DialAttempt(**fields))
 
 
-ISSUE_8 = [
+OUT_OF_THE_TABLES_BOUNDS = [
     {"hangup_cause": "X" * 100},
     {"currency": "KESKESKESKES"},
     {"cost": "1e20"},
@@ -160,10 +161,10 @@ def dead_letters(records: list[Any], keys: set[bytes]) -> dict[bytes, list[dict[
 async def poison_among_good(sink: Any, good_count: int) -> None:
     run = uuid.uuid4().hex[:8]
     good = [f"africastalking:good-{run}-{i}" for i in range(good_count)]
-    schema_bad = {f"africastalking:issue8-{run}-{i}": change for i, change in enumerate(ISSUE_8)}
+    schema_bad = {f"africastalking:bounds-{run}-{i}": change for i, change in enumerate(OUT_OF_THE_TABLES_BOUNDS)}
     db_bad = {f"call-{run}-{i}": change for i, change in enumerate(TOO_LONG_FOR_THE_TABLE)}
     records = [(Topic.SESSIONS_ENDED.value, key.encode(), good_session(key)) for key in good]
-    bad = [(Topic.SESSIONS_ENDED.value, k.encode(), issue_8_session(k, c)) for k, c in schema_bad.items()]
+    bad = [(Topic.SESSIONS_ENDED.value, k.encode(), refused_by_the_schema(k, c)) for k, c in schema_bad.items()]
     bad += [(Topic.DIAL_ATTEMPTS.value, k.encode(), rejected_dial(k, c)) for k, c in db_bad.items()]
     for record in bad:
         records.insert(random.randrange(len(records) + 1), record)

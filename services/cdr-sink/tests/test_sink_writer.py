@@ -1,5 +1,5 @@
 """The cdr-sink's writer: which database errors are the row's fault, and isolating those rows
-against a real PostgreSQL (issue 8 item 1)."""
+against a real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ def session(key: str, **changes: Any) -> dict[str, Any]:
     return {**row_from_session(ended), **changes}
 
 
-# The rows of issue 8 that PostgreSQL refuses, with the SQLSTATE it answers.
+# Rows PostgreSQL refuses (out of the columns' bounds), with the SQLSTATE it answers.
 POISON = [
     ({"hangup_cause": "X" * 100}, "22001"),
     ({"currency": "KESKESKESKES"}, "22001"),

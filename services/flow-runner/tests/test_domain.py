@@ -127,7 +127,7 @@ def test_an_action_the_provider_lacks_ends_with_the_apology_and_a_flow_error():
 
 
 def test_final_notification_with_out_of_bounds_fields_still_makes_a_cdr():
-    """Issue 8: a final AT notification with a 100-character cause, a 12-character currency, a
+    """A final AT notification with a 100-character cause, a 12-character currency, a
     cost of 1e20 and a duration of 2^40 still ends the call; the CDR has them null and kept raw."""
     final = parse_callback(
         {

@@ -4,7 +4,7 @@
 One row per call, keyed by ``call_key`` (``<provider>:<provider session id>``; for a dial the
 provider refused, ``<provider>:rejected:<call id>``). Durations in seconds; ``cost`` in ``currency``
 (ISO 4217) as the provider reported it. ``raw_invalid``: the final notification's out-of-bounds
-fields (provider field name → raw value), null in their columns (issue 8).
+fields (provider field name → raw value), null in their columns.
 
 The column bounds are those of :class:`switchboard.events.SessionEnded`; change both together.
 """

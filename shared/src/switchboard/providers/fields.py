@@ -1,4 +1,4 @@
-"""Bounds on provider fields, checked where each field is parsed (issue 8 item 2).
+"""Bounds on provider fields, checked where each field is parsed.
 
 The provider parsers read each field through a :class:`FieldReader`. The bounds are those of the
 event models and the ``cdrs`` table (:mod:`switchboard.events`): text lengths, no U+0000, finite
