@@ -21,7 +21,7 @@ import pytest
 
 from switchboard_devstack.stack import REPO, Stack, StackConfig
 
-SINK_DB_RETRY_S = 3.0
+TRANSIENT_RETRY_S = 3.0
 """The sink under test hands a batch back after 3 s of database outage (30 s in production), so
 a bounded test sees the whole outage path: retry, hand back, re-read, not ready, recovery."""
 
@@ -94,7 +94,7 @@ class SinkStack:
     def log(self) -> str:
         return (self.stack.logs / "cdr-sink.log").read_text(errors="replace")
 
-    retry_s = SINK_DB_RETRY_S
+    retry_s = TRANSIENT_RETRY_S
 
     def stop_postgres(self) -> None:
         stop_postgres(self.stack)
@@ -105,14 +105,14 @@ class SinkStack:
 
 @pytest.fixture(scope="module")
 def sink() -> Iterator[SinkStack]:
-    """Tansu + PostgreSQL + a cdr-sink process (``SB_SINK_DB_RETRY_S`` = :data:`SINK_DB_RETRY_S`)."""
+    """Tansu + PostgreSQL + a cdr-sink process (``SB_TRANSIENT_RETRY_S`` = :data:`TRANSIENT_RETRY_S`)."""
     stack = _new_stack("sb-sink-")
     process: subprocess.Popen[bytes] | None = None
     try:
         stack.start_kafka()
         stack.start_postgres()
         stack.migrate()
-        env = {**os.environ, **stack.config.service_env(), "SB_SINK_DB_RETRY_S": str(SINK_DB_RETRY_S)}
+        env = {**os.environ, **stack.config.service_env(), "SB_TRANSIENT_RETRY_S": str(TRANSIENT_RETRY_S)}
         stack.logs.mkdir(parents=True, exist_ok=True)
         with open(stack.logs / "cdr-sink.log", "ab") as log:
             process = subprocess.Popen(

@@ -90,7 +90,7 @@ OUT_OF_THE_TABLES_BOUNDS = [
 TOO_LONG_FOR_THE_TABLE = [
     {"to": "+" + "2" * 99},
     {"account": "a" * 65},
-    {"flow": "f" * 129},
+    {"caller_id": "+" + "1" * 64},
 ]
 
 
@@ -233,7 +233,7 @@ async def test_database_outage_pauses_the_sink_and_dead_letters_nothing(sink):
             state = body["sink_state"]
             return body if status == 503 and state["state"] == "retrying" and body["sink"] is False else None
 
-        # past SB_SINK_DB_RETRY_S the batch has been handed back and read again at least once
+        # past SB_TRANSIENT_RETRY_S the batch has been handed back and read again at least once
         body = await wait_for(retrying, sink.retry_s + 20, "the sink reporting a long outage")
         assert body["postgres"] is False and body["sink_state"]["db_retries"] > before["sink_state"]["db_retries"]
     finally:

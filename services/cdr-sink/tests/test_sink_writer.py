@@ -214,8 +214,8 @@ async def test_an_unreachable_database_is_retried_then_handed_back_never_refused
 
 
 def test_settings_keep_a_batch_within_the_drivers_argument_limit_and_the_poll_interval():
-    biggest = CdrSinkSettings(cdr_batch_max=1000, sink_db_retry_s=240)
+    biggest = CdrSinkSettings(cdr_batch_max=1000, transient_retry_s=240)
     assert biggest.cdr_batch_max * len(cdrs.columns) <= 32_767
-    for bad in ({"cdr_batch_max": 1001}, {"sink_db_retry_s": 241}, {"sink_db_retry_s": 0}):
+    for bad in ({"cdr_batch_max": 1001}, {"transient_retry_s": 241}, {"transient_retry_s": -1}):
         with pytest.raises(ValidationError):
             CdrSinkSettings(**bad)

@@ -56,7 +56,7 @@ def build_app(settings: CdrSinkSettings | None = None) -> FastAPI:
     )
     broker = make_broker(settings, client_id="cdr-sink")
     health = SinkHealth()
-    writer = BatchWriter(engine, health, budget_s=settings.sink_db_retry_s)
+    writer = BatchWriter(engine, health, budget_s=settings.transient_retry_s)
 
     async def dead_letter_invalid(record: Any, error: ValidationError) -> None:
         first = error.errors()[0] if error.error_count() else None
@@ -81,7 +81,7 @@ def build_app(settings: CdrSinkSettings | None = None) -> FastAPI:
     # (refused rows isolated by bisection), then the invalid and refused records go to
     # <topic>.dlq, then the handler returns and the offsets are committed (AckPolicy: commit after
     # the handler). A database outage is retried inside the handler (the partition waits) for
-    # SB_SINK_DB_RETRY_S; then DatabaseUnavailable → NACK seeks back and the batch is read again:
+    # SB_TRANSIENT_RETRY_S; then DatabaseUnavailable → NACK seeks back and the batch is read again:
     # nothing is dead-lettered for an outage. Idempotent: upsert by call_key, so a replay rewrites
     # the same rows; only a crash between the DLQ publish and the offset commit repeats a DLQ copy.
     @broker.subscriber(
@@ -110,8 +110,8 @@ def build_app(settings: CdrSinkSettings | None = None) -> FastAPI:
         return True
 
     async def sink_ready() -> bool:
-        """False once a database outage has outlasted SB_SINK_DB_RETRY_S."""
-        return health.retrying_for() < settings.sink_db_retry_s
+        """False once a database outage has outlasted SB_TRANSIENT_RETRY_S."""
+        return health.retrying_for() < settings.transient_retry_s
 
     return service_app(
         "Switchboard cdr-sink",

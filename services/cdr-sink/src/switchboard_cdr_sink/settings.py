@@ -13,7 +13,8 @@ class CdrSinkSettings(ServiceSettings):
     and how long a batch waits to fill. At most 1,000: one multi-row upsert binds 27 values a row
     and asyncpg refuses a statement with more than 32,767 (an error that is no row's fault).
 
-    ``SB_SINK_DB_RETRY_S`` (seconds, default 30): how long a batch retries a database outage
+    ``SB_TRANSIENT_RETRY_S`` (seconds, default 30; the setting every consumer shares, here at
+    most 240): how long a batch retries a database outage
     (connection refused or lost, too many connections, serialization failure …) before it is
     handed back to Kafka uncommitted, read again and retried again. Records are never
     dead-lettered for an outage, however long; the partition waits. Once an outage has lasted this
@@ -26,7 +27,7 @@ class CdrSinkSettings(ServiceSettings):
     database_url: str = "postgresql://switchboard@127.0.0.1:5432/switchboard"
     cdr_batch_max: int = Field(default=500, ge=1, le=1000)
     cdr_batch_timeout_ms: int = 200
-    sink_db_retry_s: float = Field(default=30.0, gt=0, le=240)
+    transient_retry_s: float = Field(default=30.0, ge=0, le=240)
 
     @property
     def async_database_url(self) -> str:

@@ -160,7 +160,7 @@ class DatabaseUnavailable(Exception):
 
 class BatchWriter:
     """Write batches, retrying database outages with exponential backoff (``backoff_s`` doubling
-    up to ``backoff_max_s``) for at most ``budget_s`` per call, then raising
+    up to ``backoff_max_s``) for about ``budget_s`` per call (at least one backoff), then raising
     :class:`DatabaseUnavailable`. ``health`` records the state across calls: it says ``retrying``
     from the first failure until a batch lands."""
 
@@ -197,9 +197,9 @@ class BatchWriter:
                     rows=len(items),
                     retrying_s=round(self.health.retrying_for(), 1),
                 )
-                if time.monotonic() + delay > deadline:
+                await asyncio.sleep(delay)  # also before handing back: a re-read batch never spins
+                if time.monotonic() >= deadline:
                     raise DatabaseUnavailable(f"{name}: {message}") from exc
-                await asyncio.sleep(delay)
                 delay = min(delay * 2, self.backoff_max_s)
                 continue
             self.health.recovered()
