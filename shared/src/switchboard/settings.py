@@ -19,6 +19,10 @@ class ServiceSettings(BaseSettings):
     Environment variables (no prefix, shared by all services):
     ``SB_ENV`` (``dev``/``prod``), ``SB_KAFKA_BOOTSTRAP`` (``host:port[,host:port]``),
     ``SB_KAFKA_IDEMPOTENCE`` (bool; must be false on Tansu, which refuses ``InitProducerId``),
+    ``SB_KAFKA_LONG_POLL``: whether the broker answers a fetch as soon as data arrives (Apache Kafka:
+    true, the default) or only when the fetch wait runs out (Tansu: false, set by the local stack);
+    the consumers' fetch waits default from it (short on Tansu for latency, long on Kafka for an idle
+    stack that does not poll).
     ``SB_REDIS_URL``, ``SB_LOG_LEVEL``, ``SB_LOG_JSON`` (unset = JSON unless stderr is a TTY).
     Redis deadlines (seconds): ``SB_REDIS_CONNECT_TIMEOUT_S``, ``SB_REDIS_SOCKET_TIMEOUT_S`` (any
     one command; longer than the longest blocking wait), ``SB_REDIS_POOL_TIMEOUT_S`` (waiting for a
@@ -34,6 +38,10 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_idempotence: bool = False
     kafka_partitions: int = Field(default=8, ge=1)
+    kafka_long_poll: bool = Field(
+        default=True,
+        description="the broker answers a fetch as soon as data arrives (Apache Kafka); Tansu does not",
+    )
     redis_url: str = "redis://127.0.0.1:6379/0"
     log_level: str = "INFO"
     log_json: bool | None = None

@@ -33,7 +33,7 @@ def build_app(settings: DialerSettings | None = None) -> FastAPI:
         group_id=GROUP_ID,
         ack_policy=AckPolicy.ACK,
         auto_offset_reset="earliest",
-        max_workers=settings.dialer_concurrency,
+        max_workers=min(settings.dialer_concurrency, settings.kafka_partitions),
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
     )
     async def on_dial_request() -> None:

@@ -40,7 +40,7 @@ def build_app(settings: FlowRunnerSettings | None = None) -> FastAPI:
         group_id=GROUP_ID,
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
-        max_workers=settings.runner_concurrency,
+        max_workers=min(settings.runner_concurrency, settings.kafka_partitions),  # no idle consumers
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
     )
     async def on_call_event() -> None:

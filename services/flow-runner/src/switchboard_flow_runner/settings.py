@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import fields
 from pathlib import Path
 
+from pydantic import Field
+
 from switchboard.flow.actions.base import EngineSettings
 from switchboard.settings import ServiceSettings
 
@@ -16,8 +18,9 @@ class FlowRunnerSettings(ServiceSettings):
     dialer writes (they race). ``SB_RUNNER_CONCURRENCY``: Kafka consumers this process runs in the
     group, each taking a share of the partitions and handling one event at a time (so at most this
     many events at once, and no more than the topic has partitions).
-    ``SB_FETCH_MAX_WAIT_MS``: how long a fetch may wait for data at the broker; a caller waits on
-    this hop, and Tansu answers an empty fetch only when the wait runs out.
+    ``SB_RUNNER_FETCH_WAIT_MS``: how long a fetch may wait for data at the broker (default: 500 ms
+    where the broker long-polls, 5 ms on Tansu, which answers an empty fetch only when the wait runs
+    out: a caller waits on this hop, so there an idle consumer polls 200 times a second).
     ``SB_COMMIT_INTERVAL_S``: processed offsets are committed this often, not once per message.
     Limits (FLOW-LANGUAGE.md): ``SB_ACTION_BUDGET`` actions per callback, ``SB_FOREACH_CAP`` items per
     FOREACH, ``SB_MAX_DEPTH`` nesting, ``SB_WEBHOOK_TIMEOUT_MS`` and ``SB_WEBHOOK_MAX_BYTES`` per
@@ -37,7 +40,13 @@ class FlowRunnerSettings(ServiceSettings):
     max_fetches: int = EngineSettings.max_fetches
     error_message: str = EngineSettings.error_message
     runner_concurrency: int = 8
-    fetch_max_wait_ms: int = 5
+    runner_fetch_wait_ms: int | None = Field(default=None, ge=1)
+
+    @property
+    def fetch_max_wait_ms(self) -> int:
+        """The fetch wait in force (``SB_RUNNER_FETCH_WAIT_MS`` or the broker's default)."""
+        return self.runner_fetch_wait_ms or (500 if self.kafka_long_poll else 5)
+
     commit_interval_s: float = 0.1
 
     def engine(self) -> EngineSettings:

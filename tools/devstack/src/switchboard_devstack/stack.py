@@ -62,7 +62,7 @@ class StackConfig:
     flows_dir: Path = field(default_factory=lambda: Path(os.environ.get("SB_FLOWS_DIR", REPO / "flows")))
     speed: float = field(default_factory=lambda: float(os.environ.get("SIM_SPEED", "1")))
     extra_env: dict[str, str] = field(default_factory=dict)
-    partitions: int = 8
+    partitions: int = field(default_factory=lambda: _env_int("SB_STACK_PARTITIONS", 2))
     callback_secret: str = field(
         default_factory=lambda: os.environ.get("SB_CALLBACK_SECRET") or secrets.token_urlsafe(24)
     )
@@ -132,6 +132,7 @@ class StackConfig:
             "SB_ENV": "dev",
             "SB_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
             "SB_KAFKA_IDEMPOTENCE": "false",
+            "SB_KAFKA_LONG_POLL": "false",  # Tansu answers a fetch only when its wait runs out
             "SB_KAFKA_PARTITIONS": str(self.partitions),
             "SB_REDIS_URL": self.redis_url,
             "SB_DATABASE_URL": self.database_url,
