@@ -32,9 +32,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from switchboard.errors import (
     AuthenticationFailed,
@@ -185,6 +186,13 @@ def install(app: FastAPI, *, max_body_bytes: int = 1 << 20) -> None:
         headers = dict(exc.headers) if exc.headers else None
         return problem(exc.status_code, str(exc.detail), instance=request.url.path, headers=headers)
 
+    async def client_gone(request: Request, exc: Exception) -> Response:
+        # The client hung up while its request was read (a provider that gave up, a load
+        # generator's timeout): nobody reads an answer, and a traceback per disconnect would make
+        # an overloaded service slower still.
+        log.info("client disconnected before its request was read", path=request.url.path)
+        return Response(status_code=499)
+
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error", path=request.url.path, error=repr(exc), exc_info=exc)
         return problem(500, "an internal error occurred; it has been logged", instance=request.url.path)
@@ -219,6 +227,7 @@ def install(app: FastAPI, *, max_body_bytes: int = 1 << 20) -> None:
     app.add_exception_handler(SwitchboardError, switchboard_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(Exception, unexpected)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
 
