@@ -27,7 +27,7 @@ from switchboard_api.app import build_app
 from switchboard_api.settings import ApiSettings
 from switchboard_api.tenancy import SCOPES, Policy, TenantStore
 
-from .helpers import read_topic
+from .helpers import read_topic, wait_cdr, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -244,6 +244,25 @@ async def test_caps_answer_429_with_retry_after_and_publish_nothing(stack, keys)
     assert await dialed(stack, refused_numbers | placed_numbers) == placed_numbers
 
 
+async def test_a_finished_call_frees_its_live_slot(stack, keys, http):
+    """The live-calls cap counts calls until their end is consumed, not forever."""
+    _, key = await keys.tenant(Policy(numbers=["+254711000100"], accounts=["*:*"], max_live_calls=1))
+    first, second = number(), number()
+    for phone in (first, second):
+        await http.put(f"{stack.config.sim_url}/sim/phones/{phone}", json={"answer": "busy"})
+    async with httpx.AsyncClient(base_url=stack.config.api_url, headers=bearer(key), timeout=30) as api:
+        r = await api.post("/v1/calls", json={"to": first, "flow": "survey"})
+        assert r.status_code == 200, r.text
+        assert (await api.post("/v1/calls", json={"to": second, "flow": "survey"})).status_code == 429
+        await wait_cdr(stack, r.json()["call_key"])
+
+        async def placed():  # type: ignore[no-untyped-def]
+            again = await api.post("/v1/calls", json={"to": second, "flow": "survey"})
+            return again.status_code == 200
+
+        assert await wait_for(placed, 15, 0.5)
+
+
 async def test_per_key_rate_limit(stack, keys):
     _, key = await keys.tenant(Policy(requests_per_minute=3))
     async with httpx.AsyncClient(base_url=stack.config.api_url, headers=bearer(key), timeout=30) as api:
@@ -296,3 +315,28 @@ async def test_the_audit_log_names_the_key_never_the_secret(stack, keys):
         (None, "/v1/queues", "unauthenticated"),
     }
     assert secret.encode() not in (stack.logs / "api.log").read_bytes()
+
+
+def test_the_cli_creates_a_tenant_and_a_key_lists_and_revokes_it(stack):
+    from typer.testing import CliRunner
+
+    from switchboard_cli.main import app as cli
+
+    runner = CliRunner()
+    db = ["--database-url", stack.config.database_url]
+    tenant_id = f"cli-{uuid.uuid4().hex[:8]}"
+    made = runner.invoke(cli, ["tenants", "create", tenant_id, "--number", "+254711000100", "--cps", "3", *db])
+    assert made.exit_code == 0, made.output
+    assert runner.invoke(cli, ["tenants", "create", tenant_id, *db]).exit_code == 1  # exists
+    assert runner.invoke(cli, ["keys", "create", tenant_id, "--scope", "calls:fly", *db]).exit_code == 1
+    created = runner.invoke(cli, ["keys", "create", tenant_id, "--scope", "calls:read", *db])
+    assert created.exit_code == 0, created.output
+    key = created.output.strip().splitlines()[-1]
+    key_id = key.split("_")[1]
+    with httpx.Client(base_url=stack.config.api_url, timeout=30) as api:
+        assert api.get("/voice/", headers=bearer(key)).status_code == 200
+        listed = runner.invoke(cli, ["keys", "list", tenant_id, *db])
+        assert key_id in listed.output and key.split("_", 2)[2] not in listed.output
+        assert runner.invoke(cli, ["keys", "revoke", key_id, *db]).exit_code == 0
+        assert runner.invoke(cli, ["keys", "revoke", key_id, *db]).exit_code == 1
+        assert api.get("/voice/", headers=bearer(key)).status_code == 401

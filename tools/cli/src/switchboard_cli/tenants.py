@@ -15,7 +15,6 @@ from typing import TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from switchboard_api.settings import ApiSettings
@@ -96,18 +95,15 @@ def create_key(
 def list_keys(
     tenant_id: str | None = typer.Argument(None, help="only this tenant's keys"), database_url: str | None = DB
 ) -> None:
-    """Key ids, tenants, scopes, expiry and revocation (never the secrets)."""
+    """Key ids, tenants, scopes, expiry and revocation, tab-separated (never the secrets)."""
     keys = _run(database_url, lambda store: store.keys(tenant_id))
-    table = Table()
-    for column in ("key id", "tenant", "name", "scopes", "created", "expires", "revoked"):
-        table.add_column(column)
+    print("\t".join(("key_id", "tenant", "name", "scopes", "created", "expires", "revoked")))
     for k in keys:
-        table.add_row(
-            k.key_id, k.tenant_id, k.name, " ".join(k.scopes), f"{k.created_at:%Y-%m-%d %H:%M}",
-            f"{k.expires_at:%Y-%m-%d %H:%M}" if k.expires_at else "-",
-            f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "-",
-        )  # fmt: skip
-    console.print(table)
+        print("\t".join((
+            k.key_id, k.tenant_id, k.name, ",".join(k.scopes), f"{k.created_at:%Y-%m-%dT%H:%M}Z",
+            f"{k.expires_at:%Y-%m-%dT%H:%M}Z" if k.expires_at else "-",
+            f"{k.revoked_at:%Y-%m-%dT%H:%M}Z" if k.revoked_at else "-",
+        )))  # fmt: skip
 
 
 @keys_app.command("revoke")
