@@ -89,6 +89,7 @@ def without_nul(value: Any) -> Any:
         return [without_nul(v) for v in value]
     return value
 
+
 DEFAULT_TENANT = "default"
 """The tenant of everything that names none: events from before tenants, today's single-folder
 set-up (``flows/``, the default provider accounts) and inbound calls."""

@@ -1,4 +1,4 @@
-"""Tenants and API keys in PostgreSQL (tables created by the cdr-sink's migration 0002: one
+"""Tenants and API keys in PostgreSQL (tables created by the cdr-sink's migration 0003: one
 migration history for the one database).
 
 A key is ``sb_<key id>_<secret>``: ``key id`` is 16 hex characters (public, names the key in logs

@@ -4,8 +4,8 @@ One migration history for the one database: the api service's tables live beside
 folder, so ``switchboard-cdr-sink migrate`` (``alembic upgrade head``) is the only step a deploy
 runs, and a change that spans both (``cdrs.tenant_id`` refers to a tenant) is one ordered revision.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-22
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
