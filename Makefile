@@ -9,7 +9,7 @@ help:
 	@echo "make demo      install what is missing, start the stack, run 120 calls, print the summary"
 	@echo "make test      the bounded test suite (real Tansu, Redis, PostgreSQL started by fixtures)"
 	@echo "make test-all  everything, including slow load and chaos tests"
-	@echo "make up/down   start/stop the local stack (ports: SB_STACK_*_PORT, ingress 127.0.0.1:8080)"
+	@echo "make up/down   start/stop the local stack (api 127.0.0.1:8084, key in .stack/api-key.json; ingress :8080)"
 	@echo "make bench     benchmarks under bench/ (figures in bench/results and docs/benchmarks.md)"
 	@echo "make lint      ruff and mypy"
 	@echo "make check-packages  each service synced and imported on its own"

@@ -12,6 +12,7 @@ check() {  # package module
   rm -rf "$env"
 }
 check switchboard-webhook-ingress switchboard_ingress.app
+check switchboard-api "switchboard_api.app, switchboard_api.local"
 check switchboard-flow-runner switchboard_flow_runner.app
 check switchboard-dialer switchboard_dialer.app
 check switchboard-cdr-sink "switchboard_cdr_sink.app, switchboard_cdr_sink.migrate"

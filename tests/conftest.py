@@ -1,4 +1,4 @@
-"""Cross-service fixtures: one real local stack (Tansu, Redis, PostgreSQL, five services) per
+"""Cross-service fixtures: one real local stack (Tansu, Redis, PostgreSQL, six services) per
 test session, on free ports, in a temporary folder; torn down at the end."""
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ def stack() -> Iterator[Stack]:
     stack = Stack(config)
     stack.up()
     try:
+        stack.mint_local_key("default")  # inbound calls (flows/routes.yaml) are the default tenant's
         yield stack
     finally:
         stack.down()
@@ -56,4 +57,23 @@ def stack() -> Iterator[Stack]:
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the control-plane API with the local tenant's key (every scope)."""
+    headers = {"Authorization": f"Bearer {stack.api_key()}"}
+    async with httpx.AsyncClient(base_url=stack.config.api_url, headers=headers, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+async def default_api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the control-plane API with a key of the default tenant, whose calls the inbound
+    numbers of ``flows/routes.yaml`` are."""
+    key = json.loads((stack.root / "api-key-default.json").read_text())["key"]
+    async with httpx.AsyncClient(
+        base_url=stack.config.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+    ) as client:
         yield client

@@ -7,12 +7,19 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from switchboard_api.app import build_app as api_app
 from switchboard_cdr_sink.app import build_app as sink_app
 from switchboard_dialer.app import build_app as dialer_app
 from switchboard_flow_runner.app import build_app as runner_app
 from switchboard_ingress.app import build_app as ingress_app
 
-APPS = {"webhook-ingress": ingress_app, "flow-runner": runner_app, "dialer": dialer_app, "cdr-sink": sink_app}
+APPS = {
+    "webhook-ingress": ingress_app,
+    "api": api_app,
+    "flow-runner": runner_app,
+    "dialer": dialer_app,
+    "cdr-sink": sink_app,
+}
 
 
 @pytest.fixture(scope="module", params=list(APPS))
@@ -49,12 +56,16 @@ def test_an_unknown_route_is_a_problem(app):
     }
 
 
+@pytest.mark.parametrize(
+    ("build", "path"), [(api_app, "/v1/calls"), (ingress_app, "/providers/voxology/callback")], ids=["api", "ingress"]
+)
 @pytest.mark.parametrize("chunked", [False, True])
-def test_a_body_over_the_cap_is_413_before_parsing(chunked):
-    app = ingress_app()
+def test_a_body_over_the_cap_is_413_before_parsing(chunked, build, path):
+    """Before the key check too: an anonymous 2 MiB body is refused by size, not read."""
+    app = build()
     big = b'{"to": "+254700000001", "flow": "' + b"x" * (2 << 20) + b'"}'
     content = iter([big[i : i + 65536] for i in range(0, len(big), 65536)]) if chunked else big
-    r = TestClient(app).post("/v1/calls", content=content, headers={"content-type": "application/json"})
+    r = TestClient(app).post(path, content=content, headers={"content-type": "application/json"})
     assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json"
     assert r.json()["type"] == "urn:switchboard:problem:payload-too-large"
 

@@ -8,7 +8,7 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from switchboard.events import EVENT_MODELS, CallEvent, decode, encode
+from switchboard.events import DEFAULT_TENANT, EVENT_MODELS, CallEvent, decode, encode
 from switchboard.topics import Topic, all_topic_names
 
 
@@ -44,3 +44,12 @@ def test_topics_have_dead_letter_topics():
     names = all_topic_names()
     for topic in Topic:
         assert topic.value in names and f"{topic.value}.dlq" in names
+
+
+@pytest.mark.parametrize("model", [m for m in EVENT_MODELS if "tenant_id" in m.model_fields], ids=lambda m: m.__name__)
+def test_a_record_from_before_tenants_is_the_default_tenants(model):
+    raw = orjson.loads(
+        importlib.resources.files("switchboard.examples").joinpath(f"{model.__name__}.v1.json").read_bytes()
+    )
+    assert raw.pop("tenant_id") == "acme"
+    assert model.model_validate(raw).tenant_id == DEFAULT_TENANT

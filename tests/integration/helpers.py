@@ -14,6 +14,11 @@ from aiokafka import AIOKafkaConsumer
 from switchboard_devstack.stack import Stack
 
 
+def auth(stack: Stack) -> dict[str, str]:
+    """The local tenant's API key as a Bearer header (``make up`` writes it to ``api-key.json``)."""
+    return {"Authorization": f"Bearer {stack.api_key()}"}
+
+
 async def wait_for(predicate, timeout_s: float = 30, interval_s: float = 0.2) -> Any:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout_s
     while True:

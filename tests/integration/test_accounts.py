@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from .helpers import sim_call, wait_cdr
+from .helpers import auth, sim_call, wait_cdr
 
 pytestmark = pytest.mark.integration
 
@@ -19,7 +19,9 @@ async def test_a_named_account_places_the_call_with_its_own_caller_id(stack, htt
     phone = number()
     await http.put(f"{stack.config.sim_url}/sim/phones/{phone}", json={"answer": "answer", "digits": ["3"]})
     r = await http.post(
-        f"{stack.config.ingress_url}/v1/calls", json={"to": phone, "flow": "survey", "account": "ke-ops"}
+        f"{stack.config.api_url}/v1/calls",
+        headers=auth(stack),
+        json={"to": phone, "flow": "survey", "account": "ke-ops"},
     )
     assert r.status_code == 200, r.text
     call = await sim_call(http, stack, r.json()["call_key"].split(":", 1)[1])
@@ -30,7 +32,9 @@ async def test_a_named_account_places_the_call_with_its_own_caller_id(stack, htt
 
 async def test_an_account_whose_key_is_refused_gives_a_failed_cdr(stack, http):
     r = await http.post(
-        f"{stack.config.ingress_url}/v1/calls", json={"to": number(), "flow": "survey", "account": "revoked"}
+        f"{stack.config.api_url}/v1/calls",
+        headers=auth(stack),
+        json={"to": number(), "flow": "survey", "account": "revoked"},
     )
     assert r.status_code == 502 and "Error401" in r.json()["detail"]
     row = await wait_cdr(stack, f"africastalking:rejected:{r.json()['call_id']}")
@@ -39,9 +43,11 @@ async def test_an_account_whose_key_is_refused_gives_a_failed_cdr(stack, http):
 
 async def test_an_unknown_account_is_refused_before_the_call(stack, http):
     r = await http.post(
-        f"{stack.config.ingress_url}/v1/calls", json={"to": number(), "flow": "survey", "account": "nope"}
+        f"{stack.config.api_url}/v1/calls",
+        headers=auth(stack),
+        json={"to": number(), "flow": "survey", "account": "nope"},
     )
-    assert r.status_code == 422 and r.json()["field"] == "account"
+    assert r.status_code == 404 and r.json()["field"] == "account"
 
 
 async def test_callbacks_name_their_account(stack, http):
@@ -74,10 +80,12 @@ async def test_a_repeated_idempotency_key_answers_at_once_with_the_first_call(st
     body = {"to": phone, "flow": "survey"}
     kw: dict = {"json": {**body, "idempotency_key": key}}
     if where == "header":
-        kw = {"json": body, "headers": {"Idempotency-Key": key}}
-    first = await http.post(f"{stack.config.ingress_url}/v1/calls", **kw)
+        kw = {"json": body, "headers": {**auth(stack), "Idempotency-Key": key}}
+    else:
+        kw["headers"] = auth(stack)
+    first = await http.post(f"{stack.config.api_url}/v1/calls", **kw)
     assert first.status_code == 200, first.text
-    again = await http.post(f"{stack.config.ingress_url}/v1/calls", **kw)
+    again = await http.post(f"{stack.config.api_url}/v1/calls", **kw)
     assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
     assert again.json()["call_id"] == first.json()["call_id"]
     assert again.json()["call_key"] == first.json()["call_key"]

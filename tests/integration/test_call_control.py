@@ -24,7 +24,7 @@ async def call_id_of(stack, session_id: str) -> str:
         await redis.aclose()
 
 
-async def test_transfer_a_bridged_call(stack, http):
+async def test_transfer_a_bridged_call(stack, http, default_api):
     r = await http.post(
         f"{stack.config.sim_url}/sim/inbound", json={"caller": "+254700000777", "to": "+254711000303", "talk_s": 300}
     )
@@ -36,8 +36,8 @@ async def test_transfer_a_bridged_call(stack, http):
 
     await wait_for(bridged, 20, 0.05)
     call_id = await call_id_of(stack, session_id)
-    r = await http.post(
-        f"{stack.config.ingress_url}/v1/calls/{call_id}/transfer",
+    r = await default_api.post(
+        f"/v1/calls/{call_id}/transfer",
         json={"phone_number": "254700000020", "call_leg": "callee"},
     )
     assert r.status_code == 200, r.text
@@ -55,12 +55,10 @@ async def test_transfer_a_bridged_call(stack, http):
     assert {e.raw["callTransferState"] for e in events} == {"Active", "Completed"}
 
 
-async def test_transfer_refusals(stack, http):
-    r = await http.post(
-        f"{stack.config.ingress_url}/v1/calls/no-such-call/transfer", json={"phone_number": "+254700000020"}
-    )
+async def test_transfer_refusals(stack, http, default_api):
+    r = await default_api.post("/v1/calls/no-such-call/transfer", json={"phone_number": "+254700000020"})
     assert r.status_code == 404
-    r = await http.post(f"{stack.config.ingress_url}/v1/calls/x/transfer", json={"phone_number": "12"})
+    r = await default_api.post("/v1/calls/x/transfer", json={"phone_number": "12"})
     assert r.status_code == 400 and r.json()["field"] == "phone_number"
     # a call in the IVR menu is not bridged: Africa's Talking aborts the transfer
     r = await http.post(
@@ -77,8 +75,8 @@ async def test_transfer_refusals(stack, http):
             await redis.aclose()
 
     await wait_for(has_state, 20, 0.05)
-    r = await http.post(
-        f"{stack.config.ingress_url}/v1/calls/{await call_id_of(stack, session_id)}/transfer",
+    r = await default_api.post(
+        f"/v1/calls/{await call_id_of(stack, session_id)}/transfer",
         json={"phone_number": "+254700000020"},
     )
     assert r.status_code in (409, 404)  # aborted (not bridged), or already over
@@ -89,16 +87,16 @@ async def test_transfer_refusals(stack, http):
     await sim_call(http, stack, session_id)
 
 
-async def test_media_upload(stack, http):
+async def test_media_upload(stack, http, api):
     good = "https://media.switchboard.test/welcome.mp3"
-    r = await http.post(f"{stack.config.ingress_url}/v1/media", json={"phone_number": "+254711000100", "url": good})
+    r = await api.post("/v1/media", json={"phone_number": "+254711000100", "url": good})
     assert r.status_code == 201 and r.json()["status"] == "uploaded"
     assert good in (await http.get(f"{stack.config.sim_url}/sim/stats")).json()["media"]
     for url in ("https://media.switchboard.test/welcome.ogg", "ftp://media.switchboard.test/a.mp3"):
-        r = await http.post(f"{stack.config.ingress_url}/v1/media", json={"phone_number": "+254711000100", "url": url})
+        r = await api.post("/v1/media", json={"phone_number": "+254711000100", "url": url})
         assert r.status_code == 400 and r.json()["field"] == "url"
 
 
-async def test_queue_status_input(stack, http):
-    r = await http.get(f"{stack.config.ingress_url}/v1/queues", params={"phone_numbers": "+254711000301,bad"})
+async def test_queue_status_input(stack, api):
+    r = await api.get("/v1/queues", params={"phone_numbers": "+254711000301,bad"})
     assert r.status_code == 400 and r.json()["field"] == "phone_numbers"

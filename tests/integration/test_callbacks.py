@@ -143,15 +143,19 @@ async def test_repeated_callbacks_have_one_effect(stack, http):
     assert len(events) == 3  # start, digits, final: each once
 
 
-async def test_seed_001_endpoints(stack, http):
-    ingress = stack.config.ingress_url
-    assert (await http.get(f"{ingress}/voice/")).json() == {"service": "voice", "status": "ready"}
-    r = await http.get(f"{ingress}/voice/invoke-call")
+async def test_seed_001_endpoints(stack, http, api):
+    """The seed's API lives on in the api service, behind a key; the ingress serves callbacks only."""
+    assert (await api.get("/voice/")).json() == {"service": "voice", "status": "ready"}
+    r = await api.get("/voice/invoke-call")
     assert r.status_code == 400 and "phone" in r.json()["detail"]
-    r = await http.get(f"{ingress}/voice/invoke-call", params={"phone": "12345"})
+    r = await api.get("/voice/invoke-call", params={"phone": "12345"})
     assert r.status_code == 400 and "not a valid phone number" in r.json()["detail"]
+    assert {"/voice/", "/voice/invoke-call"} <= set((await api.get("/openapi.json")).json()["paths"])
+    ingress = stack.config.ingress_url
     spec = (await http.get(f"{ingress}/openapi.json")).json()
-    assert {"/voice/", "/voice/invoke-call", "/voice/instruct", "/voice/events"} <= set(spec["paths"])
+    assert {"/voice/instruct", "/voice/events"} <= set(spec["paths"])
+    assert not any(path.startswith(("/v1/", "/voice/invoke-call")) or path == "/voice/" for path in spec["paths"])
+    assert (await http.get(f"{ingress}/voice/invoke-call", params={"phone": "254700000001"})).status_code == 404
     assert (await http.get(f"{ingress}/docs")).status_code == 200
 
 

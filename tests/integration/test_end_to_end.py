@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 from switchboard.events import DialRequest, encode
 from switchboard.topics import Topic
 
-from .helpers import says, sim_call, wait_cdr
+from .helpers import auth, says, sim_call, wait_cdr
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,9 @@ async def test_outbound_survey_call(stack, http):
     phone = number()
     await script(http, stack, phone, answer="answer", digits=["9", "3"])
     r = await http.get(
-        f"{stack.config.ingress_url}/voice/invoke-call", params={"phone": phone.lstrip("+"), "flow": "survey"}
+        f"{stack.config.api_url}/voice/invoke-call",
+        headers=auth(stack),
+        params={"phone": phone.lstrip("+"), "flow": "survey"},
     )
     assert r.status_code == 200, r.text
     body = r.json()
@@ -70,7 +72,7 @@ async def test_inbound_ivr_call(stack, http):
 async def test_unanswered_outbound_calls(stack, http, answer, status, cause):
     phone = number()
     await script(http, stack, phone, answer=answer)
-    r = await http.get(f"{stack.config.ingress_url}/voice/invoke-call", params={"phone": phone})
+    r = await http.get(f"{stack.config.api_url}/voice/invoke-call", headers=auth(stack), params={"phone": phone})
     body = r.json()
     row = await wait_cdr(stack, body["call_key"])
     assert (row["status"], row["hangup_cause"], row["duration_s"]) == (status, cause, 0)

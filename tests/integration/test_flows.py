@@ -18,7 +18,7 @@ from switchboard.events import FlowErrorEvent, decode
 from switchboard.topics import Topic
 
 from . import customer_app
-from .helpers import read_topic, says, sim_call, wait_cdr, wait_for
+from .helpers import auth, read_topic, says, sim_call, wait_cdr, wait_for
 
 pytestmark = pytest.mark.integration
 VOX = Path(__file__).resolve().parents[2] / "shared" / "tests" / "voxology"
@@ -50,7 +50,9 @@ async def test_voice_otp_reads_the_code_and_repeats(stack, http):
     phone = number()
     await http.put(f"{stack.config.sim_url}/sim/phones/{phone}", json={"answer": "answer", "digits": ["1", "5"]})
     r = await http.post(
-        f"{stack.config.ingress_url}/v1/calls", json={"to": phone, "flow": "otp", "session_data": {"code": "4721"}}
+        f"{stack.config.api_url}/v1/calls",
+        headers=auth(stack),
+        json={"to": phone, "flow": "otp", "session_data": {"code": "4721"}},
     )
     assert r.status_code == 200, r.text
     call = await sim_call(http, stack, r.json()["provider_response"]["entries"][0]["sessionId"])
@@ -95,7 +97,9 @@ async def test_agent_queue_and_dequeue(stack, http):
     caller_id = r.json()["session_id"]
 
     async def waiting():  # type: ignore[no-untyped-def]
-        q = await http.get(f"{stack.config.ingress_url}/v1/queues", params={"phone_numbers": "+254711000301"})
+        q = await http.get(
+            f"{stack.config.api_url}/v1/queues", headers=auth(stack), params={"phone_numbers": "+254711000301"}
+        )
         return q.json()["queues"] if q.status_code == 200 else None
 
     queues = await wait_for(waiting, 20, 0.1)
@@ -106,7 +110,9 @@ async def test_agent_queue_and_dequeue(stack, http):
     caller = await sim_call(http, stack, caller_id)
     assert heard(caller, "enqueue")[0]["name"] == "support"
     assert heard(caller, "dequeued")[0]["agent"] == agent["caller_number"]
-    q = await http.get(f"{stack.config.ingress_url}/v1/queues", params={"phone_numbers": "+254711000301"})
+    q = await http.get(
+        f"{stack.config.api_url}/v1/queues", headers=auth(stack), params={"phone_numbers": "+254711000301"}
+    )
     assert q.json() == {"queues": []}
 
 

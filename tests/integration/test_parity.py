@@ -12,7 +12,7 @@ import yaml
 from switchboard.providers import PROVIDERS as REGISTRY
 from switchboard_devstack.stack import REPO
 
-from .helpers import says, sim_call, wait_cdr
+from .helpers import auth, says, sim_call, wait_cdr
 
 pytestmark = pytest.mark.integration
 PROVIDERS = list(REGISTRY)
@@ -29,7 +29,9 @@ async def outbound_survey(stack, http, provider: str, digits: list[str]) -> tupl
     phone = number()
     await http.put(f"{stack.config.sim_url}/sim/phones/{phone}", json={"answer": "answer", "digits": digits})
     r = await http.post(
-        f"{stack.config.ingress_url}/v1/calls", json={"to": phone, "flow": "survey", "provider": provider}
+        f"{stack.config.api_url}/v1/calls",
+        headers=auth(stack),
+        json={"to": phone, "flow": "survey", "provider": provider},
     )
     assert r.status_code == 200, r.text
     body = r.json()
@@ -85,7 +87,9 @@ async def test_unanswered_calls_classify_alike(stack, http, provider):
         phone = number()
         await http.put(f"{stack.config.sim_url}/sim/phones/{phone}", json={"answer": answer})
         r = await http.post(
-            f"{stack.config.ingress_url}/v1/calls", json={"to": phone, "flow": "survey", "provider": provider}
+            f"{stack.config.api_url}/v1/calls",
+            headers=auth(stack),
+            json={"to": phone, "flow": "survey", "provider": provider},
         )
         row = await wait_cdr(stack, r.json()["call_key"])
         assert (row["status"], row["duration_s"]) == (status, 0)
@@ -120,7 +124,8 @@ async def test_voice_otp_on_every_provider(stack, http, provider):
     phone = number()
     await http.put(f"{stack.config.sim_url}/sim/phones/{phone}", json={"answer": "answer", "digits": ["1", "5"]})
     r = await http.post(
-        f"{stack.config.ingress_url}/v1/calls",
+        f"{stack.config.api_url}/v1/calls",
+        headers=auth(stack),
         json={"to": phone, "flow": "otp", "provider": provider, "session_data": {"code": "4721"}},
     )
     assert r.status_code == 200, r.text
@@ -140,14 +145,18 @@ async def test_voice_otp_on_every_provider(stack, http, provider):
 )
 async def test_flows_a_provider_cannot_run_are_refused_before_the_call(stack, http, flow, provider, message):
     r = await http.post(
-        f"{stack.config.ingress_url}/v1/calls", json={"to": number(), "flow": flow, "provider": provider}
+        f"{stack.config.api_url}/v1/calls",
+        headers=auth(stack),
+        json={"to": number(), "flow": flow, "provider": provider},
     )
     assert r.status_code == 422 and r.json()["field"] == "flow"
     assert any(message in p["message"] and p["pointer"].startswith("/actions/") for p in r.json()["problems"])
 
 
 async def test_unknown_flow_is_refused(stack, http):
-    r = await http.post(f"{stack.config.ingress_url}/v1/calls", json={"to": number(), "flow": "no-such-flow"})
+    r = await http.post(
+        f"{stack.config.api_url}/v1/calls", headers=auth(stack), json={"to": number(), "flow": "no-such-flow"}
+    )
     assert r.status_code == 422 and "no flow named" in r.json()["detail"]
 
 

@@ -49,11 +49,31 @@ class ProviderError(SwitchboardError):
 
 
 class Forbidden(SwitchboardError):
-    """A request the guard refuses: wrong secret, source not allowed, missing scope (403)."""
+    """A request the guard refuses: wrong secret, source not allowed, missing scope, a destination
+    the tenant's toll-fraud policy does not allow (403). ``field`` names the request field at fault."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class TooManyRequests(SwitchboardError):
+    """Over a rate or a cap (per key requests, per tenant calls per second, live calls, calls per
+    day): 429 with ``Retry-After`` = ``retry_after_s`` (whole seconds)."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, retry_after_s)
+        self.headers = {"Retry-After": str(self.retry_after_s)}
 
 
 class NotFound(SwitchboardError):
-    """The thing a request names does not exist (404)."""
+    """The thing a request names does not exist, or belongs to another tenant (404). ``field``
+    names the request field at fault."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class Conflict(SwitchboardError):

@@ -4,6 +4,13 @@ Rules (STYLE §4): every event has ``schema_version``; a new version is a new mo
 in place; example payloads live in ``switchboard/examples/<Model>.v<N>.json`` and the contract test
 round-trips each of them. Serialisation is orjson (:func:`encode` / :func:`decode`).
 
+Tenants: :class:`DialRequest`, :class:`DialAttempt`, :class:`SessionEnded` and
+:class:`FlowErrorEvent` carry ``tenant_id``
+as an optional field defaulting to :data:`DEFAULT_TENANT` rather than as a v2 model. A v1 record
+without it (written before tenants) still decodes, as the default tenant's, so consumers read old
+and new records alike; the cost: a consumer built before the field (``extra="forbid"``) refuses a
+record that has it, so consumers (dialer, flow-runner, cdr-sink) are deployed before the api.
+
 Times are UTC ``datetime``s; durations are whole seconds (``*_s``); money is a decimal string in
 the provider's currency (``cost`` + ``currency``), never a float.
 
@@ -81,6 +88,11 @@ def without_nul(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [without_nul(v) for v in value]
     return value
+
+
+DEFAULT_TENANT = "default"
+"""The tenant of everything that names none: events from before tenants, today's single-folder
+set-up (``flows/``, the default provider accounts) and inbound calls."""
 
 
 def new_id() -> str:
@@ -189,6 +201,7 @@ class DialRequest(_Event):
     schema_version: Literal[1] = 1
     request_id: str = Field(default_factory=new_id)
     call_id: str = Field(default_factory=new_id)
+    tenant_id: Text64 = Field(default=DEFAULT_TENANT, description="who the call belongs to")
     idempotency_key: str | None = None
     provider: str = "africastalking"
     account: str = "default"
@@ -215,6 +228,7 @@ class DialAttempt(_Event):
     schema_version: Literal[1] = 1
     request_id: str
     call_id: str
+    tenant_id: Text64 = Field(default=DEFAULT_TENANT, description="who the call belongs to")
     attempt: int = 1
     provider: str
     account: str = "default"
@@ -249,6 +263,7 @@ class SessionEnded(_Event):
     schema_version: Literal[1] = 1
     call_key: Text200
     call_id: Text64 | None = None
+    tenant_id: Text64 = Field(default=DEFAULT_TENANT, description="who the call belongs to")
     provider: Text32
     account: Text64 = "default"
     direction: Direction
@@ -291,6 +306,7 @@ class FlowErrorEvent(_Event):
     schema_version: Literal[1] = 1
     call_key: str
     call_id: str | None = None
+    tenant_id: Text64 = Field(default=DEFAULT_TENANT, description="who the call belongs to")
     provider: str
     flow_id: str | None = None
     flow_version: str | None = None

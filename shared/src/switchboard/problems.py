@@ -17,6 +17,7 @@ error                                          status  type slug
 :class:`Conflict`                              409     ``conflict``
 :class:`PayloadTooLarge`                       413     ``payload-too-large``
 :class:`Unprocessable` (account, flow)         422     ``unprocessable``
+:class:`TooManyRequests` (+ ``Retry-After``)   429     ``too-many-requests``
 :class:`ProviderError`                         502     ``provider-error``
 :class:`ServiceUnavailable`                    503     ``unavailable``
 ============================================  ======  =====================
@@ -47,6 +48,7 @@ from switchboard.errors import (
     ProviderError,
     ServiceUnavailable,
     SwitchboardError,
+    TooManyRequests,
     Unprocessable,
 )
 from switchboard.logging import get_logger
@@ -104,6 +106,7 @@ def status_of(exc: SwitchboardError) -> int:
         (Conflict, 409),
         (PayloadTooLarge, 413),
         (Unprocessable, 422),
+        (TooManyRequests, 429),
         (ProviderError, 502),
         (ServiceUnavailable, 503),
     ):

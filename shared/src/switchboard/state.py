@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
-from switchboard.events import Direction, utcnow
+from switchboard.events import DEFAULT_TENANT, Direction, utcnow
 from switchboard.providers.base import Reply
 from switchboard.redis import as_bytes, call_id_key, call_state_key
 from switchboard.replies import ReplyWriter
@@ -125,6 +125,7 @@ class CallState(BaseModel):
 
     call_key: str
     call_id: str | None = None
+    tenant_id: str = DEFAULT_TENANT
     provider: str
     account: str = "default"
     direction: Direction

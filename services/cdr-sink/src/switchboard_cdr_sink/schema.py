@@ -57,4 +57,5 @@ cdrs = Table(
     Column("raw_invalid", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("tenant_id", String(64), nullable=False, server_default="default", index=True),
 )

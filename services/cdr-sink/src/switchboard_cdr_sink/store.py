@@ -54,6 +54,7 @@ def row_from_rejected_dial(attempt: DialAttempt) -> dict[str, Any]:
         "flow_error": None,
         "provider_status": attempt.provider_status[:200],
         "raw_invalid": {},
+        "tenant_id": attempt.tenant_id,
     }
 
 

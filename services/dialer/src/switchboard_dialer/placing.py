@@ -34,6 +34,7 @@ def initial_state(attempt: DialAttempt, request: DialRequest) -> CallState:
     return CallState(
         call_key=attempt.call_key,
         call_id=request.call_id,
+        tenant_id=request.tenant_id,
         provider=attempt.provider,
         account=request.account,
         direction=Direction.OUTBOUND,

@@ -15,7 +15,16 @@ from typing import assert_never
 from pydantic import BaseModel
 
 from switchboard.errors import FlowError
-from switchboard.events import CallEvent, CallEventType, CallStatus, DialRequest, FlowErrorEvent, SessionEnded, new_id
+from switchboard.events import (
+    DEFAULT_TENANT,
+    CallEvent,
+    CallEventType,
+    CallStatus,
+    DialRequest,
+    FlowErrorEvent,
+    SessionEnded,
+    new_id,
+)
 from switchboard.flow.actions.base import EngineSettings, FetchAnswer, FetchRequest, PlaceCall
 from switchboard.flow.document import Flow
 from switchboard.flow.interpreter import FlowFault, Transition, fail, run
@@ -141,6 +150,7 @@ def _effect(state: CallState, event: CallEvent, n: int, effect: PlaceCall) -> Ou
         case PlaceCall():
             request = DialRequest(
                 idempotency_key=f"{event.event_id}:{n}",
+                tenant_id=state.tenant_id,
                 to=effect.to,
                 flow=effect.flow,
                 session_data=effect.session_data,
@@ -158,6 +168,7 @@ def _flow_error(state: CallState, fault: FlowFault) -> Outgoing:
     event = FlowErrorEvent(
         call_key=state.call_key,
         call_id=state.call_id,
+        tenant_id=state.tenant_id,
         provider=state.provider,
         flow_id=state.flow_ref,
         flow_version=state.flow_version,
@@ -174,6 +185,7 @@ def session_ended(state: CallState | None, event: CallEvent) -> SessionEnded:
     return SessionEnded(
         call_key=event.call_key,
         call_id=(state.call_id if state else None) or event.call_id,
+        tenant_id=state.tenant_id if state else DEFAULT_TENANT,
         provider=event.provider,
         account=event.account,
         direction=event.direction,

@@ -1,18 +1,19 @@
-"""webhook-ingress composition root: settings → logging → clients → routes → lifespan → health."""
+"""webhook-ingress composition root: settings → logging → clients → routes → lifespan → health.
+
+The ingress serves only what providers call (their callbacks) and health; the control plane
+(placing calls, call control) is the api service (``services/api``), served on its own port."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
 from switchboard.accounts import ProviderClients
-from switchboard.flow.repository import FlowRepository
 from switchboard.kafka import make_broker
 from switchboard.logging import configure_logging
 from switchboard.redis import make_redis
 from switchboard.replies import ReplyListener
 from switchboard.service import redis_check, service_app
-from switchboard.state import StateStore
-from switchboard_ingress import callbacks, calls, provider_api
+from switchboard_ingress import callbacks
 from switchboard_ingress.settings import IngressSettings
 
 
@@ -35,7 +36,5 @@ def build_app(settings: IngressSettings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         closers=[clients.aclose, redis.aclose],
     )
-    app.include_router(provider_api.build_router(clients, StateStore(redis)))
-    app.include_router(calls.build_router(settings, broker, redis, FlowRepository(settings.flows_dir), clients))
     app.include_router(callbacks.build_router(handler))
     return app

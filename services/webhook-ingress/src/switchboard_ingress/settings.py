@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ipaddress import IPv4Network, IPv6Network
-from pathlib import Path
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
@@ -21,12 +20,12 @@ class IngressSettings(ServiceSettings):
     keep it under the provider's own timeout (Africa's Talking drops a call after about 5 s).
     ``SB_PUBLISH_TIMEOUT_S`` bounds one publish; ``SB_PUBLISH_RETRY_S`` how long an event that could
     not be published is retried in the background (the caller hears the fallback meanwhile).
-    ``SB_DIAL_WAIT_S``: how long ``invoke-call`` waits for the dialer before answering 202.
     ``SB_DEDUPE_TTL_S``: how long a callback is remembered for duplicate detection.
     ``SB_CALLBACK_SECRET``: the per-deployment secret provider callbacks must carry, as the path token
     of ``/providers/<provider>/t/<secret>/…`` or as the Basic-auth password (any user name);
     ``SB_CALLBACK_ALLOW_IPS``: optional JSON list of networks callbacks may come from. Without the
-    secret (dev only) callbacks are not guarded."""
+    secret callbacks are not guarded, which only a local deployment may do (:attr:`is_local`: ``SB_ENV``
+    dev/test and ``SB_INGRESS_HOST`` on loopback); any other refuses to start."""
 
     ingress_host: str = "127.0.0.1"
     ingress_port: int = 8080
@@ -37,10 +36,7 @@ class IngressSettings(ServiceSettings):
     apology_message: str = "Sorry, we cannot take your call right now. Please try again later."
     publish_timeout_s: float = Field(default=2.0, gt=0)
     publish_retry_s: float = Field(default=20.0, ge=0)
-    dial_wait_s: float = 5.0
     dedupe_ttl_s: int = 6 * 3600
-    invoke_flow: str = "survey"
-    flows_dir: Path = Path("flows")
     callback_secret: SecretStr | None = None
     callback_allow_ips: list[IPv4Network | IPv6Network] = Field(default_factory=list)
 
@@ -53,11 +49,31 @@ class IngressSettings(ServiceSettings):
             max_redirects=self.fallback_max_redirects,
         )
 
+    @property
+    def is_local(self) -> bool:
+        """A local deployment: ``SB_ENV`` is ``dev`` or ``test`` *and* the ingress listens on a
+        loopback address only (``127.0.0.0/8``, ``::1``, ``localhost``), so no other machine can
+        reach its callbacks. Anything else (``prod``, or any env bound to ``0.0.0.0``, a LAN or a
+        public address) is a deployment whose callbacks strangers can reach."""
+        if self.env not in ("dev", "test"):
+            return False
+        if self.ingress_host == "localhost":
+            return True
+        try:
+            return ip_address(self.ingress_host).is_loopback
+        except ValueError:
+            return False
+
     @model_validator(mode="after")
     def guard_in_production(self) -> IngressSettings:
-        """Africa's Talking signs nothing: production must guard its callback URLs."""
-        if self.env == "prod" and self.callback_secret is None:
-            raise ValueError("SB_CALLBACK_SECRET must be set in production (callbacks would be unguarded)")
+        """Africa's Talking signs nothing: every deployment that is not local (:attr:`is_local`)
+        must guard its callback URLs with a secret."""
+        if self.callback_secret is None and not self.is_local:
+            raise ValueError(
+                "SB_CALLBACK_SECRET must be set unless the ingress is local (SB_ENV=dev/test and "
+                f"SB_INGRESS_HOST on loopback; here SB_ENV={self.env}, SB_INGRESS_HOST={self.ingress_host}): "
+                "callbacks would be unguarded"
+            )
         if self.callback_secret is not None and len(self.callback_secret.get_secret_value()) < 22:
             raise ValueError("SB_CALLBACK_SECRET must have at least 128 bits (22+ random URL-safe characters)")
         return self

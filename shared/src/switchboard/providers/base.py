@@ -190,6 +190,7 @@ def dial_attempt(
     return DialAttempt(
         request_id=request.request_id,
         call_id=request.call_id,
+        tenant_id=request.tenant_id,
         provider=provider,
         account=request.account,
         call_key=call_key,

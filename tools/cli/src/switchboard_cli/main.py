@@ -1,4 +1,5 @@
-"""``switchboard flows validate PATH...`` and ``switchboard flows schema``.
+"""``switchboard flows validate PATH...`` and ``switchboard flows schema``; tenants and API keys
+(``switchboard tenants create``, ``switchboard keys create/list/revoke``: :mod:`switchboard_cli.tenants`).
 
 Exit codes of ``validate``: 0 = every flow is valid with no warnings, 1 = valid but with warnings,
 2 = at least one flow has errors (or a file could not be read).
@@ -15,10 +16,13 @@ from rich.console import Console
 from switchboard.flow.document import FlowInvalid, Problem, build_flow, parse_text
 from switchboard.flow.schema import language_schema
 from switchboard.providers import PROVIDERS
+from switchboard_cli.tenants import keys_app, tenants_app
 
 app = typer.Typer(add_completion=False, help="Switchboard's command line.")
 flows_app = typer.Typer(help="Check flows and publish the flow language's schema.")
 app.add_typer(flows_app, name="flows")
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(keys_app, name="keys")
 console = Console(highlight=False, soft_wrap=True)
 
 

@@ -13,7 +13,7 @@ console = Console()
 
 @app.command()
 def up(speed: float = typer.Option(None, help="simulator time factor (default: SIM_SPEED or 1)")) -> None:
-    """Start Tansu, Redis, PostgreSQL and the five services; return when all are ready."""
+    """Start Tansu, Redis, PostgreSQL and the six services; return when all are ready."""
     config = StackConfig()
     if speed:
         config.speed = speed
@@ -27,6 +27,10 @@ def up(speed: float = typer.Option(None, help="simulator time factor (default: S
     for name, url in stack.urls().items():
         console.print(f"  {name:16} {url}")
     console.print(f"  logs             {stack.logs}")
+    console.print(
+        f"  local tenant 'local', its API key in {stack.config.api_key_file}:\n"
+        f'    curl -H "Authorization: Bearer $(jq -r .key {stack.config.api_key_file})" {stack.config.api_url}/voice/'
+    )
 
 
 @app.command()

@@ -1,7 +1,9 @@
 """``make demo``: a real workload through the whole pipeline, against the provider simulator.
 
-100 outbound calls of the survey flow, placed through ``GET /voice/invoke-call`` (the public API),
-and 20 inbound calls to the IVR number, started on the simulator. The simulated people answer,
+100 outbound calls of the survey flow, placed through the api service's ``GET /voice/invoke-call``
+with the local tenant's API key (``.stack/api-key.json``, minted by ``Stack.up``), and 20 inbound
+calls to the IVR number (the default tenant's, as ``flows/routes.yaml`` routes it), started on the
+simulator. The simulated people answer,
 are busy or do not answer in the simulator's mix, and press keys. The demo waits until PostgreSQL
 holds a CDR for every call, then prints the summary read back from PostgreSQL.
 """
@@ -32,7 +34,7 @@ IVR_SCRIPTS = [["1"], ["2"], ["9", "1"], ["7", "2"], ["5", "5", "5"]]
 
 
 async def place_outbound(
-    http: httpx.AsyncClient, ingress: str, count: int, rng: random.Random, provider: str
+    http: httpx.AsyncClient, api: str, key: str, count: int, rng: random.Random, provider: str
 ) -> list[dict]:
     limit = asyncio.Semaphore(20)
 
@@ -40,7 +42,9 @@ async def place_outbound(
         phone = f"2547{rng.randint(10, 99)}{i:06d}"
         async with limit:
             r = await http.get(
-                f"{ingress}/voice/invoke-call", params={"phone": phone, "flow": "survey", "provider": provider}
+                f"{api}/voice/invoke-call",
+                params={"phone": phone, "flow": "survey", "provider": provider},
+                headers={"Authorization": f"Bearer {key}"},
             )
         return {"status": r.status_code, **r.json()}
 
@@ -67,7 +71,7 @@ async def _count(database_url: str) -> int:
 
 
 async def workload(
-    config: StackConfig, outbound: int, inbound: int, provider: str, timeout_s: float = 600
+    config: StackConfig, key: str, outbound: int, inbound: int, provider: str, timeout_s: float = 600
 ) -> tuple[list[dict], float]:
     rng = random.Random(2026)
     expected = outbound + inbound
@@ -79,7 +83,7 @@ async def workload(
             placing = progress.add_task("calls placed", total=expected)
             cdrs = progress.add_task("CDRs in PostgreSQL", total=expected)
             inbound_task = asyncio.create_task(start_inbound(http, config.sim_url, inbound, rng, provider))
-            results = await place_outbound(http, config.ingress_url, outbound, rng, provider)
+            results = await place_outbound(http, config.api_url, key, outbound, rng, provider)
             await inbound_task
             progress.update(placing, completed=expected)
             while time.monotonic() - started < timeout_s:
@@ -104,6 +108,13 @@ def print_summary(s: Summary, results: list[dict], elapsed: float, expected: int
         table.add_row(status, str(n))
     table.add_row("[bold]total", f"[bold]{s.total}")
     console.print(table)
+    tenants = Table(title="Calls per tenant (from PostgreSQL)")
+    for column in ("tenant", "direction", "calls", "answered", "cost"):
+        tenants.add_column(column, justify="left" if column in ("tenant", "direction") else "right")
+    for row in s.by_tenant:
+        cost_text = f"{row['cost']:.3f} {row['currency']}" if row["cost"] is not None else "-"
+        tenants.add_row(row["tenant_id"], row["direction"], str(row["calls"]), str(row["answered"]), cost_text)
+    console.print(tenants)
     console.print(f"Outbound answer rate: [bold]{s.answer_rate_outbound:.1%}[/]")
     console.print(f"Mean duration of answered calls: [bold]{s.mean_duration_s:.1f} s[/]")
     for currency, cost in s.cost_by_currency.items():
@@ -130,11 +141,12 @@ def run_demo(*, provider: str, outbound: int, inbound: int, speed: float) -> int
     if any(stack.status().values()):
         console.print("[yellow]a stack is already running; stopping it first[/]")
         stack.down()
-    with console.status("starting Tansu, Redis, PostgreSQL and the five services…"):
+    with console.status("starting Tansu, Redis, PostgreSQL and the six services…"):
         stack.up()
     try:
+        console.print(f"Local tenant [bold]local[/]: its API key is in {config.api_key_file}")
         asyncio.run(_truncate(config.database_url))
-        results, elapsed = asyncio.run(workload(config, outbound, inbound, provider))
+        results, elapsed = asyncio.run(workload(config, stack.api_key(), outbound, inbound, provider))
         summary = asyncio.run(read_summary(config.database_url))
         print_summary(summary, results, elapsed, outbound + inbound)
         if summary.total < outbound + inbound:

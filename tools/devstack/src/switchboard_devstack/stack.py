@@ -1,8 +1,9 @@
-"""The local stack: Tansu, redis-server, PostgreSQL and the five services, as processes.
+"""The local stack: Tansu, redis-server, PostgreSQL and the six services, as processes.
 
 One implementation serves ``make up``/``make down``, the demo and the test fixtures (which give
 it a temporary folder and free ports). Everything lives under ``root`` (default ``.stack/``):
-``logs/<name>.log``, ``run/<name>.pid``, ``pgdata/``. Ports come from :class:`StackConfig`,
+``logs/<name>.log``, ``run/<name>.pid``, ``pgdata/``, and ``api-key.json``: the local tenant's
+API key (every scope), minted at each ``up``. Ports come from :class:`StackConfig`,
 whose defaults can be overridden by ``SB_STACK_*`` environment variables.
 
 PostgreSQL refuses to run as root; when we are root it runs as the ``postgres`` user that the
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import orjson
 
 from switchboard.kafka import create_topics
 
@@ -55,6 +57,7 @@ class StackConfig:
     redis_port: int = field(default_factory=lambda: _env_int("SB_STACK_REDIS_PORT", 16379))
     pg_port: int = field(default_factory=lambda: _env_int("SB_STACK_PG_PORT", 15432))
     ingress_port: int = field(default_factory=lambda: _env_int("SB_STACK_INGRESS_PORT", 8080))
+    api_port: int = field(default_factory=lambda: _env_int("SB_STACK_API_PORT", 8084))
     runner_port: int = field(default_factory=lambda: _env_int("SB_STACK_RUNNER_PORT", 8081))
     dialer_port: int = field(default_factory=lambda: _env_int("SB_STACK_DIALER_PORT", 8082))
     sink_port: int = field(default_factory=lambda: _env_int("SB_STACK_SINK_PORT", 8083))
@@ -77,6 +80,7 @@ class StackConfig:
                 "redis_port",
                 "pg_port",
                 "ingress_port",
+                "api_port",
                 "runner_port",
                 "dialer_port",
                 "sink_port",
@@ -103,6 +107,15 @@ class StackConfig:
     @property
     def ingress_url(self) -> str:
         return self.url(self.ingress_port)
+
+    @property
+    def api_url(self) -> str:
+        return self.url(self.api_port)
+
+    @property
+    def api_key_file(self) -> Path:
+        """The local tenant's API key, written by :meth:`Stack.up` (JSON, mode 0600)."""
+        return self.root / "api-key.json"
 
     @property
     def sim_url(self) -> str:
@@ -139,6 +152,8 @@ class StackConfig:
             "SB_LOG_JSON": "true",
             "SB_INGRESS_HOST": self.host,
             "SB_INGRESS_PORT": str(self.ingress_port),
+            "SB_API_HOST": self.host,
+            "SB_API_PORT": str(self.api_port),
             "SB_RUNNER_HOST": self.host,
             "SB_RUNNER_PORT": str(self.runner_port),
             "SB_DIALER_HOST": self.host,
@@ -181,6 +196,7 @@ SERVICES = {
     "flow-runner": ("switchboard_flow_runner", "/ready", "runner_port"),
     "dialer": ("switchboard_dialer", "/ready", "dialer_port"),
     "webhook-ingress": ("switchboard_ingress", "/ready", "ingress_port"),
+    "api": ("switchboard_api", "/ready", "api_port"),
 }
 
 
@@ -382,6 +398,22 @@ class Stack:
             cwd=REPO,
         )
 
+    def mint_local_key(self, tenant_id: str = "local") -> dict[str, str]:
+        """Create the local tenant if absent and write a new key with every scope to
+        ``api-key.json``; returns its content (``tenant_id``, ``key_id``, ``key``, ``scopes``)."""
+        path = self.config.api_key_file if tenant_id == "local" else self.root / f"api-key-{tenant_id}.json"
+        subprocess.run(
+            [sys.executable, "-m", "switchboard_api", "local-key", str(path)],
+            env={**os.environ, **self.config.service_env(), "SB_LOCAL_TENANT": tenant_id},
+            check=True,
+            cwd=REPO,
+        )
+        return dict(orjson.loads(path.read_bytes()))
+
+    def api_key(self) -> str:
+        """The local tenant's key (``make up`` wrote it)."""
+        return str(orjson.loads(self.config.api_key_file.read_bytes())["key"])
+
     # --- services -----------------------------------------------------------------------------
     def start_services(self, timeout_s: float = 90) -> None:
         env = self.config.service_env()
@@ -408,6 +440,7 @@ class Stack:
             self.start_redis()
             self.start_postgres()
             self.migrate()
+            self.mint_local_key()
             self.start_services()
         except BaseException:
             self.down()
@@ -420,7 +453,8 @@ class Stack:
     def urls(self) -> dict[str, str]:
         c = self.config
         return {
-            "webhook-ingress": f"{c.ingress_url}  (API docs: {c.ingress_url}/docs)",
+            "api": f"{c.api_url}  (docs: {c.api_url}/docs; key: {c.api_key_file})",
+            "webhook-ingress": f"{c.ingress_url}  (provider callbacks only)",
             "flow-runner": c.url(c.runner_port) + "/ready",
             "dialer": c.url(c.dialer_port) + "/ready",
             "cdr-sink": c.url(c.sink_port) + "/ready",

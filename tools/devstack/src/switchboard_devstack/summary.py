@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
 
@@ -18,6 +19,7 @@ class Summary:
     cost_by_currency: dict[str, Decimal] = field(default_factory=dict)
     survey_answers: dict[str, int] = field(default_factory=dict)
     ivr_choices: dict[str, int] = field(default_factory=dict)
+    by_tenant: list[dict[str, Any]] = field(default_factory=list)
 
 
 async def read_summary(database_url: str, *, since_campaign: str | None = None) -> Summary:
@@ -51,6 +53,15 @@ async def read_summary(database_url: str, *, since_campaign: str | None = None) 
                 "AND inputs ? 'menu' GROUP BY 1 ORDER BY 1"
             )
         )
+        s.by_tenant = [
+            dict(row)
+            for row in await conn.fetch(
+                "SELECT tenant_id, direction, count(*) AS calls, "
+                "count(*) FILTER (WHERE status = 'completed') AS answered, "
+                "sum(cost) AS cost, min(currency) AS currency "
+                "FROM cdrs GROUP BY tenant_id, direction ORDER BY tenant_id, direction"
+            )
+        ]
         return s
     finally:
         await conn.close()

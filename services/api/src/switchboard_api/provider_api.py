@@ -6,20 +6,24 @@
 - ``GET /v1/queues?phone_numbers=…``: callers waiting per queue.
 - ``POST /v1/media``: make an ``.mp3``/``.wav`` URL playable.
 
-Errors (problem+json): 400 naming the field for bad input, 404 for an unknown call, 409 when the
-provider aborts a transfer (with its reason) or has no such feature, 422 for an unknown account,
-502 when the provider fails or cannot be reached.
+Every route needs an API key (:mod:`switchboard_api.auth`): transfer ``calls:write``, queues
+``calls:read``, media ``flows:write``; and acts only on the key's tenant: another tenant's call or
+provider account is answered 404, exactly as one that does not exist.
+
+Errors (problem+json): 400 naming the field for bad input, 401/403/429 from the key check, 404 for
+an unknown call or an account the tenant does not have, 409 when the provider aborts a transfer
+(with its reason) or has no such feature, 502 when the provider fails or cannot be reached.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import AfterValidator, BaseModel, Field
 
 from switchboard.accounts import ProviderClients
-from switchboard.errors import Conflict, InvalidEvent, NotFound, Unprocessable
+from switchboard.errors import Conflict, InvalidEvent, NotFound
 from switchboard.flow.actions.play import check_media_url
 from switchboard.logging import get_logger
 from switchboard.phone import E164, to_e164
@@ -27,6 +31,9 @@ from switchboard.problems import responses
 from switchboard.providers import ProviderName
 from switchboard.providers.base import CallTransfer, MediaUpload, QueueStatus
 from switchboard.state import StateStore
+from switchboard_api.auth import Auth
+from switchboard_api.calls import account_of
+from switchboard_api.tenancy import Principal
 
 log = get_logger(__name__)
 
@@ -73,28 +80,31 @@ class QueueAnswer(BaseModel):
     queues: list[Queue]
 
 
-def build_router(clients: ProviderClients, store: StateStore) -> APIRouter:
+def build_router(clients: ProviderClients, store: StateStore, auth: Auth) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["call control"])
 
-    def client_for(provider: str, account: str) -> object:
+    def client_for(principal: Principal, provider: str, account: str) -> object:
+        account_of(clients, principal, provider, account)
         client = clients.client(provider, account)
         if client is None:
-            raise Unprocessable(f"no {provider} account named {account!r}", field="account")
+            raise NotFound(f"no {provider} account named {account!r} for this tenant", field="account")
         return client
 
     @router.post(
         "/calls/{call_id}/transfer",
-        summary="Transfer a bridged call (AT /callTransfer)",
+        summary="Transfer a bridged call (AT /callTransfer; calls:write)",
         response_model=TransferAnswer,
-        responses=responses(400, 404, 409, 422, 502),
+        responses=responses(400, 401, 403, 404, 409, 429, 502),
     )
-    async def transfer(call_id: str, body: TransferRequest) -> TransferAnswer:
+    async def transfer(
+        call_id: str, body: TransferRequest, principal: Principal = Depends(auth.require("calls:write"))
+    ) -> TransferAnswer:
         call_key = await store.call_key_of(call_id)
-        if call_key is None:
+        state = await store.load(call_key) if call_key else None
+        if call_key is None or state is None or state.tenant_id != principal.tenant.tenant_id:
             raise NotFound(f"no live call {call_id!r}")
         provider, _, session_id = call_key.partition(":")
-        state = await store.load(call_key)
-        client = client_for(provider, state.account if state else "default")
+        client = client_for(principal, provider, state.account)
         if not isinstance(client, CallTransfer):
             raise Conflict(f"transfer is not available on {provider}")
         outcome = await client.transfer(
@@ -107,14 +117,15 @@ def build_router(clients: ProviderClients, store: StateStore) -> APIRouter:
 
     @router.get(
         "/queues",
-        summary="Callers waiting per queue (AT /queueStatus)",
+        summary="Callers waiting per queue (AT /queueStatus; calls:read)",
         response_model=QueueAnswer,
-        responses=responses(400, 409, 422, 502),
+        responses=responses(400, 401, 403, 404, 409, 429, 502),
     )
     async def queues(
         phone_numbers: str = Query(..., max_length=4096, description="comma-separated provider numbers"),
         provider: ProviderName = Query("africastalking", description="the provider"),
         account: str = Query("default", max_length=100, description="the provider account"),
+        principal: Principal = Depends(auth.require("calls:read")),
     ) -> QueueAnswer:
         numbers = []
         for raw in phone_numbers.split(","):
@@ -122,7 +133,7 @@ def build_router(clients: ProviderClients, store: StateStore) -> APIRouter:
                 numbers.append(to_e164(raw))
             except InvalidEvent as exc:
                 raise InvalidEvent(str(exc), field="phone_numbers") from None
-        client = client_for(provider, account)
+        client = client_for(principal, provider, account)
         if not isinstance(client, QueueStatus):
             raise Conflict(f"queue status is not available on {provider}")
         entries = await client.queued_calls(numbers)
@@ -130,13 +141,13 @@ def build_router(clients: ProviderClients, store: StateStore) -> APIRouter:
 
     @router.post(
         "/media",
-        summary="Upload a media URL for Play/hold music (AT /mediaUpload)",
+        summary="Upload a media URL for Play/hold music (AT /mediaUpload; flows:write)",
         status_code=201,
         response_model=MediaAnswer,
-        responses=responses(400, 409, 422, 502),
+        responses=responses(400, 401, 403, 404, 409, 429, 502),
     )
-    async def media(body: MediaRequest) -> MediaAnswer:
-        client = client_for(body.provider, body.account)
+    async def media(body: MediaRequest, principal: Principal = Depends(auth.require("flows:write"))) -> MediaAnswer:
+        client = client_for(principal, body.provider, body.account)
         if not isinstance(client, MediaUpload):
             raise Conflict(f"media upload is not available on {body.provider}")
         await client.upload_media(phone_number=body.phone_number, url=body.url)

@@ -1,15 +1,23 @@
 """Placing calls: the original ``GET /voice/`` and ``GET /voice/invoke-call``, and ``POST /v1/calls``.
 
+Every route needs an API key (:mod:`switchboard_api.auth`): ``calls:write`` to place a call,
+``calls:read`` for ``GET /voice/``. A call belongs to the key's tenant (``tenant_id`` on the dial
+request, the call state and the CDR) and passes that tenant's toll-fraud guards before anything is
+published (:mod:`switchboard_api.guards`: 403 for a destination the policy refuses, 429 with
+``Retry-After`` over a cap).
+
 Both publish a :class:`~switchboard.events.DialRequest` and wait up to ``SB_DIAL_WAIT_S`` for the
 dialer's result: 200 with the provider's answer when the call was queued, 502 when the provider
 refused it, 202 with the call id when pacing delays it or the dialer's answer cannot be read in
 time (the call is queued: a client must never take a 5xx for a call that will ring). Refusals
-before anything rings: 400 for bad input, 422 for an unknown account or flow or a flow the
+before anything rings: 400 for bad input, 404 for an account the tenant does not have (the same
+answer whether it exists for another tenant or not at all), 422 for an unknown flow or a flow the
 provider cannot carry out, 503 when the broker cannot take the request.
 
 Idempotency (as Stripe's and Twilio's ``Idempotency-Key``): a request with a key (body
 ``idempotency_key`` or the ``Idempotency-Key`` header) that was already used is answered at once
 with the first request's ``call_id`` (200, ``Idempotent-Replayed: true``) and places nothing.
+Keys are per tenant: two tenants using the same key place two calls.
 """
 
 from __future__ import annotations
@@ -18,14 +26,14 @@ import asyncio
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
 from switchboard.accounts import ProviderClients
-from switchboard.errors import ServiceUnavailable, Unprocessable
+from switchboard.errors import NotFound, ServiceUnavailable, Unprocessable
 from switchboard.events import DialRequest, encode
 from switchboard.flow.repository import FlowRepository
 from switchboard.flow.validate import validate
@@ -35,7 +43,10 @@ from switchboard.problems import responses
 from switchboard.providers import ProviderName
 from switchboard.redis import as_bytes, call_id_key, dial_result_key, idempotency_key
 from switchboard.topics import Topic
-from switchboard_ingress.settings import IngressSettings
+from switchboard_api.auth import Auth
+from switchboard_api.guards import Caps, check_destination
+from switchboard_api.settings import ApiSettings
+from switchboard_api.tenancy import Principal
 
 log = get_logger(__name__)
 
@@ -70,11 +81,20 @@ class CallAnswer(BaseModel):
     provider_response: Any = None
 
 
-def refusal(flows: FlowRepository, clients: ProviderClients, request: DialRequest) -> None:
-    """Raises :class:`Unprocessable` (422) before the call for an unknown account or flow, or a
-    flow the provider cannot carry out (with each problem's JSON pointer)."""
-    if clients.account(request.provider, request.account) is None:
-        raise Unprocessable(f"no {request.provider} account named {request.account!r}", field="account")
+def account_of(clients: ProviderClients, principal: Principal, provider: str, account: str) -> None:
+    """Raises :class:`NotFound` (404, field ``account``) unless the provider account exists and
+    the tenant may use it (its policy's ``accounts``)."""
+    if clients.account(provider, account) is None or not principal.tenant.policy.may_use(provider, account):
+        raise NotFound(f"no {provider} account named {account!r} for this tenant", field="account")
+
+
+def refusal(flows: FlowRepository, clients: ProviderClients, principal: Principal, request: DialRequest) -> None:
+    """Raises before the call: :class:`Forbidden` (403) for a destination the tenant's policy
+    refuses, :class:`NotFound` (404) for an account the tenant does not have,
+    :class:`Unprocessable` (422) for an unknown flow or a flow the provider cannot carry out
+    (with each problem's JSON pointer)."""
+    check_destination(principal.tenant, request.to)
+    account_of(clients, principal, request.provider, request.account)
     flows.refresh()
     flow = flows.get(request.flow)
     if flow is None:
@@ -89,9 +109,15 @@ def refusal(flows: FlowRepository, clients: ProviderClients, request: DialReques
 
 
 def build_router(
-    settings: IngressSettings, broker: KafkaBroker, redis: Redis, flows: FlowRepository, clients: ProviderClients
+    settings: ApiSettings,
+    broker: KafkaBroker,
+    redis: Redis,
+    flows: FlowRepository,
+    clients: ProviderClients,
+    auth: Auth,
 ) -> APIRouter:
     router = APIRouter()
+    caps = Caps(redis, live_call_ttl_s=settings.live_call_ttl_s)
 
     async def replayed(request: DialRequest) -> JSONResponse | None:
         """The first call's answer when the request's idempotency key was used before, else None
@@ -114,14 +140,21 @@ def build_router(
         log.info("idempotent repeat answered", call_id=answer.call_id)
         return JSONResponse(answer.model_dump(), headers={"Idempotent-Replayed": "true"})
 
-    async def place(request: DialRequest) -> JSONResponse:
-        refusal(flows, clients, request)
+    async def place(principal: Principal, request: DialRequest) -> JSONResponse:
+        refusal(flows, clients, principal, request)
         if (again := await replayed(request)) is not None:
             return again
+        try:
+            await caps.take(principal.tenant, request.call_id)
+        except Exception:
+            if request.idempotency_key:
+                await redis.delete(idempotency_key(request.idempotency_key))
+            raise
         try:
             await broker.publish(encode(request), Topic.DIAL_REQUESTS.value, key=request.request_id.encode())
         except Exception as exc:
             log.error("dial request not published", error=repr(exc))
+            await caps.release(principal.tenant.tenant_id, request.call_id)
             if request.idempotency_key:
                 await redis.delete(idempotency_key(request.idempotency_key))
             raise ServiceUnavailable("could not queue the call; try again") from exc
@@ -156,11 +189,13 @@ def build_router(
         }
         return JSONResponse(body, status_code=502, media_type="application/problem+json")
 
-    @router.get("/voice/", tags=["voice"], summary="Voice service status")
-    async def status() -> dict[str, str]:
+    @router.get(
+        "/voice/", tags=["voice"], summary="Voice service status (calls:read)", responses=responses(401, 403, 429)
+    )
+    async def status(principal: Principal = Depends(auth.require("calls:read"))) -> dict[str, str]:
         return {"service": "voice", "status": "ready"}
 
-    placing = responses(400, 422, 502, 503)
+    placing = responses(400, 401, 403, 404, 422, 429, 502, 503)
     placed: dict[int | str, dict[str, Any]] = {
         200: {"model": CallAnswer},
         202: {"model": CallAnswer, "description": "queued; not placed yet"},
@@ -169,7 +204,7 @@ def build_router(
     @router.get(
         "/voice/invoke-call",
         tags=["voice"],
-        summary="Place an outbound call (the original /voice API)",
+        summary="Place an outbound call (the original /voice API; calls:write)",
         response_model=CallAnswer,
         responses={**placed, **placing},
     )
@@ -177,13 +212,17 @@ def build_router(
         phone: Annotated[E164, Query(description="number to call, e.g. 2547XXXXXXX or +2547XXXXXXX")],
         flow: str | None = Query(None, max_length=200, description="flow to run when answered"),
         provider: ProviderName = Query("africastalking", description="provider to call on"),
+        principal: Principal = Depends(auth.require("calls:write")),
     ) -> JSONResponse:
-        return await place(DialRequest(to=phone, flow=flow or settings.invoke_flow, provider=provider))
+        request = DialRequest(
+            to=phone, flow=flow or settings.invoke_flow, provider=provider, tenant_id=principal.tenant.tenant_id
+        )
+        return await place(principal, request)
 
     @router.post(
         "/v1/calls",
         tags=["calls"],
-        summary="Place an outbound call with session data",
+        summary="Place an outbound call with session data (calls:write)",
         response_model=CallAnswer,
         responses={**placed, **placing},
     )
@@ -192,9 +231,14 @@ def build_router(
         idempotency_key_header: str | None = Header(
             None, alias="Idempotency-Key", max_length=200, description="same as the body's idempotency_key"
         ),
+        principal: Principal = Depends(auth.require("calls:write")),
     ) -> JSONResponse:
+        tenant = principal.tenant.tenant_id
+        key = call.idempotency_key or idempotency_key_header
         return await place(
+            principal,
             DialRequest(
+                tenant_id=tenant,
                 to=call.to,
                 flow=call.flow,
                 provider=call.provider,
@@ -202,8 +246,8 @@ def build_router(
                 session_data=call.session_data,
                 caller_id=call.caller_id,
                 campaign_id=call.campaign_id,
-                idempotency_key=call.idempotency_key or idempotency_key_header,
-            )
+                idempotency_key=f"{tenant}:{key}" if key else None,
+            ),
         )
 
     return router

@@ -1,0 +1,52 @@
+"""api composition root: settings → logging → database, Redis, broker → auth → routes → health.
+
+The control plane: placing calls and call control, per tenant, behind API keys. It is served on
+its own port (``SB_API_PORT``), apart from the webhook-ingress whose provider callbacks face the
+internet; the api stays inside the cluster or behind the customer's gateway.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from switchboard.accounts import ProviderClients
+from switchboard.flow.repository import FlowRepository
+from switchboard.kafka import make_broker
+from switchboard.logging import configure_logging
+from switchboard.redis import make_redis
+from switchboard.service import redis_check, service_app
+from switchboard.state import StateStore
+from switchboard_api import calls, live, provider_api
+from switchboard_api.auth import Auth
+from switchboard_api.settings import ApiSettings
+from switchboard_api.tenancy import TenantStore
+
+
+def build_app(settings: ApiSettings | None = None) -> FastAPI:
+    settings = settings or ApiSettings()
+    configure_logging("api", settings.log_level, settings.log_json)
+    broker = make_broker(settings, client_id="api")
+    redis = make_redis(settings)
+    engine = create_async_engine(settings.async_database_url, pool_size=5)
+    auth = Auth(TenantStore(engine), redis)
+    clients = ProviderClients()
+    live.subscribe(broker, redis)
+
+    async def db_ready() -> bool:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
+
+    app = service_app(
+        "Switchboard API",
+        broker=broker,
+        consume=True,
+        checks={"redis": redis_check(redis), "postgresql": db_ready},
+        max_body_bytes=settings.max_body_bytes,
+        closers=[clients.aclose, redis.aclose, engine.dispose],
+    )
+    app.include_router(calls.build_router(settings, broker, redis, FlowRepository(settings.flows_dir), clients, auth))
+    app.include_router(provider_api.build_router(clients, StateStore(redis), auth))
+    return app
