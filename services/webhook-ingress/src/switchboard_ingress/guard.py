@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from ipaddress import ip_address
 
 from fastapi import Request
@@ -63,11 +63,11 @@ def check(request: Request, settings: IngressSettings, token: str | None = None)
     return reason
 
 
-def callback_guard(settings: IngressSettings) -> Callable[..., None]:
+def callback_guard(settings: IngressSettings) -> Callable[..., Awaitable[None]]:
     """A FastAPI dependency that raises :class:`~switchboard.errors.Forbidden` (403) for a
     callback the guard refuses; ``token`` is the path's ``{token}`` segment when there is one."""
 
-    def guard(request: Request, token: str | None = None) -> None:
+    async def guard(request: Request, token: str | None = None) -> None:  # async: no thread-pool hop
         if reason := check(request, settings, token):
             raise Forbidden(f"forbidden: {reason}")
 
