@@ -16,6 +16,14 @@ import pytest
 from switchboard_devstack.stack import REPO, Stack, StackConfig
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for the stack needs it: mark it ``integration`` even where the module
+    forgot, so ``make test-unit`` never starts the stack."""
+    for item in items:
+        if "stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     root = Path(tempfile.mkdtemp(prefix="sb-stack-"))
