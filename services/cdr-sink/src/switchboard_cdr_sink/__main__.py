@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Sequence
 
 import uvicorn
 
+from switchboard.entrypoint import parse_command_line
 from switchboard_cdr_sink.settings import CdrSinkSettings
 
+DESCRIPTION = (
+    "Switchboard's cdr-sink: consumes voice.sessions-ended and voice.dial-attempts in batches and "
+    "upserts one CDR per call into PostgreSQL (SB_DATABASE_URL), committing offsets after the database. "
+    "Serves /health and /ready on SB_SINK_HOST:SB_SINK_PORT."
+)
+COMMANDS = {"serve": "run the consumer", "migrate": "apply the Alembic migrations to SB_DATABASE_URL and exit"}
 
-def main() -> None:
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_command_line("switchboard-cdr-sink", DESCRIPTION, CdrSinkSettings, argv, commands=COMMANDS)
     settings = CdrSinkSettings()
-    command = sys.argv[1] if len(sys.argv) > 1 else "serve"
-    if command == "migrate":
+    if args.command == "migrate":
         from switchboard_cdr_sink.migrate import upgrade
 
         upgrade(settings.database_url)
