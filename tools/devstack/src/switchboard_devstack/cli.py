@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from switchboard_devstack.stack import Stack, StackConfig
+from switchboard_devstack.stack import PortInUse, Stack, StackConfig
 
 app = typer.Typer(add_completion=False, help="Switchboard's local stack.")
 console = Console()
@@ -21,8 +21,12 @@ def up(speed: float = typer.Option(None, help="simulator time factor (default: S
     if any(stack.status().values()):
         console.print("[yellow]stack already (partly) running; run `make down` first[/]")
         raise typer.Exit(1)
-    with console.status("starting the stack…"):
-        stack.up()
+    try:
+        with console.status("starting the stack…"):
+            stack.up()
+    except PortInUse as exc:
+        console.print(f"[red]sb-stack up: {exc}[/]", soft_wrap=True)
+        raise typer.Exit(1) from None
     console.print("[green]Switchboard is up.[/]")
     for name, url in stack.urls().items():
         console.print(f"  {name:16} {url}")
@@ -57,7 +61,12 @@ def demo(
     """Bring the stack up, run the workload through the simulator, print the summary, stop."""
     from switchboard_devstack.demo import run_demo
 
-    raise typer.Exit(run_demo(provider=provider, outbound=outbound, inbound=inbound, speed=speed))
+    try:
+        code = run_demo(provider=provider, outbound=outbound, inbound=inbound, speed=speed)
+    except PortInUse as exc:
+        console.print(f"[red]sb-stack demo: {exc}[/]", soft_wrap=True)
+        raise typer.Exit(1) from None
+    raise typer.Exit(code)
 
 
 if __name__ == "__main__":

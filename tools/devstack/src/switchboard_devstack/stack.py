@@ -47,6 +47,43 @@ def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+# Each port of the stack and the variable that moves it.
+PORT_VARIABLES = {
+    "kafka_port": "SB_STACK_KAFKA_PORT",
+    "redis_port": "SB_STACK_REDIS_PORT",
+    "pg_port": "SB_STACK_PG_PORT",
+    "ingress_port": "SB_STACK_INGRESS_PORT",
+    "runner_port": "SB_STACK_RUNNER_PORT",
+    "dialer_port": "SB_STACK_DIALER_PORT",
+    "sink_port": "SB_STACK_SINK_PORT",
+    "sim_port": "SB_STACK_SIM_PORT",
+}
+
+
+class PortInUse(RuntimeError):
+    """A port the stack needs is taken. ``str()`` is the one line to show the user."""
+
+    def __init__(self, host: str, port: int, variable: str) -> None:
+        self.host, self.port, self.variable = host, port, variable
+        super().__init__(
+            f"port {port} on {host} is already in use (set {variable} to another port, or stop what holds it)"
+        )
+
+
+def taken_ports(host: str, ports: dict[str, int]) -> list[tuple[str, int]]:
+    """The ``(name, port)`` pairs of ``ports`` that cannot be bound on ``host`` right now."""
+    taken = []
+    for name, port in ports.items():
+        with socket.socket() as s:
+            # SO_REUSEADDR as the servers set it: a port in TIME_WAIT is free for them too
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((host, port))
+            except OSError:
+                taken.append((name, port))
+    return taken
+
+
 @dataclass
 class StackConfig:
     """Where the stack lives and listens. ``speed``: the simulator's time factor."""
@@ -69,6 +106,12 @@ class StackConfig:
     callback_secret: str = field(
         default_factory=lambda: os.environ.get("SB_CALLBACK_SECRET") or secrets.token_urlsafe(24)
     )
+
+    def check_ports(self) -> None:
+        """Raise :class:`PortInUse` for the first port of the stack that is already taken."""
+        ports = {name: getattr(self, name) for name in PORT_VARIABLES}
+        for name, port in taken_ports(self.host, ports):
+            raise PortInUse(self.host, port, PORT_VARIABLES[name])
 
     @classmethod
     def ephemeral(cls, root: Path, **overrides: object) -> StackConfig:
@@ -245,9 +288,14 @@ class Stack:
         if not pidfile.exists():
             return False
         try:
-            os.kill(int(pidfile.read_text()), 0)
+            pid = int(pidfile.read_text())
+            os.kill(pid, 0)
         except (ProcessLookupError, ValueError):
             return False
+        # A child of ours that exited stays a zombie (and answers kill 0) until it is reaped.
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return False
         return True
 
     def stop(self, name: str, timeout_s: float = 10) -> None:
@@ -433,7 +481,9 @@ class Stack:
                 time.sleep(0.2)
 
     def up(self) -> None:
-        """Start everything and return once every service reports ready."""
+        """Start everything and return once every service reports ready. Raises
+        :class:`PortInUse` before starting anything when a port is taken."""
+        self.config.check_ports()
         self.root.mkdir(parents=True, exist_ok=True)
         try:
             self.start_kafka()
