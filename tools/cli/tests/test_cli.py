@@ -75,3 +75,65 @@ def test_flows_match_the_schema(path):
 def test_schema_refuses_unknown_params():
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"actions": [{"type": "SAY", "params": {"txt": "x"}}]}, language_schema())
+
+
+def test_the_whole_flows_folder_validates_as_the_readme_shows():
+    """``switchboard flows validate flows/*.yaml``: routes.yaml is checked as routes, not as a flow."""
+    paths = sorted(str(p) for p in (REPO / "flows").glob("*.yaml"))
+    result = runner.invoke(app, ["flows", "validate", *paths])
+    assert result.exit_code == 0, result.output
+    assert f"{REPO / 'flows' / 'routes.yaml'}: ok" in result.output
+
+
+def write_routes(folder: Path, text: str, name: str = "routes.yaml") -> Path:
+    for flow in ("survey.yaml", "agent-queue.yaml"):
+        (folder / flow).write_text((REPO / "flows" / flow).read_text())
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+ROUTE_PROBLEMS = [
+    (
+        'voxology:\n  "+15550000100": survy\n',
+        "error: /voxology/+15550000100: no flow named 'survy' (did you mean 'survey'?)",
+    ),
+    (
+        'voxolgy:\n  "+15550000100": survey\n',
+        "error: /voxolgy: unknown provider 'voxolgy' (did you mean 'voxology'?)",
+    ),
+    (
+        'africastalking:\n  "0711000100": survey\n',
+        "error: /africastalking/0711000100: '0711000100' is not an E.164 number",
+    ),
+    (
+        "africastalking:\n  +254711000100: survey\n",
+        "error: /africastalking/254711000100: 254711000100 is not a quoted E.164 number",
+    ),
+    ("default: [survey]\n", "error: /default: a route's target is a flow name or an application URL"),
+    (
+        'telesign:\n  "+15550000901": agent-queue\n',
+        "error: /telesign/+15550000901: flow 'agent-queue' cannot run on telesign",
+    ),
+]
+
+
+@pytest.mark.parametrize(("routes", "line"), ROUTE_PROBLEMS)
+def test_routes_problems_name_the_route(tmp_path, routes, line):
+    result = runner.invoke(app, ["flows", "validate", str(write_routes(tmp_path, routes))])
+    assert result.exit_code == 2, result.output
+    assert line in result.output
+
+
+def test_application_urls_and_a_default_are_routes_too(tmp_path):
+    text = (
+        'africastalking:\n  "+254711000400": https://app.example.test/ivr\n  "+254711000100": survey\ndefault: survey\n'
+    )
+    result = runner.invoke(app, ["flows", "validate", str(write_routes(tmp_path, text))])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_routes_shaped_file_is_recognised_by_its_content(tmp_path):
+    path = write_routes(tmp_path, 'voxology:\n  "+15550000100": nope\n', name="inbound-numbers.yaml")
+    result = runner.invoke(app, ["flows", "validate", str(path)])
+    assert result.exit_code == 2 and "no flow named 'nope'" in result.output

@@ -1,6 +1,9 @@
 """``switchboard flows validate PATH...`` and ``switchboard flows schema``; tenants and API keys
 (``switchboard tenants create``, ``switchboard keys create/list/revoke``: :mod:`switchboard_cli.tenants`).
 
+A routes file (``routes.yaml``, or any file shaped like one) is checked as routes, not as a flow:
+its shape, and that each routed flow exists in the same folder and can run on its provider.
+
 Exit codes of ``validate``: 0 = every flow is valid with no warnings, 1 = valid but with warnings,
 2 = at least one flow has errors (or a file could not be read).
 """
@@ -13,7 +16,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from switchboard.flow.document import FlowInvalid, Problem, build_flow, parse_text
+from switchboard.flow.document import Flow, FlowInvalid, Problem, build_flow, parse_text
+from switchboard.flow.routes import check_routes, looks_like_routes, parse_routes
 from switchboard.flow.schema import language_schema
 from switchboard.providers import PROVIDERS
 from switchboard_cli.tenants import keys_app, tenants_app
@@ -33,10 +37,37 @@ def check_file(path: Path, provider: str | None) -> list[Problem]:
     except OSError as exc:
         return [Problem("", f"cannot read the file: {exc.strerror}")]
     try:
-        flow = build_flow(parse_text(text, filename=path.name), name=path.stem, provider=provider)
+        doc = parse_text(text, filename=path.name)
+        if looks_like_routes(doc, path.name):
+            return check_routes_file(doc, path.parent)
+        flow = build_flow(doc, name=path.stem, provider=provider)
     except FlowInvalid as exc:
         return exc.problems
     return list(flow.warnings)
+
+
+def flows_in(folder: Path) -> dict[str, Flow]:
+    """The flows the runner would load from ``folder``, by name, unchecked (each file's own
+    problems are reported when that file is validated)."""
+    flows: dict[str, Flow] = {}
+    for path in sorted(folder.glob("*")):
+        if path.suffix not in (".json", ".yaml", ".yml") or path.stem == "routes":
+            continue
+        try:
+            doc = parse_text(path.read_text(encoding="utf-8"), filename=path.name)
+            if looks_like_routes(doc, path.name):
+                continue
+            flow = build_flow(doc, name=path.stem, check=False)
+        except (OSError, FlowInvalid, ValueError):
+            continue
+        flows[flow.name] = flow
+    return flows
+
+
+def check_routes_file(doc: object, folder: Path) -> list[Problem]:
+    """Every problem in a routes file: its shape, then each route against the flows in ``folder``."""
+    routes, problems = parse_routes(doc)
+    return problems + check_routes(routes, flows_in(folder))
 
 
 @flows_app.command("validate")
