@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from switchboard.events import CallEvent, CallEventType, Direction
 from switchboard.flow.actions.base import EngineSettings, FetchAnswer, PlaceCall
 from switchboard.flow.document import build_flow
 from switchboard.flow.interpreter import run
@@ -11,7 +10,6 @@ from switchboard.providers.actions import (
     Dequeue,
     Dial,
     Enqueue,
-    GetDigits,
     Hangup,
     Record,
     Redirect,
@@ -19,47 +17,13 @@ from switchboard.providers.actions import (
     Say,
 )
 from switchboard.providers.africastalking import render
-from switchboard.state import CallState
+from switchboard.testing import event, spoken, state
 
 S = EngineSettings(callback_url="https://sb.test/cb")
 
 
-def state(**kw) -> CallState:
-    return CallState(
-        call_key="africastalking:a",
-        provider="africastalking",
-        direction=Direction.INBOUND,
-        caller_number="+254700000001",
-        destination_number="+254711000200",
-        **kw,
-    )
-
-
-def ev(digits=None, recording=None) -> CallEvent:
-    kind = CallEventType.CALL_STARTED
-    if digits is not None:
-        kind = CallEventType.INPUT_RECEIVED
-    elif recording is not None:
-        kind = CallEventType.RECORDING_RECEIVED
-    return CallEvent(
-        type=kind,
-        provider="africastalking",
-        call_key="africastalking:a",
-        session_id="a",
-        direction=Direction.INBOUND,
-        digits=digits,
-        recording_url=recording,
-    )
-
-
 def flow(*actions, check=True):
     return build_flow({"actions": list(actions)}, name="t", check=check)
-
-
-def texts(actions):
-    return [a.text for a in actions if isinstance(a, Say)] + [
-        a.prompt.text for a in actions if isinstance(a, GetDigits) and isinstance(a.prompt, Say)
-    ]
 
 
 def test_foreach_survives_callbacks():
@@ -78,12 +42,12 @@ def test_foreach_survives_callbacks():
         },
         {"type": "SAY", "params": {"text": "Done: ${collected.collect_1}${collected.collect_2}"}},
     )
-    t = run(f, state(), ev(), S)
-    assert texts(t.actions) == ["0: Food?"]
-    t = run(f, t.state, ev("4"), S)
-    assert texts(t.actions) == ["1: Service?"]
-    t = run(f, t.state, ev("5"), S)
-    assert texts(t.actions) == ["Done: 45"] and t.ended and t.state.loops == {}
+    t = run(f, state(), event(), S)
+    assert spoken(t.actions) == ["0: Food?"]
+    t = run(f, t.state, event("4"), S)
+    assert spoken(t.actions) == ["1: Service?"]
+    t = run(f, t.state, event("5"), S)
+    assert spoken(t.actions) == ["Done: 45"] and t.ended and t.state.loops == {}
 
 
 def test_foreach_over_an_object_and_the_cap():
@@ -94,9 +58,9 @@ def test_foreach_over_an_object_and_the_cap():
             "then": [{"type": "SAY", "params": {"text": "${index} costs ${val}"}}],
         }
     )
-    t = run(f, state(session_data={"prices": {"tea": 1, "cake": 3}}), ev(), S)
-    assert texts(t.actions) == ["tea costs 1", "cake costs 3"]
-    t = run(f, state(session_data={"prices": {str(i): i for i in range(5)}}), ev(), EngineSettings(foreach_cap=3))
+    t = run(f, state(session_data={"prices": {"tea": 1, "cake": 3}}), event(), S)
+    assert spoken(t.actions) == ["tea costs 1", "cake costs 3"]
+    t = run(f, state(session_data={"prices": {str(i): i for i in range(5)}}), event(), EngineSettings(foreach_cap=3))
     assert t.ended and "exceeds the cap of 3" in str(t.error)
 
 
@@ -106,7 +70,7 @@ def test_set_and_bare_assignment():
         {"type": "SET", "params": {"m": "$n * 21", "greeting": "'Hi ' + $callerNo"}},
         {"type": "SAY", "params": {"text": "${greeting}: ${m}"}},
     )
-    assert texts(run(f, state(), ev(), S).actions) == ["Hi +254700000001: 42"]
+    assert spoken(run(f, state(), event(), S).actions) == ["Hi +254700000001: 42"]
 
 
 def test_record_partial_then_terminal():
@@ -120,11 +84,11 @@ def test_record_partial_then_terminal():
         {"type": "SAY", "params": {"text": "Got ${recordings.msg}"}},
         {"type": "RECORD", "params": {"terminal": True}},
     )
-    t = run(f, state(), ev(), S)
+    t = run(f, state(), event(), S)
     (rec,) = t.actions
     assert isinstance(rec, Record) and rec.max_length_s == 30 and rec.callback_url == "https://sb.test/cb?step=0"
-    t = run(f, t.state, ev(recording="https://r.test/1.mp3"), S)
-    assert texts(t.actions) == ["Got https://r.test/1.mp3"] and t.actions[-1] == Record(terminal=True) and t.ended
+    t = run(f, t.state, event(recording="https://r.test/1.mp3"), S)
+    assert spoken(t.actions) == ["Got https://r.test/1.mp3"] and t.actions[-1] == Record(terminal=True) and t.ended
     body, _ = render(t.actions)
     assert body.endswith(b"<Record /></Response>")
 
@@ -134,12 +98,12 @@ def test_dial_bridges_and_comes_back_when_nobody_answers():
         {"type": "DIAL", "params": {"no": ["+254700000010", "+254700000011"], "sequential": True}},
         {"type": "SAY", "params": {"text": "Nobody answered."}},
     )
-    t = run(f, state(), ev(), S)
+    t = run(f, state(), event(), S)
     assert t.actions == [
         Dial(numbers=["+254700000010", "+254700000011"], sequential=True),
         Redirect(url="https://sb.test/cb?step=0&dial=1"),
     ]
-    assert texts(run(f, t.state, ev(), S).actions) == ["Nobody answered."]
+    assert spoken(run(f, t.state, event(), S).actions) == ["Nobody answered."]
 
 
 def test_dial_with_a_flow_places_a_separate_leg():
@@ -147,35 +111,35 @@ def test_dial_with_a_flow_places_a_separate_leg():
         {"type": "DIAL", "params": {"no": "+254700000012", "flow": "otp"}, "session_data": {"code": "${callerNo}"}},
         {"type": "SAY", "params": {"text": "We are calling them."}},
     )
-    t = run(f, state(), ev(), S)
+    t = run(f, state(), event(), S)
     assert t.effects == [PlaceCall(to="+254700000012", flow="otp", session_data={"code": "+254700000001"})]
-    assert texts(t.actions) == ["We are calling them."]
+    assert spoken(t.actions) == ["We are calling them."]
 
 
 def test_transfer_queue_dequeue_conference_reject():
-    assert run(flow({"type": "TRANSFER", "params": {"no": "+254700000010"}}), state(), ev(), S).actions[0] == Dial(
+    assert run(flow({"type": "TRANSFER", "params": {"no": "+254700000010"}}), state(), event(), S).actions[0] == Dial(
         numbers=["+254700000010"]
     )
     t = run(
         flow({"type": "QUEUE", "params": {"name": "support", "hold_music_url": "https://m.test/h.mp3"}}),
         state(),
-        ev(),
+        event(),
         S,
     )
     assert t.actions == [Enqueue(name="support", hold_music_url="https://m.test/h.mp3")] and not t.ended
-    t = run(flow({"type": "DEQUEUE", "params": {"phone_number": "+254711000301"}}), state(), ev(), S)
+    t = run(flow({"type": "DEQUEUE", "params": {"phone_number": "+254711000301"}}), state(), event(), S)
     assert t.actions == [Dequeue(phone_number="+254711000301")]
     t = run(
-        flow({"type": "CONFERENCE", "params": {"name": "room-${callerNo}", "end_on_exit": "true"}}), state(), ev(), S
+        flow({"type": "CONFERENCE", "params": {"name": "room-${callerNo}", "end_on_exit": "true"}}), state(), event(), S
     )
     assert t.actions == [Conference(name="room-+254700000001", end_on_exit=True)]
     assert render(t.actions)[0].endswith(b"<Conference /></Response>")
-    t = run(flow({"type": "REJECT"}), state(), ev(), S)
+    t = run(flow({"type": "REJECT"}), state(), event(), S)
     assert t.actions == [Reject()] and t.ended
 
 
 def test_stop_holds_without_hanging_up():
-    t = run(flow({"type": "SAY", "params": {"text": "Wait."}}, {"type": "STOP"}), state(), ev(), S)
+    t = run(flow({"type": "SAY", "params": {"text": "Wait."}}, {"type": "STOP"}), state(), event(), S)
     assert t.actions == [Say(text="Wait.")] and not t.ended and Hangup() not in t.actions
 
 
@@ -184,14 +148,14 @@ def test_webhook_answer_saved_and_dynamic_replacement():
         {"type": "WEBHOOK", "params": {"url": "https://crm.test/x", "save_as": "crm"}},
         {"type": "SAY", "params": {"text": "Hi ${webhook.crm.name}"}},
     )
-    t = run(f, state(), ev(), S)
+    t = run(f, state(), event(), S)
     assert t.fetch is not None and t.fetch.kind == "webhook" and t.fetch.body["caller_no"] == "+254700000001"
     after = run(f, t.state, None, S, answer=FetchAnswer(data={"name": "Amina"}))
-    assert texts(after.actions) == ["Hi Amina"]
+    assert spoken(after.actions) == ["Hi Amina"]
     replaced = run(
         f, t.state, None, S, answer=FetchAnswer(data={"actions": [{"type": "SAY", "params": {"text": "New"}}]})
     )
-    assert texts(replaced.actions) == ["New"] and replaced.state.dynamic_doc is not None
+    assert spoken(replaced.actions) == ["New"] and replaced.state.dynamic_doc is not None
     failed = run(f, t.state, None, S, answer=FetchAnswer(error="timed out after 3000 ms"))
     assert failed.ended and "timed out" in str(failed.error)
 
@@ -199,12 +163,12 @@ def test_webhook_answer_saved_and_dynamic_replacement():
 def test_redirect_to_a_flow_and_to_a_url():
     other = build_flow({"name": "other", "actions": [{"type": "SAY", "params": {"text": "Other flow."}}]}, name="other")
     f = flow({"type": "REDIRECT", "params": {"flow": "other"}})
-    t = run(f, state(), ev(), S)
+    t = run(f, state(), event(), S)
     assert t.fetch.kind == "flow" and t.fetch.flow == "other"
     after = run(f, t.state, None, S, answer=FetchAnswer(data=other))
-    assert texts(after.actions) == ["Other flow."] and after.state.flow_ref == "other"
+    assert spoken(after.actions) == ["Other flow."] and after.state.flow_ref == "other"
     g = flow({"type": "REDIRECT", "params": {"url": "https://app.test/next"}})
-    t = run(g, state(), ev(), S)
+    t = run(g, state(), event(), S)
     assert t.fetch.kind == "actions" and t.fetch.body["event"]["type"] == "call.started"
     bad = run(g, t.state, None, S, answer=FetchAnswer(data={"actions": [{"type": "NOPE"}]}))
     assert bad.ended and "invalid flow" in str(bad.error)
@@ -215,7 +179,7 @@ def test_capability_gaps_are_render_errors_too():
 
     from switchboard.errors import FlowError
 
-    t = run(flow({"type": "PAUSE", "params": {"length": 1}}), state(), ev(), S)
+    t = run(flow({"type": "PAUSE", "params": {"length": 1}}), state(), event(), S)
     with pytest.raises(FlowError):
         render(t.actions)
 
@@ -224,5 +188,5 @@ def test_nesting_limit_at_run_time():
     inner: list = [{"type": "SAY", "params": {"text": "deep"}}]
     for _ in range(4):
         inner = [{"type": "IF", "condition": "true", "then": inner}]
-    t = run(flow(*inner, check=False), state(), ev(), EngineSettings(max_depth=2))
+    t = run(flow(*inner, check=False), state(), event(), EngineSettings(max_depth=2))
     assert t.ended and "nesting deeper than 2" in str(t.error)

@@ -6,40 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from switchboard.events import CallEvent, CallEventType, Direction
 from switchboard.flow.actions.base import EngineSettings
 from switchboard.flow.document import FlowInvalid, build_flow, load_flow, parse_text
 from switchboard.flow.interpreter import run
-from switchboard.providers.actions import GetDigits, Hangup, Redirect, Say
-from switchboard.state import CallState, WaitingForDigits
+from switchboard.providers.actions import GetDigits, Hangup, Redirect
+from switchboard.state import WaitingForDigits
+from switchboard.testing import event, spoken, state
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 SETTINGS = EngineSettings(callback_url="https://sb.test/voice/instruct")
-
-
-def event(digits: str | None = None) -> CallEvent:
-    return CallEvent(
-        type=CallEventType.INPUT_RECEIVED if digits is not None else CallEventType.CALL_STARTED,
-        provider="africastalking",
-        call_key="africastalking:1",
-        session_id="1",
-        direction=Direction.INBOUND,
-        digits=digits,
-    )
-
-
-def state(**kw) -> CallState:
-    return CallState(call_key="africastalking:1", provider="africastalking", direction=Direction.INBOUND, **kw)
-
-
-def says(actions) -> list[str]:
-    out = []
-    for a in actions:
-        if isinstance(a, Say):
-            out.append(a.text)
-        elif isinstance(a, GetDigits) and isinstance(a.prompt, Say):
-            out.append(a.prompt.text)
-    return out
 
 
 def test_survey_flow_valid_answer():
@@ -50,7 +25,7 @@ def test_survey_flow_valid_answer():
     assert t.actions[-1].url.endswith("?step=0&noinput=1")
     assert not t.ended and t.state.reply_seq == 1 and t.state.waiting == WaitingForDigits(name="rating")
     t = run(flow, t.state, event("4"), SETTINGS)
-    assert says(t.actions) == ["Thank you. You rated us 4. Goodbye."]
+    assert spoken(t.actions) == ["Thank you. You rated us 4. Goodbye."]
     assert t.ended and isinstance(t.actions[-1], Hangup) and t.state.collected == {"rating": "4"}
 
 
@@ -59,9 +34,9 @@ def test_survey_flow_retries_then_gives_up():
     t = run(flow, state(), event(), SETTINGS)
     for _ in range(2):
         t = run(flow, t.state, event("9"), SETTINGS)
-        assert says(t.actions)[0] == "Sorry, please press a key from 1 to 5." and not t.ended
+        assert spoken(t.actions)[0] == "Sorry, please press a key from 1 to 5." and not t.ended
     t = run(flow, t.state, event(""), SETTINGS)  # no input: the redirect came back without digits
-    assert says(t.actions) == ["We did not get your answer. Goodbye."] and t.ended
+    assert spoken(t.actions) == ["We did not get your answer. Goodbye."] and t.ended
     assert t.state.session_data["tries"] == "3"
 
 
@@ -69,11 +44,11 @@ def test_ivr_repeat_then_choice():
     flow = load_flow(FLOWS / "ivr.yaml")
     t = run(flow, state(), event(), SETTINGS)
     t = run(flow, t.state, event("9"), SETTINGS)
-    assert says(t.actions) == [
+    assert spoken(t.actions) == [
         "For your balance, press 1. To speak to an agent, press 2. To hear this menu again, press 9."
     ]
     t = run(flow, t.state, event("1"), SETTINGS)
-    assert says(t.actions) == ["Your account balance is 1,250 shillings. Goodbye."] and t.ended
+    assert spoken(t.actions) == ["Your account balance is 1,250 shillings. Goodbye."] and t.ended
 
 
 def test_finish_on_key_is_stripped_and_state_is_not_mutated():
@@ -91,7 +66,7 @@ def test_finish_on_key_is_stripped_and_state_is_not_mutated():
     assert t.actions[0].finish_on_key == "#"
     assert first.pc == [0] and first.reply_seq == 0  # the input state is left as it was
     t = run(flow, t.state, event("123#"), SETTINGS)
-    assert says(t.actions) == ["got 123"] and t.state.collected == {"collect_1": "123"}
+    assert spoken(t.actions) == ["got 123"] and t.state.collected == {"collect_1": "123"}
     assert isinstance(t.actions[-1], Hangup)  # end of actions hangs up
 
 
@@ -103,7 +78,7 @@ def test_endless_loop_breaks_the_action_budget_politely():
     )
     t = run(flow, state(), event(), EngineSettings(action_budget=50, error_message="Sorry."))
     assert t.ended and t.error and "action budget" in t.error.message
-    assert says(t.actions) == ["Sorry."] and isinstance(t.actions[-1], Hangup)
+    assert spoken(t.actions) == ["Sorry."] and isinstance(t.actions[-1], Hangup)
 
 
 def test_expression_error_at_run_time_is_polite():
@@ -144,7 +119,7 @@ def test_nested_if_resumes_inside_branch():
     t = run(flow, state(), event(), SETTINGS)
     assert t.state.pc == [0, "then", 1]
     t = run(flow, t.state, event("7"), SETTINGS)
-    assert says(t.actions) == ["inner 7", "outer"]
+    assert spoken(t.actions) == ["inner 7", "outer"]
 
 
 def test_sessiondata_templates_and_voxology_style():
@@ -158,7 +133,7 @@ def test_sessiondata_templates_and_voxology_style():
         name="s",
     )
     t = run(flow, state(caller_number="+254700000001"), event(), SETTINGS)
-    assert says(t.actions) == ["Hi +254700000001"]
+    assert spoken(t.actions) == ["Hi +254700000001"]
 
 
 @pytest.mark.parametrize(
@@ -229,7 +204,7 @@ def test_a_bug_in_the_engine_is_logged_counted_and_never_blamed_on_the_flow(monk
     before = interpreter.INTERNAL_ERRORS["KeyError"]
     with capture_logs() as logs:
         t = run(flow, state(), event(), EngineSettings(error_message="Sorry."))
-    assert says(t.actions) == ["Hello.", "Sorry."] and isinstance(t.actions[-1], Hangup)  # never silence
+    assert spoken(t.actions) == ["Hello.", "Sorry."] and isinstance(t.actions[-1], Hangup)  # never silence
     assert t.ended and t.internal_error and t.error is None and t.state.flow_error is None
     assert interpreter.INTERNAL_ERRORS["KeyError"] == before + 1
     (entry,) = [e for e in logs if e["log_level"] == "error"]
@@ -263,7 +238,7 @@ def test_params_are_typed_once_with_their_model_defaults():
     assert node.prompt is not None and node.prompt.params == SayParams(text="Press a key.")
     assert node.prompt.pointer == "/actions/0/params/actions/0"
     t = run(flow, state(), event(), SETTINGS)
-    assert says(t.actions) == ["Press a key."] and t.actions[0].timeout_s == 4
+    assert spoken(t.actions) == ["Press a key."] and t.actions[0].timeout_s == 4
 
 
 def test_a_prompt_inside_params_is_checked_too(expect_problem):

@@ -6,12 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from switchboard.events import CallEvent, CallEventType, Direction
 from switchboard.flow.actions.base import EngineSettings
 from switchboard.flow.document import FlowInvalid, build_flow, load_flow
 from switchboard.flow.interpreter import run
-from switchboard.providers.actions import GetDigits, Say
-from switchboard.state import CallState
+from switchboard.testing import event, spoken, state
 
 HERE = Path(__file__).parent / "voxology"
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
@@ -118,28 +116,6 @@ def test_nesting_limit():
     assert any("nested deeper than 8" in p.message for p in info.value.problems)
 
 
-def event(digits=None):
-    kind = CallEventType.INPUT_RECEIVED if digits is not None else CallEventType.CALL_STARTED
-    return CallEvent(
-        type=kind,
-        provider="africastalking",
-        call_key="africastalking:v",
-        session_id="v",
-        direction=Direction.INBOUND,
-        digits=digits,
-    )
-
-
-def spoken(actions) -> list[str]:
-    out = []
-    for a in actions:
-        if isinstance(a, Say):
-            out.append(a.text)
-        elif isinstance(a, GetDigits) and isinstance(a.prompt, Say):
-            out.append(a.prompt.text)
-    return out
-
-
 @pytest.mark.parametrize(
     ("digits", "expected"),
     [
@@ -149,8 +125,7 @@ def spoken(actions) -> list[str]:
 )
 def test_accepted_voxology_script_runs_the_expected_path(digits, expected):
     flow = load_flow(HERE / "variable-processing.json")
-    state = CallState(call_key="africastalking:v", provider="africastalking", direction=Direction.INBOUND)
-    t = run(flow, state, event(), EngineSettings())
+    t = run(flow, state(), event(), EngineSettings())
     t = run(flow, t.state, event(digits), EngineSettings())
     assert spoken(t.actions) == [expected, "We hope you enjoyed variable processing. Good bye."]
     assert t.ended and t.state.session_data == {"gender": "male", "age": 19, "isNice": True}
@@ -158,8 +133,7 @@ def test_accepted_voxology_script_runs_the_expected_path(digits, expected):
 
 def test_multi_action_script_skips_to_the_label():
     flow = load_flow(HERE / "multi-action.json")
-    state = CallState(call_key="africastalking:v", provider="africastalking", direction=Direction.INBOUND)
-    t = run(flow, state, event(), EngineSettings())
+    t = run(flow, state(), event(), EngineSettings())
     assert spoken(t.actions) == [
         "Hello, world. Welcome to multi action processing. You can have one or more actions in the same script.",
         "You successfully navigated to a labeled action.",
@@ -182,14 +156,13 @@ def test_yaml_no_yes_on_off_stay_strings():
 def test_say_then_reject_loads_runs_and_renders_for_africas_talking():
     """AT's own example app speaks a balance, then rejects (africastalking.md §4, §8): the flow loads
     with a warning only, the engine emits both actions and the AT renderer writes both elements."""
-    from switchboard.providers.actions import Reject
+    from switchboard.providers.actions import Reject, Say
     from switchboard.providers.africastalking import render
 
     doc = {"actions": [{"type": "SAY", "params": {"text": "Your balance is 120 shillings."}}, {"type": "REJECT"}]}
     flow = build_flow(doc, name="balance", provider="africastalking")
     assert [(p.severity, p.pointer) for p in flow.warnings] == [("warning", "/actions/1")]
-    state = CallState(call_key="africastalking:v", provider="africastalking", direction=Direction.INBOUND)
-    t = run(flow, state, event(), EngineSettings())
+    t = run(flow, state(), event(), EngineSettings())
     assert t.actions == [Say(text="Your balance is 120 shillings."), Reject()] and t.ended
     body, _ = render(t.actions)
     assert body.endswith(b"<Response><Say>Your balance is 120 shillings.</Say><Reject /></Response>")

@@ -11,7 +11,10 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
 
+from switchboard.testing import says
 from switchboard_devstack.stack import Stack
+
+__all__ = ["cdr", "group_lag", "read_topic", "says", "sim_call", "wait_cdr", "wait_for"]
 
 
 def auth(stack: Stack) -> dict[str, str]:
@@ -76,10 +79,6 @@ async def sim_call(http: httpx.AsyncClient, stack: Stack, session_id: str, *, en
         return data if (not ended or data["final_posted"]) else None
 
     return await wait_for(check, 30)
-
-
-def says(call: dict[str, Any]) -> list[str]:
-    return [t["text"] for t in call["transcript"] if t["kind"] == "say"]
 
 
 async def group_lag(bootstrap: str, group: str, topic: str) -> int:

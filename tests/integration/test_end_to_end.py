@@ -9,9 +9,10 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from switchboard.events import DialRequest, encode
+from switchboard.testing import says
 from switchboard.topics import Topic
 
-from .helpers import auth, says, sim_call, wait_cdr
+from .helpers import auth, sim_call, wait_cdr
 
 pytestmark = pytest.mark.integration
 

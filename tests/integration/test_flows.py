@@ -15,10 +15,11 @@ import pytest
 import yaml
 
 from switchboard.events import FlowErrorEvent, decode
+from switchboard.testing import heard, says
 from switchboard.topics import Topic
 
 from . import customer_app
-from .helpers import auth, read_topic, says, sim_call, wait_cdr, wait_for
+from .helpers import auth, read_topic, sim_call, wait_cdr, wait_for
 
 pytestmark = pytest.mark.integration
 VOX = Path(__file__).resolve().parents[2] / "shared" / "tests" / "voxology"
@@ -40,10 +41,6 @@ async def add_routes(stack, routes: dict[str, str], provider: str = "africastalk
 async def inbound(http, stack, to: str, digits: list[str] | None = None) -> dict:
     r = await http.post(f"{stack.config.sim_url}/sim/inbound", json={"caller": number(), "to": to, "digits": digits})
     return await sim_call(http, stack, r.json()["session_id"])
-
-
-def heard(call: dict, kind: str) -> list[dict]:
-    return [t for t in call["transcript"] if t["kind"] == kind]
 
 
 async def test_voice_otp_reads_the_code_and_repeats(stack, http):
