@@ -61,6 +61,7 @@ def service_app(
             await close()
 
     app = FastAPI(title=title, version=__version__, lifespan=lifespan)
+    app.state.broker = broker  # tests run the app on FastStream's TestKafkaBroker(app.state.broker)
     problems.install(app, max_body_bytes=max_body_bytes)
     all_checks: dict[str, Check] = {"kafka": lambda: broker.ping(timeout=2), **(checks or {})}
 

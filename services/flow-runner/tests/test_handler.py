@@ -1,0 +1,98 @@
+"""The flow-runner's real ``build_app(settings)`` on a broker (in memory, and on Tansu where offsets
+matter) with a real Redis: a callback event in, a rendered reply and saved state out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from switchboard.events import CallEventType, CallStatus, SessionEnded, decode, encode
+from switchboard.state import StateStore, wait_reply
+from switchboard.testing import event, said_in_at_xml
+from switchboard.topics import Topic
+from switchboard_devstack.testing import Bus
+from switchboard_flow_runner.app import GROUP_ID, build_app
+from switchboard_flow_runner.settings import FlowRunnerSettings
+
+FLOWS = Path(__file__).resolve().parents[3] / "flows"
+OUTPUTS = (Topic.CALL_EVENTS.dlq, Topic.SESSIONS_ENDED.value, Topic.FLOW_ERRORS.value)
+
+
+@pytest.fixture
+def runner(bus: Bus, redis_server):
+    settings = FlowRunnerSettings(
+        kafka_bootstrap=bus.bootstrap,
+        redis_url=redis_server.redis_url,
+        flows_dir=FLOWS,
+        callback_url="https://sb.test/cb",
+        consumer_max_retries=0,
+        log_level="WARNING",
+    )
+    return build_app(settings)
+
+
+async def deliver(bus: Bus, *events) -> None:
+    for e in events:
+        await bus.publish(Topic.CALL_EVENTS.value, encode(e), key=e.call_key.encode())
+
+
+async def test_a_live_callback_gets_the_rendered_reply_and_the_state_is_saved(bus, runner, redis):
+    started = event(expects_reply=True)  # an inbound call to the bank IVR's number
+    async with bus.running(runner, capture=OUTPUTS):
+        await deliver(bus, started)
+        reply = await wait_reply(redis, started.event_id, timeout_s=30)
+        await bus.settled(GROUP_ID, Topic.CALL_EVENTS.value)  # committed after processing
+    assert reply is not None
+    body, content_type = reply
+    assert content_type == "application/xml"
+    assert said_in_at_xml(body)[0] == "Welcome to Switchboard Bank."
+    state = await StateStore(redis).load(started.call_key)
+    assert state is not None and state.flow_id == "ivr" and started.event_id in state.applied_events
+    assert state.waiting is not None  # at the menu, waiting for a key
+
+
+async def test_a_redelivered_event_is_applied_once_and_answered_again(bus, runner, redis):
+    started = event(expects_reply=True)
+    async with bus.running(runner, capture=OUTPUTS):
+        await deliver(bus, started)
+        first = await wait_reply(redis, started.event_id, timeout_s=30)
+        saved = await StateStore(redis).load(started.call_key)
+        await deliver(bus, started)  # the same record again, as after a crash before the commit
+        again = await wait_reply(redis, started.event_id, timeout_s=30)
+        await bus.settled(GROUP_ID, Topic.CALL_EVENTS.value)
+    after = await StateStore(redis).load(started.call_key)
+    assert first is not None and again == first
+    assert saved is not None and after is not None and after.version == saved.version
+
+
+async def test_a_poison_record_is_dead_lettered_and_the_next_one_served(bus, runner, redis):
+    started = event(expects_reply=True)
+    async with bus.running(runner, capture=OUTPUTS):
+        await bus.publish(Topic.CALL_EVENTS.value, b'{"not": "a call event"}', key=started.call_key.encode())
+        await deliver(bus, started)
+        reply = await wait_reply(redis, started.event_id, timeout_s=30)
+        await bus.settled(GROUP_ID, Topic.CALL_EVENTS.value)  # the poison record is committed past
+        (dead,) = await bus.published(Topic.CALL_EVENTS.dlq)
+    assert reply is not None
+    assert dead.value == b'{"not": "a call event"}' and dead.key == started.call_key.encode()
+    assert dead.headers["x-error-class"] == "ValidationError"
+    assert dead.headers["x-source-topic"] == Topic.CALL_EVENTS.value
+
+
+async def test_the_end_of_a_call_publishes_its_cdr_event(memory_bus, redis_server, redis):
+    settings = FlowRunnerSettings(
+        kafka_bootstrap=memory_bus.bootstrap, redis_url=redis_server.redis_url, flows_dir=FLOWS, log_level="WARNING"
+    )
+    started = event(expects_reply=True)
+    ended = event(
+        kind=CallEventType.CALL_ENDED, provider_status="Completed", hangup_cause="NORMAL_CLEARING", duration_s=7
+    )
+    async with memory_bus.running(build_app(settings), capture=OUTPUTS):
+        await deliver(memory_bus, started, ended)
+        (record,) = await memory_bus.published(Topic.SESSIONS_ENDED.value)
+    cdr = decode(SessionEnded, record.value)
+    assert (cdr.call_key, cdr.flow_id, cdr.duration_s) == (started.call_key, "ivr", 7)
+    assert cdr.status is CallStatus.COMPLETED
+    state = await StateStore(redis).load(started.call_key)
+    assert state is not None and state.status == "ended"
