@@ -8,11 +8,10 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from switchboard_devstack.stack import free_port
+from switchboard_devstack import testing
 
 
 def build(received: list[dict[str, Any]], base: dict[str, str]) -> FastAPI:
@@ -64,15 +63,8 @@ def build(received: list[dict[str, Any]], base: dict[str, str]) -> FastAPI:
 
 @contextlib.asynccontextmanager
 async def serve() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
-    port = free_port()
     received: list[dict[str, Any]] = []
-    base = {"url": f"http://127.0.0.1:{port}"}
-    server = uvicorn.Server(uvicorn.Config(build(received, base), host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no start event to await
-        await asyncio.sleep(0.02)
-    try:
-        yield base["url"], received
-    finally:
-        server.should_exit = True
-        await task
+    base: dict[str, str] = {}
+    async with testing.serve(build(received, base)) as url:
+        base["url"] = url
+        yield url, received
