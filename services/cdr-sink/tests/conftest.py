@@ -1,5 +1,6 @@
 """Fixtures for the cdr-sink's tests against real parts: PostgreSQL (migrated) and Tansu started on
-free ports in a temporary folder, and the cdr-sink itself as a process, as in production."""
+free ports in a temporary folder, and the cdr-sink itself as a process, as in production; and,
+for the unit and handler tests, the ``cdrs`` table of the workspace's ``postgres_server``."""
 
 from __future__ import annotations
 
@@ -11,14 +12,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from switchboard_cdr_sink.settings import CdrSinkSettings
 from switchboard_devstack.stack import REPO, Stack, StackConfig
 
 TRANSIENT_RETRY_S = 3.0
@@ -145,3 +149,20 @@ def sink() -> Iterator[SinkStack]:
         stack.down()
         if os.environ.get("SB_KEEP_STACK") != "1":
             shutil.rmtree(stack.root, ignore_errors=True)
+
+
+@pytest.fixture
+async def cdrs(postgres_server) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the test database, its ``cdrs`` table emptied for this test."""
+    conn = await asyncpg.connect(postgres_server.database_url)
+    await conn.execute("TRUNCATE cdrs")
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+async def engine(postgres_server, cdrs) -> AsyncIterator[AsyncEngine]:
+    """The SQLAlchemy engine the sink itself would build for that database."""
+    engine = create_async_engine(CdrSinkSettings(database_url=postgres_server.database_url).async_database_url)
+    yield engine
+    await engine.dispose()

@@ -5,7 +5,8 @@ inbound Africa's Talking call, ``africastalking:S1``); keyword arguments overrid
 
 - :func:`state` → a :class:`~switchboard.state.CallState`;
 - :func:`event` → a :class:`~switchboard.events.CallEvent` (``call.started``, or
-  ``input.received`` with ``digits``, or ``recording.received`` with ``recording``).
+  ``input.received`` with ``digits``, or ``recording.received`` with ``recording``);
+- :func:`session_ended` and :func:`dial_attempt` → the events the cdr-sink turns into CDRs.
 
 Readers answer "what did the caller hear?" wherever it was said:
 
@@ -23,12 +24,14 @@ A library module with no test-framework imports, so any package's tests can use 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from importlib import resources
 from typing import Any
 from xml.etree import ElementTree as ET
 
 import orjson
 
-from switchboard.events import CallEvent, CallEventType, Direction
+from switchboard.events import CallEvent, CallEventType, DialAttempt, Direction, SessionEnded
 from switchboard.providers.actions import GetDigits, ProviderAction, Say
 from switchboard.state import CallState
 
@@ -77,6 +80,35 @@ def event(
         elif recording is not None:
             kind = CallEventType.RECORDING_RECEIVED
     return CallEvent(**{"type": kind, "digits": digits, "recording_url": recording, **_call(dict(overrides))})
+
+
+def session_ended(**overrides: Any) -> SessionEnded:
+    """The example ``SessionEnded`` shipped with the events (a completed 48 s outbound survey
+    call, ``africastalking:ATVId_example0002``), ``overrides`` applied."""
+    example = orjson.loads(resources.files("switchboard.examples").joinpath("SessionEnded.v1.json").read_bytes())
+    return SessionEnded.model_validate({**example, **overrides})
+
+
+def dial_attempt(**overrides: Any) -> DialAttempt:
+    """A dial the provider refused (``InvalidPhoneNumber``) for call ``c-1`` of the survey
+    campaign, placed from account ``ke-ops``; ``overrides`` applied (``accepted=True`` with a
+    ``call_key`` for one it took)."""
+    fields: dict[str, Any] = {
+        "request_id": "r-1",
+        "call_id": "c-1",
+        "provider": PROVIDER,
+        "account": "ke-ops",
+        "accepted": False,
+        "provider_status": "InvalidPhoneNumber",
+        "to": "+254700000002",
+        "caller_id": "+254711000100",
+        "flow": "survey",
+        "campaign_id": "survey-2024-05",
+        "session_data": {"firstName": "Amina"},
+        "requested_at": datetime(2024, 5, 6, 9, 0, tzinfo=UTC),
+        "attempted_at": datetime(2024, 5, 6, 9, 0, 1, tzinfo=UTC),
+    }
+    return DialAttempt(**{**fields, **overrides})
 
 
 # --- what was said -------------------------------------------------------------------------------

@@ -75,8 +75,12 @@ def postgres_process() -> contextlib.AbstractContextManager[StackConfig]:
     ``.database_url`` of the config yielded."""
 
     def start(stack: Stack) -> None:
+        # the migrations in this process (``Stack.migrate`` runs them in a child, which costs a
+        # Python start-up and every import again: seconds on a loaded machine)
+        from switchboard_cdr_sink.migrate import upgrade
+
         stack.start_postgres()
-        stack.migrate()
+        upgrade(stack.config.database_url)
 
     return _part("postgres", start, ("postgres",))
 
