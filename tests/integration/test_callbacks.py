@@ -13,40 +13,13 @@ import pytest
 import redis.asyncio as aioredis
 
 from switchboard.redis import call_state_key
+from switchboard.testing import at_callback, at_final
 from switchboard.topics import Topic
 
 from .helpers import read_topic, wait_cdr
 
 pytestmark = pytest.mark.integration
 IVR = "+254711000200"
-
-
-def base(session_id: str, **extra: str) -> dict[str, str]:
-    return {
-        "isActive": "1",
-        "sessionId": session_id,
-        "direction": "Inbound",
-        "callerNumber": "+254700000001",
-        "destinationNumber": IVR,
-        "callerCountryCode": "254",
-        "callStartTime": "2024-05-06+09:30:00",
-        **extra,
-    }
-
-
-def final(session_id: str, **extra: str) -> dict[str, str]:
-    return {
-        **base(session_id),
-        "isActive": "0",
-        "callSessionState": "Completed",
-        "status": "Success",
-        "hangupCause": "NORMAL_CLEARING",
-        "durationInSeconds": "48",
-        "currencyCode": "KES",
-        "amount": "4.800",
-        "callerCarrierName": "ExampleNet",
-        **extra,
-    }
 
 
 def parse(body: bytes) -> ET.Element:
@@ -58,18 +31,18 @@ def parse(body: bytes) -> ET.Element:
 async def test_live_callbacks_get_xml_and_final_gets_empty_200(stack, http):
     sid = f"ATVId_{uuid.uuid4().hex}"
     url = stack.config.callback_url
-    r = await http.post(url, data=base(sid))
+    r = await http.post(url, data=at_callback(sid))
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/xml")
     root = parse(r.content)
     assert [el.tag for el in root] == ["Say", "GetDigits", "Redirect"]
     digits_url = root[1].get("callbackUrl")
     assert urlsplit(digits_url).path == urlsplit(stack.config.callback_url).path and "step=0" in digits_url
     # the provider posts the digits to the GetDigits callbackUrl
-    r = await http.post(digits_url, data=base(sid, dtmfDigits="1"))
+    r = await http.post(digits_url, data=at_callback(sid, dtmfDigits="1"))
     assert [el.text for el in parse(r.content)] == ["Your account balance is 1,250 shillings. Goodbye."]
     r = await http.post(
         url,
-        data=final(
+        data=at_final(
             sid,
             dialDestinationNumber="+254700000010",
             dialDurationInSeconds="20",
@@ -86,9 +59,9 @@ async def test_live_callbacks_get_xml_and_final_gets_empty_200(stack, http):
 
 async def test_final_without_dial_and_events_url(stack, http):
     sid = f"ATVId_{uuid.uuid4().hex}"
-    r = await http.post(stack.config.events_url, data={**base(sid), "callSessionState": "Ringing"})
+    r = await http.post(stack.config.events_url, data={**at_callback(sid), "callSessionState": "Ringing"})
     assert r.status_code == 200 and r.text == "OK"
-    r = await http.post(stack.config.callback_url, data=final(sid))
+    r = await http.post(stack.config.callback_url, data=at_final(sid))
     assert r.status_code == 200 and r.content == b""
     row = await wait_cdr(stack, f"africastalking:{sid}")
     assert row["status"] == "completed" and row["flow_id"] is None  # never ran a flow
@@ -98,10 +71,10 @@ async def test_final_without_dial_and_events_url(stack, http):
     ("data", "field"),
     [
         ({"isActive": "1"}, "sessionId"),
-        ({**base("ATVId_bad"), "isActive": "yes"}, "isActive"),
-        ({**base("ATVId_bad"), "direction": "Sideways"}, "direction"),
+        ({**at_callback("ATVId_bad"), "isActive": "yes"}, "isActive"),
+        ({**at_callback("ATVId_bad"), "direction": "Sideways"}, "direction"),
         # live only: a final notification with a bad field still lands (test_field_bounds)
-        ({**base("ATVId_bad"), "durationInSeconds": "forty"}, "durationInSeconds"),
+        ({**at_callback("ATVId_bad"), "durationInSeconds": "forty"}, "durationInSeconds"),
     ],
 )
 async def test_malformed_callbacks_get_400_naming_the_field(stack, http, data, field):
@@ -111,20 +84,21 @@ async def test_malformed_callbacks_get_400_naming_the_field(stack, http, data, f
 
 
 async def test_non_form_body_is_415(stack, http):
-    r = await http.post(stack.config.callback_url, json=base("ATVId_json"))
+    r = await http.post(stack.config.callback_url, json=at_callback("ATVId_json"))
     assert r.status_code == 415 and "form" in r.json()["detail"]
 
 
 async def test_repeated_callbacks_have_one_effect(stack, http):
     sid = f"ATVId_{uuid.uuid4().hex}"
     url = stack.config.callback_url
-    first = await http.post(url, data=base(sid))
+    first = await http.post(url, data=at_callback(sid))
     digits_url = parse(first.content)[1].get("callbackUrl")
     # the same digits notification three times, two of them at once
     a, b = await asyncio.gather(
-        http.post(digits_url, data=base(sid, dtmfDigits="9")), http.post(digits_url, data=base(sid, dtmfDigits="9"))
+        http.post(digits_url, data=at_callback(sid, dtmfDigits="9")),
+        http.post(digits_url, data=at_callback(sid, dtmfDigits="9")),
     )
-    c = await http.post(digits_url, data=base(sid, dtmfDigits="9"))
+    c = await http.post(digits_url, data=at_callback(sid, dtmfDigits="9"))
     assert a.content == b.content == c.content
     assert "menu" in parse(a.content)[0][0].text  # the menu again, once
     redis = aioredis.from_url(stack.config.redis_url)
@@ -134,7 +108,7 @@ async def test_repeated_callbacks_have_one_effect(stack, http):
     # the final notification on both URLs (and the original /voice/* alias, with Basic auth), twice each
     alias = (f"{stack.config.ingress_url}/voice/instruct", {"auth": ("at", stack.config.callback_secret)})
     for url, kw in [(stack.config.callback_url, {}), (stack.config.events_url, {}), alias] * 2:
-        r = await http.post(url, data=final(sid, clientRequestId="x"), **kw)
+        r = await http.post(url, data=at_final(sid, clientRequestId="x"), **kw)
         assert r.status_code == 200
     await wait_cdr(stack, f"africastalking:{sid}")
     key = f"africastalking:{sid}".encode()
@@ -175,16 +149,18 @@ def query(url: str) -> dict[str, str]:
     ],
 )
 async def test_callbacks_without_the_secret_get_403(stack, http, path):
-    r = await http.post(f"{stack.config.ingress_url}{path}", data=base("ATVId_guard"))
+    r = await http.post(f"{stack.config.ingress_url}{path}", data=at_callback("ATVId_guard"))
     assert r.status_code == 403 and "secret" in r.json()["detail"]
-    r = await http.post(f"{stack.config.ingress_url}{path}", data=base("ATVId_guard"), auth=("at", "not-the-secret"))
+    r = await http.post(
+        f"{stack.config.ingress_url}{path}", data=at_callback("ATVId_guard"), auth=("at", "not-the-secret")
+    )
     assert r.status_code == 403
 
 
 async def test_seed_aliases_pass_with_basic_auth(stack, http):
     r = await http.post(
         f"{stack.config.ingress_url}/voice/instruct",
-        data=base(f"ATVId_{uuid.uuid4().hex}"),
+        data=at_callback(f"ATVId_{uuid.uuid4().hex}"),
         auth=("africastalking", stack.config.callback_secret),
     )
     assert r.status_code == 200 and parse(r.content)[0].text == "Welcome to Switchboard Bank."
@@ -207,6 +183,6 @@ async def test_source_ip_allow_list(stack):
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 5000))
         async with httpx.AsyncClient(transport=transport, base_url="http://ingress") as client:
             r = await client.post(
-                f"/providers/africastalking/t/{stack.config.callback_secret}/callback", data=base("ATVId_ip")
+                f"/providers/africastalking/t/{stack.config.callback_secret}/callback", data=at_callback("ATVId_ip")
             )
             assert r.status_code == 403 and "SB_CALLBACK_ALLOW_IPS" in r.json()["detail"]

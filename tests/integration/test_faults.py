@@ -16,22 +16,12 @@ from aiokafka import AIOKafkaProducer
 
 from switchboard.events import SessionEnded, encode
 from switchboard.redis import call_state_key
+from switchboard.testing import at_callback
 from switchboard.topics import Topic
 
 from .helpers import cdr, read_topic, wait_cdr, wait_for
 
 pytestmark = pytest.mark.integration
-
-
-def base(session_id: str) -> dict[str, str]:
-    return {
-        "isActive": "1",
-        "sessionId": session_id,
-        "direction": "Inbound",
-        "callerNumber": "+254700000001",
-        "destinationNumber": "+254711000200",
-        "callStartTime": "2024-05-06+09:30:00",
-    }
 
 
 async def test_late_reply_gets_hold_and_redirect_then_the_real_reply(stack, http):
@@ -40,13 +30,13 @@ async def test_late_reply_gets_hold_and_redirect_then_the_real_reply(stack, http
     url = stack.config.callback_url
     os.kill(pid, signal.SIGSTOP)
     try:
-        r = await http.post(url, data=base(sid))
+        r = await http.post(url, data=at_callback(sid))
         assert r.status_code == 200 and r.headers.get("x-switchboard-fallback") == "1"
         root = ET.fromstring(r.content)
         assert [el.tag for el in root] == ["Say", "Redirect"] and root[0].text == "Please hold."
         again = root[1].text
         assert "fallback=1" in again
-        r = await http.post(url + "?fallback=2", data=base(sid))  # redirects are capped
+        r = await http.post(url + "?fallback=2", data=at_callback(sid))  # redirects are capped
         root = ET.fromstring(r.content)
         assert [el.tag for el in root] == ["Say"] and "Sorry" in root[0].text
     finally:
@@ -59,7 +49,7 @@ async def test_late_reply_gets_hold_and_redirect_then_the_real_reply(stack, http
     await wait_for(runner_caught_up, 30, 0.1)
     await redis.aclose()
     # the provider follows the redirect and gets the reply the runner rendered for the first copy
-    r = await http.post(again, data=base(sid))
+    r = await http.post(again, data=at_callback(sid))
     assert [el.tag for el in ET.fromstring(r.content)] == ["Say", "GetDigits", "Redirect"]
     assert r.headers.get("x-switchboard-fallback") is None
 
@@ -170,11 +160,11 @@ async def test_redis_down_the_caller_still_hears_the_fallback(stack):
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://ingress") as client:
-            r = await client.post("/voice/instruct", data=base(f"ATVId_{uuid.uuid4().hex}"))
+            r = await client.post("/voice/instruct", data=at_callback(f"ATVId_{uuid.uuid4().hex}"))
             assert r.status_code == 200 and r.headers.get("x-switchboard-fallback") == "1"
             assert [el.tag for el in ET.fromstring(r.content)] == ["Say"]
             sid = f"ATVId_{uuid.uuid4().hex}"
-            final = {**base(sid), "isActive": "0", "durationInSeconds": "3", "hangupCause": "NORMAL_CLEARING"}
+            final = {**at_callback(sid), "isActive": "0", "durationInSeconds": "3", "hangupCause": "NORMAL_CLEARING"}
             r = await client.post("/voice/events", data=final)
             assert r.status_code == 200 and r.text == "OK"
     # the final notification was published without the duplicate guard: its CDR still lands
@@ -186,7 +176,7 @@ async def test_flow_runner_commits_what_it_processed(stack, http):
     from .helpers import group_lag
 
     for _ in range(5):
-        await http.post(stack.config.callback_url, data=base(f"ATVId_{uuid.uuid4().hex}"))
+        await http.post(stack.config.callback_url, data=at_callback(f"ATVId_{uuid.uuid4().hex}"))
 
     async def drained():  # type: ignore[no-untyped-def]
         return await group_lag(stack.config.kafka_bootstrap, "flow-runner", Topic.CALL_EVENTS.value) == 0

@@ -6,7 +6,8 @@ inbound Africa's Talking call, ``africastalking:S1``); keyword arguments overrid
 - :func:`state` → a :class:`~switchboard.state.CallState`;
 - :func:`event` → a :class:`~switchboard.events.CallEvent` (``call.started``, or
   ``input.received`` with ``digits``, or ``recording.received`` with ``recording``);
-- :func:`session_ended` and :func:`dial_attempt` → the events the cdr-sink turns into CDRs.
+- :func:`session_ended` and :func:`dial_attempt` → the events the cdr-sink turns into CDRs;
+- :func:`at_callback` and :func:`at_final` → the form bodies Africa's Talking posts.
 
 Readers answer "what did the caller hear?" wherever it was said:
 
@@ -109,6 +110,39 @@ def dial_attempt(**overrides: Any) -> DialAttempt:
         "attempted_at": datetime(2024, 5, 6, 9, 0, 1, tzinfo=UTC),
     }
     return DialAttempt(**{**fields, **overrides})
+
+
+def at_callback(session_id: str, **fields: str) -> dict[str, str]:
+    """The form an Africa's Talking callback posts for a live inbound call (africastalking.md §3):
+    ``+254700000001`` calling ``+254711000200``; ``fields`` added or replaced (``dtmfDigits``...)."""
+    return {
+        "isActive": "1",
+        "sessionId": session_id,
+        "direction": "Inbound",
+        "callerNumber": CALLER,
+        "destinationNumber": OUR_NUMBER,
+        "callerCountryCode": "254",
+        "callStartTime": "2024-05-06+09:30:00",
+        **fields,
+    }
+
+
+def at_final(session_id: str, **fields: str) -> dict[str, str]:
+    """The final notification of the same call (``isActive=0``): completed after 48 s, KES 4.80."""
+    return at_callback(
+        session_id,
+        **{
+            "isActive": "0",
+            "callSessionState": "Completed",
+            "status": "Success",
+            "hangupCause": "NORMAL_CLEARING",
+            "durationInSeconds": "48",
+            "currencyCode": "KES",
+            "amount": "4.800",
+            "callerCarrierName": "ExampleNet",
+            **fields,
+        },
+    )
 
 
 # --- what was said -------------------------------------------------------------------------------
