@@ -12,7 +12,7 @@ from switchboard_devstack import testing
 from switchboard_devstack.stack import Stack
 from switchboard_devstack.testing import group_lag, wait_for
 
-__all__ = ["auth", "cdr", "group_lag", "read_topic", "says", "sim_call", "wait_cdr", "wait_for"]
+__all__ = ["auth", "cdr", "group_lag", "read_topic", "refresh_flows", "says", "sim_call", "wait_cdr", "wait_for"]
 
 
 def auth(stack: Stack) -> dict[str, str]:
@@ -48,3 +48,13 @@ async def sim_call(http: httpx.AsyncClient, stack: Stack, session_id: str, *, en
         return data if (not ended or data["final_posted"]) else None
 
     return await wait_for(check, 30)
+
+
+async def refresh_flows(stack: Stack) -> dict[str, Any]:
+    """Make the stack's flow-runner read its flows folder now (``POST /flows/refresh``) instead of
+    waiting out its reload interval; answers the flows (name → version) and routes it loaded."""
+    async with httpx.AsyncClient(timeout=30) as http:
+        r = await http.post(f"{stack.config.url(stack.config.runner_port)}/flows/refresh")
+    r.raise_for_status()
+    loaded: dict[str, Any] = r.json()
+    return loaded

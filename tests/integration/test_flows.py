@@ -3,7 +3,6 @@ Africa's Talking simulator, dynamic flows against a customer application, and ve
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 import uuid
@@ -19,7 +18,7 @@ from switchboard.testing import heard, says
 from switchboard.topics import Topic
 
 from . import customer_app
-from .helpers import auth, read_topic, sim_call, wait_cdr, wait_for
+from .helpers import auth, read_topic, refresh_flows, sim_call, wait_cdr, wait_for
 
 pytestmark = pytest.mark.integration
 VOX = Path(__file__).resolve().parents[2] / "shared" / "tests" / "voxology"
@@ -30,12 +29,14 @@ def number() -> str:
 
 
 async def add_routes(stack, routes: dict[str, str], provider: str = "africastalking") -> None:
-    """Route numbers to flows (or URLs) in the stack's flows folder; the runner reloads it."""
+    """Route numbers to flows (or URLs) in the stack's flows folder and have the runner load it
+    (with any flow files written before) now."""
     path = stack.config.flows_dir / "routes.yaml"
     data = yaml.safe_load(path.read_text())
     data.setdefault(provider, {}).update(routes)
     path.write_text(yaml.safe_dump(data))
-    await asyncio.sleep(2.5)  # the runner looks at the folder at most every 2 s
+    loaded = await refresh_flows(stack)
+    assert loaded["routes"][provider].items() >= routes.items(), loaded  # a refused edit would not show
 
 
 async def inbound(http, stack, to: str, digits: list[str] | None = None) -> dict:
@@ -211,6 +212,7 @@ async def test_a_call_keeps_its_flow_version(stack, http):
 
     path.write_text(version(1))
     await add_routes(stack, {"+254711000430": "pinned"})
+    v1 = (await refresh_flows(stack))["flows"]["pinned"]
     url = stack.config.callback_url
     old = {
         "isActive": "1",
@@ -223,7 +225,8 @@ async def test_a_call_keeps_its_flow_version(stack, http):
     gd = ET.fromstring(r.content)[0]
     assert gd[0].text == "Version 1 asks."
     path.write_text(version(2))
-    await asyncio.sleep(2.5)
+    v2 = (await refresh_flows(stack))["flows"]["pinned"]
+    assert v2 != v1
     new = {**old, "sessionId": f"ATVId_{uuid.uuid4().hex}"}
     r = await http.post(url, data=new)
     assert ET.fromstring(r.content)[0][0].text == "Version 2 asks."  # new calls get the new version

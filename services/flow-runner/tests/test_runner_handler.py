@@ -3,11 +3,15 @@ matter) with a real Redis: a callback event in, a rendered reply and saved state
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import httpx
 import pytest
+import yaml
 
 from switchboard.events import CallEventType, CallStatus, SessionEnded, decode, encode
+from switchboard.redis import flow_doc_key
 from switchboard.state import StateStore, wait_reply
 from switchboard.testing import event, said_in_at_xml
 from switchboard.topics import Topic
@@ -96,3 +100,30 @@ async def test_the_end_of_a_call_publishes_its_cdr_event(memory_bus, redis_serve
     assert cdr.status is CallStatus.COMPLETED
     state = await StateStore(redis).load(started.call_key)
     assert state is not None and state.status == "ended"
+
+
+async def test_flows_refresh_loads_an_edit_at_once(memory_bus, redis_server, redis, tmp_path):
+    """``POST /flows/refresh`` reads the folder now (no waiting out the 2 s reload interval); a
+    broken edit is refused and the version before it stays current."""
+    shutil.copytree(FLOWS, tmp_path / "flows")
+    settings = FlowRunnerSettings(
+        kafka_bootstrap=memory_bus.bootstrap, redis_url=redis_server.redis_url, flows_dir=tmp_path / "flows"
+    )
+    app = build_app(settings)
+    greet = {"name": "greet", "actions": [{"type": "SAY", "params": {"text": "Hello."}}]}
+    routes = yaml.safe_load((tmp_path / "flows" / "routes.yaml").read_text())
+    async with (
+        memory_bus.running(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r") as http,
+    ):
+        before = (await http.post("/flows/refresh")).json()
+        (tmp_path / "flows" / "greet.yaml").write_text(yaml.safe_dump(greet))
+        routes["africastalking"]["+254711000499"] = "greet"
+        (tmp_path / "flows" / "routes.yaml").write_text(yaml.safe_dump(routes))
+        after = (await http.post("/flows/refresh")).json()
+        (tmp_path / "flows" / "greet.yaml").write_text("name: greet\nactions: [{type: SAYY}]\n")
+        broken = (await http.post("/flows/refresh")).json()
+    assert "greet" not in before["flows"]
+    assert after["routes"]["africastalking"]["+254711000499"] == "greet" and "greet" in after["flows"]
+    assert broken["flows"]["greet"] == after["flows"]["greet"]
+    assert await redis.exists(flow_doc_key("greet", after["flows"]["greet"]))  # kept for the calls that start on it

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 from faststream import AckPolicy
 
@@ -61,7 +63,7 @@ def build_app(settings: FlowRunnerSettings | None = None) -> FastAPI:
         committer.mark(msg.consumer, msg.raw_message)
         unbind_call("call_key", "event_id")
 
-    return service_app(
+    app = service_app(
         "Switchboard flow-runner",
         broker=broker,
         consume=True,
@@ -70,3 +72,19 @@ def build_app(settings: FlowRunnerSettings | None = None) -> FastAPI:
         closers=[committer.stop, fetcher.aclose, redis.aclose],
         info=lambda: {"flows": sorted(flows.current), "engine_internal_errors": dict(INTERNAL_ERRORS)},
     )
+
+    @app.post("/flows/refresh", tags=["ops"], summary="Read SB_FLOWS_DIR again now")
+    async def refresh_flows() -> dict[str, Any]:
+        """Load changed flow files and routes at once instead of within ``reload_s`` (2 s): for an
+        operator who just published a flow, and for tests. A broken edit is refused (logged) and
+        the version before it stays current. Answers ``{"flows": {name: version}, "routes":
+        {provider: {number: flow}}, "default": flow}`` as now loaded."""
+        flows.refresh(force=True)
+        await flows.save_versions()
+        return {
+            "flows": {name: flow.version for name, flow in sorted(flows.current.items())},
+            "routes": flows.routes,
+            "default": flows.default_route,
+        }
+
+    return app

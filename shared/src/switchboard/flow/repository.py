@@ -95,10 +95,10 @@ class FlowRepository:
         self.current[flow.name] = flow
         self.versions[(flow.name, flow.version)] = flow
 
-    def refresh(self) -> None:
-        """Reload changed files (at most every ``reload_s``). A broken edit is logged and the
-        version before it stays current: a typo must not take a live IVR down."""
-        if time.monotonic() - self._checked < self.reload_s:
+    def refresh(self, *, force: bool = False) -> None:
+        """Reload changed files (at most every ``reload_s``, or now with ``force``). A broken edit
+        is logged and the version before it stays current: a typo must not take a live IVR down."""
+        if not force and time.monotonic() - self._checked < self.reload_s:
             return
         self._checked = time.monotonic()
         changed = [p for p in self._files() if self._mtimes.get(p) != p.stat().st_mtime]
