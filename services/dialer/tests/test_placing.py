@@ -1,6 +1,6 @@
-"""The dialer's pure placing functions: a provider's answer → the DialAttempt; an accepted attempt
-→ the call's first state. Inputs and outputs only, so the tests hold however the per-provider code
-is arranged."""
+"""The pure functions of placing a call: a provider's answer → the DialAttempt (Africa's Talking's
+``POST /call``, africastalking.md §2.1, and the shared builder every provider uses); an accepted
+attempt → the call's first state. Inputs and outputs only."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 
 from switchboard.errors import ProviderError
 from switchboard.events import DialRequest, Direction
-from switchboard.providers.africastalking import PlaceCallResult
-from switchboard.providers.africastalking.client import CallEntry
-from switchboard_dialer.placing import attempt_from, attempt_of, initial_state
+from switchboard.providers.africastalking.client import CallEntry, PlaceCallResult, attempt_from
+from switchboard.providers.base import dial_attempt
+from switchboard_dialer.placing import initial_state
 
 CALLER_ID = "+254711000100"
 
@@ -76,10 +76,10 @@ def test_a_long_error_is_cut_to_fit_the_status_column():
     assert len(attempt.provider_status) == 200 and attempt.provider_status.startswith("Error502: eee")
 
 
-def test_attempt_of_is_accepted_exactly_when_it_has_a_call_key():
+def test_an_attempt_is_accepted_exactly_when_it_has_a_call_key():
     dial = request()
-    taken = attempt_of(dial, CALLER_ID, provider="voxology", call_key="voxology:c1", status="accepted", raw={})
-    refused = attempt_of(dial, CALLER_ID, provider="voxology", call_key=None, status="Error403: no", raw={})
+    taken = dial_attempt(dial, CALLER_ID, provider="voxology", call_key="voxology:c1", status="accepted", raw={})
+    refused = dial_attempt(dial, CALLER_ID, provider="voxology", call_key=None, status="Error403: no", raw={})
     assert taken.accepted and taken.provider == "voxology" and not refused.accepted
 
 

@@ -23,7 +23,7 @@ from switchboard.errors import InvalidEvent
 from switchboard.flow.document import Flow, Problem, suggest
 from switchboard.flow.validate import validate
 from switchboard.phone import to_e164
-from switchboard.providers import known_providers
+from switchboard.providers import PROVIDERS
 
 DEFAULT = "default"
 E164 = re.compile(r"\+[1-9][0-9]{1,14}")
@@ -62,7 +62,7 @@ def looks_like_routes(doc: Any, filename: str = "") -> bool:
         return True
     if not isinstance(doc, dict) or not doc or "actions" in doc:
         return False
-    return all(str(k) in (*known_providers(), DEFAULT) for k in doc)
+    return all(str(k) in (*list(PROVIDERS), DEFAULT) for k in doc)
 
 
 def _target_problem(pointer: str, target: Any) -> Problem | None:
@@ -100,8 +100,8 @@ def parse_routes(doc: Any) -> tuple[Routes, list[Problem]]:
             problems += [problem] if problem else []
             routes.default = None if problem else value
             continue
-        if name not in known_providers():
-            problems.append(Problem(_pointer(name), f"unknown provider {name!r}{suggest(name, known_providers())}"))
+        if name not in list(PROVIDERS):
+            problems.append(Problem(_pointer(name), f"unknown provider {name!r}{suggest(name, list(PROVIDERS))}"))
             continue
         if value is not None and not isinstance(value, dict):
             problems.append(Problem(_pointer(name), "a provider's routes map each dialled number to a flow"))
