@@ -23,17 +23,22 @@ FLOWS = Path(__file__).resolve().parents[3] / "flows"
 OUTPUTS = (Topic.CALL_EVENTS.dlq, Topic.SESSIONS_ENDED.value, Topic.FLOW_ERRORS.value)
 
 
+def runner_app(bus: Bus, redis_server, **settings):
+    """The runner's app on ``bus`` and the test Redis, with the example flows unless told."""
+    defaults = {"flows_dir": FLOWS, "callback_url": "https://sb.test/cb", "consumer_max_retries": 0}
+    return build_app(
+        FlowRunnerSettings(
+            kafka_bootstrap=bus.bootstrap,
+            redis_url=redis_server.redis_url,
+            log_level="WARNING",
+            **{**defaults, **settings},
+        )
+    )
+
+
 @pytest.fixture
 def runner(bus: Bus, redis_server):
-    settings = FlowRunnerSettings(
-        kafka_bootstrap=bus.bootstrap,
-        redis_url=redis_server.redis_url,
-        flows_dir=FLOWS,
-        callback_url="https://sb.test/cb",
-        consumer_max_retries=0,
-        log_level="WARNING",
-    )
-    return build_app(settings)
+    return runner_app(bus, redis_server)
 
 
 async def deliver(bus: Bus, *events) -> None:
@@ -85,14 +90,11 @@ async def test_a_poison_record_is_dead_lettered_and_the_next_one_served(bus, run
 
 
 async def test_the_end_of_a_call_publishes_its_cdr_event(memory_bus, redis_server, redis):
-    settings = FlowRunnerSettings(
-        kafka_bootstrap=memory_bus.bootstrap, redis_url=redis_server.redis_url, flows_dir=FLOWS, log_level="WARNING"
-    )
     started = event(expects_reply=True)
     ended = event(
         kind=CallEventType.CALL_ENDED, provider_status="Completed", hangup_cause="NORMAL_CLEARING", duration_s=7
     )
-    async with memory_bus.running(build_app(settings), capture=OUTPUTS):
+    async with memory_bus.running(runner_app(memory_bus, redis_server), capture=OUTPUTS):
         await deliver(memory_bus, started, ended)
         (record,) = await memory_bus.published(Topic.SESSIONS_ENDED.value)
     cdr = decode(SessionEnded, record.value)
@@ -106,10 +108,7 @@ async def test_flows_refresh_loads_an_edit_at_once(memory_bus, redis_server, red
     """``POST /flows/refresh`` reads the folder now (no waiting out the 2 s reload interval); a
     broken edit is refused and the version before it stays current."""
     shutil.copytree(FLOWS, tmp_path / "flows")
-    settings = FlowRunnerSettings(
-        kafka_bootstrap=memory_bus.bootstrap, redis_url=redis_server.redis_url, flows_dir=tmp_path / "flows"
-    )
-    app = build_app(settings)
+    app = runner_app(memory_bus, redis_server, flows_dir=tmp_path / "flows")
     greet = {"name": "greet", "actions": [{"type": "SAY", "params": {"text": "Hello."}}]}
     routes = yaml.safe_load((tmp_path / "flows" / "routes.yaml").read_text())
     async with (
