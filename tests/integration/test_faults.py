@@ -60,18 +60,18 @@ async def test_a_key_press_survives_the_fallback(stack, http):
     gets the reply to the 1, not a re-prompt for an empty key press."""
     pid = int((stack.run_dir / "flow-runner.pid").read_text())
     sid = f"ATVId_{uuid.uuid4().hex}"
-    first = await http.post(stack.config.callback_url, data=base(sid))
+    first = await http.post(stack.config.callback_url, data=at_callback(sid))
     digits_url = ET.fromstring(first.content)[1].get("callbackUrl")
     os.kill(pid, signal.SIGSTOP)
     try:
-        r = await http.post(digits_url, data={**base(sid), "dtmfDigits": "1"})
+        r = await http.post(digits_url, data={**at_callback(sid), "dtmfDigits": "1"})
         root = ET.fromstring(r.content)
         assert r.headers.get("x-switchboard-fallback") == "1" and [el.tag for el in root] == ["Say", "Redirect"]
         follow_up = root[1].text
         assert "retry_of=" in follow_up
     finally:
         os.kill(pid, signal.SIGCONT)
-    r = await http.post(follow_up, data=base(sid))  # no dtmfDigits on the follow-up
+    r = await http.post(follow_up, data=at_callback(sid))  # no dtmfDigits on the follow-up
     root = ET.fromstring(r.content)
     assert r.headers.get("x-switchboard-fallback") is None
     assert [el.tag for el in root] == ["Say"] and root[0].text.startswith("Your account balance is")

@@ -83,7 +83,7 @@ async def test_a_dial_request_is_placed_and_its_attempt_published(bus, redis_ser
     assert placed["session_id"] == session_id  # the simulator really got the call
     state = await StateStore(redis).load(attempt.call_key or "")
     assert state is not None and state.direction is Direction.OUTBOUND and state.status == "dialing"
-    assert (state.flow_id, state.call_id, state.session_data) == ("survey", dial.call_id, {"firstName": "Amina"})
+    assert (state.flow_ref, state.call_id, state.session_data) == ("survey", dial.call_id, {"firstName": "Amina"})
     assert (state.caller_number, state.destination_number) == (dial.to, FROM_NUMBER)
     assert await StateStore(redis).call_key_of(dial.call_id) == attempt.call_key
 

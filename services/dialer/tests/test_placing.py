@@ -97,7 +97,7 @@ def test_the_first_state_of_an_outbound_call():
     )
     assert state.direction is Direction.OUTBOUND and state.status == "dialing"
     assert (state.caller_number, state.destination_number) == (dial.to, CALLER_ID)
-    assert (state.flow_id, state.campaign_id, state.attempt) == ("survey", "survey-2024-05", 1)
+    assert (state.flow_ref, state.campaign_id, state.attempt) == ("survey", "survey-2024-05", 1)
     assert state.session_data == {"firstName": "Amina"}
     state.session_data["answer"] = "5"
     assert dial.session_data == {"firstName": "Amina"}  # a copy: the flow's writes stay in the state

@@ -146,6 +146,7 @@ class ReplyListener:
         self.reconnect_s = reconnect_s
         self._waiting: dict[str, tuple[str, list[asyncio.Future[Reply]]]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.connected = asyncio.Event()
 
     def expect(self, call_key: str, event_id: str) -> asyncio.Future[Reply]:
@@ -206,13 +207,13 @@ class ReplyListener:
                 self._complete(event_id, stored)
 
     async def _listen(self) -> None:
-        while True:
+        while not self._stopping:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(CHANNEL)
                 self.connected.set()
                 await self._catch_up([(e, c) for e, (c, _) in list(self._waiting.items())])
-                while True:
+                while not self._stopping:
                     message: dict[str, Any] | None = await pubsub.get_message(timeout=1.0)
                     if message is not None and message.get("type") == "message":
                         self._on_message(as_bytes(message["data"]))
@@ -230,6 +231,10 @@ class ReplyListener:
         self._task = asyncio.create_task(self._listen())
 
     async def stop(self) -> None:
+        # The flag as well as the cancel: a cancel that lands as redis-py's read timeout fires is
+        # taken for the timeout (get_message answers None) and would be lost; the flag ends the
+        # loop within one read timeout (1 s) regardless.
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
