@@ -52,6 +52,7 @@ def dialer_for(bus: Bus, redis_server, at_base_url: str, monkeypatch) -> object:
         redis_url=redis_server.redis_url,
         dial_cps=100,
         consumer_max_retries=1,
+        transient_retry_s=0.5,  # an unreachable provider is retried this long, then dead-lettered
         log_level="WARNING",
     )
     return build_app(settings)
@@ -101,8 +102,8 @@ async def test_a_redelivered_request_rings_once(bus, redis_server, redis, sim_ur
 
 async def test_a_provider_out_of_reach_releases_the_request_for_a_retry(memory_bus, redis_server, redis, monkeypatch):
     """Nothing listens at the provider's address: the request surely did not reach it, so its
-    idempotency key is released (a later delivery may place it) and it is dead-lettered after the
-    retries, never lost."""
+    idempotency key is released (a later delivery may place it) and, once ``transient_retry_s`` has
+    passed, it is dead-lettered, never lost."""
     dial = request()
     app = dialer_for(memory_bus, redis_server, f"http://127.0.0.1:{free_port()}", monkeypatch)
     async with memory_bus.running(app, capture=OUTPUTS):
