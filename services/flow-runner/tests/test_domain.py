@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from switchboard.events import CallEvent, CallEventType, CallStatus, Direction, SessionEnded, encode
+from switchboard.events import CallEventType, CallStatus, SessionEnded, encode
 from switchboard.flow.actions.base import EngineSettings
 from switchboard.flow.repository import FlowRepository
 from switchboard.providers.actions import Hangup, Say
@@ -44,7 +44,8 @@ def test_session_ended_carries_what_a_cdr_needs():
     e = event(kind=CallEventType.CALL_STARTED, call_start_time=datetime(2026, 11, 21, 10, 0, tzinfo=UTC))
     state = apply_event(new_inbound_state(e, "ivr"), e, repo.get("ivr"), EngineSettings()).state
     state.collected["menu"] = "1"
-    end = event(kind=CallEventType.CALL_ENDED,
+    end = event(
+        kind=CallEventType.CALL_ENDED,
         hangup_cause="NORMAL_CLEARING",
         duration_s=31,
         cost=Decimal("0.775"),
@@ -80,8 +81,7 @@ def test_runner_settings_reach_the_engine(monkeypatch):
 
 
 def test_a_turn_renders_the_reply_through_the_provider_and_marks_the_event_applied():
-    from switchboard.testing import event
-from switchboard_flow_runner.domain import take_turn
+    from switchboard_flow_runner.domain import take_turn
 
     flow = FlowRepository(FLOWS).get("ivr")
     start = event(kind=CallEventType.CALL_STARTED)
@@ -91,8 +91,7 @@ from switchboard_flow_runner.domain import take_turn
 
 
 def test_a_one_action_provider_gets_one_reply_per_turn_and_keeps_the_rest_pending():
-    from switchboard.testing import event
-from switchboard_flow_runner.domain import take_turn
+    from switchboard_flow_runner.domain import take_turn
 
     flow = FlowRepository(FLOWS).get("ivr")
     start = event(kind=CallEventType.CALL_STARTED, provider="telesign", call_key="telesign:S1")
@@ -108,8 +107,7 @@ from switchboard_flow_runner.domain import take_turn
 
 def test_an_action_the_provider_lacks_ends_with_the_apology_and_a_flow_error():
     from switchboard.flow.document import build_flow
-    from switchboard.testing import event
-from switchboard_flow_runner.domain import take_turn
+    from switchboard_flow_runner.domain import take_turn
 
     flow = build_flow({"actions": [{"type": "PAUSE", "params": {"length": 1}}]}, name="p", check=False)
     start = event(kind=CallEventType.CALL_STARTED)
