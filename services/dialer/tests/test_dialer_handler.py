@@ -97,7 +97,9 @@ async def test_a_redelivered_request_rings_once(bus, redis_server, redis, sim_ur
             await bus.publish(Topic.DIAL_REQUESTS.value, encode(again), key=again.request_id.encode())
         await bus.settled(GROUP_ID, Topic.DIAL_REQUESTS.value)
         placed = await attempts(bus, 1)
-    assert [a.request_id for a in placed] == [dial.request_id]
+    # One ring for the key. On Tansu the twin (keyed by its own request id) may sit on another
+    # partition and be taken first; either way only one of them is placed.
+    assert len(placed) == 1 and placed[0].request_id in (dial.request_id, twin.request_id)
 
 
 async def test_a_provider_out_of_reach_releases_the_request_for_a_retry(memory_bus, redis_server, redis, monkeypatch):
