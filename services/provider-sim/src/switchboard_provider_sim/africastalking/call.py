@@ -85,8 +85,10 @@ class CallRunner(PhoneBase):
         fields = {**self.base_fields(call, active=True), **(extra or {})}
         started = time.monotonic()
         try:
-            resp = await self.post(url, fields)
-        except httpx.TimeoutException as exc:
+            # spec §7: the response timeout bounds the whole exchange (httpx's bounds each phase)
+            async with asyncio.timeout(self.settings.response_timeout_s):
+                resp = await self.post(url, fields)
+        except (httpx.TimeoutException, TimeoutError) as exc:
             waited = self.waited(call, started, "timeout")
             self.note(call, "dead-air", waited_ms=waited)  # the caller heard nothing, then AT hung up
             call.errors.append(f"callback failed: {exc!r}")
