@@ -86,6 +86,7 @@ class Run:
             "max_wait_ms": max((x.max_wait_ms for x in o), default=0),
             "cdrs": sum(x.cdr is not None for x in o),
             "key_presses_lost": len(lost_presses(o)),
+            "lost_in_dead_air": sum(x.dead_air for x in lost_presses(o)),
             "dlq": self.dlq,
             "duration_s": round(self.duration_s, 1),
             **{k: round(v, 2) for k, v in self.fault.items()},
