@@ -131,11 +131,41 @@ TS_DATA: dict[str, st.SearchStrategy[Any]] = {  # telesign.md §4
 TS_EVENTS = ["incoming_call", "call_completed", "dial_completed", "speak_completed", "play_completed", "hangup"]
 
 
-def some_of(fields: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[dict[str, Any]]:
-    """A subset of ``fields`` (each present or not), plus now and then an unknown field."""
-    return st.fixed_dictionaries({}, optional=fields).flatmap(
+def key(valid: list[Any]) -> st.SearchStrategy[Any]:
+    """A field the parser needs: four times in five a valid value, so most requests get past it."""
+    good = st.sampled_from(valid)
+    return st.one_of(good, good, good, good, json_value)
+
+
+def some_of(
+    fields: dict[str, st.SearchStrategy[Any]], required: dict[str, st.SearchStrategy[Any]] | None = None
+) -> st.SearchStrategy[dict[str, Any]]:
+    """``required`` (mostly valid) and a subset of ``fields``, plus now and then an unknown field."""
+    required = required or {}
+    optional = {k: v for k, v in fields.items() if k not in required}
+    return st.fixed_dictionaries(required, optional=optional).flatmap(
         lambda d: st.dictionaries(st.text(max_size=10), nasty_text, max_size=2).map(lambda extra: {**extra, **d})
     )
+
+
+def at_key(valid: list[str]) -> st.SearchStrategy[str]:
+    good = st.sampled_from(valid)
+    return st.one_of(good, good, good, good, nasty_text)
+
+
+AT_REQUIRED = {
+    "isActive": at_key(["1", "0"]),
+    "sessionId": at_key(["ATVId_fuzz1", "ATVId_fuzz2", "ATVId_fuzz3"]),
+    "direction": at_key(["Inbound", "Outbound"]),
+    "callerNumber": at_key(["+254700000001"]),
+    "destinationNumber": at_key(["+254711000200"]),
+}
+VOX_REQUIRED = {
+    "type": key(["init_call", "live_call", "end_call"]),
+    "call_id": key(["vox-fuzz-1", "vox-fuzz-2"]),
+    "caller_no": key(["+15550000001"]),
+    "api_no": key(["+15550000200"]),
+}
 
 
 fuzz_query = st.fixed_dictionaries(
@@ -156,7 +186,12 @@ def at_target(stack: Stack) -> Target:
     return Target(
         "africastalking",
         st.fixed_dictionaries(
-            {"method": st.just("POST"), "url": st.sampled_from(urls), "params": fuzz_query, "data": some_of(AT_FIELDS)}
+            {
+                "method": st.just("POST"),
+                "url": st.sampled_from(urls),
+                "params": fuzz_query,
+                "data": some_of(AT_FIELDS, AT_REQUIRED),
+            }
         ),
     )
 
@@ -165,7 +200,7 @@ def vox_target(stack: Stack) -> Target:
     def encode(body: Any) -> bytes:
         return json.dumps(body, allow_nan=True).encode()  # NaN/Infinity literals as a sloppy sender writes
 
-    body = st.one_of(some_of(VOX_FIELDS), json_value).map(encode)
+    body = st.one_of(some_of(VOX_FIELDS, VOX_REQUIRED), json_value).map(encode)
     return Target(
         "voxology",
         st.fixed_dictionaries(
@@ -189,10 +224,11 @@ def ts_target(stack: Stack) -> Target:
     event = st.one_of(
         st.fixed_dictionaries(
             {
-                "event": st.one_of(st.sampled_from(TS_EVENTS), json_value),
+                "event": key(TS_EVENTS),
+                "reference_id": key(["TSREF1", "TSREF2"]),
                 "data": st.one_of(some_of(TS_DATA), json_value),
             },
-            optional={"reference_id": st.one_of(st.just("TSREF1"), json_value), "external_id": json_value},
+            optional={"external_id": json_value},
         ),
         json_value,
     )
