@@ -18,7 +18,7 @@ import pytest
 from switchboard_devstack.stack import Stack
 
 from .chaos import drive, healthy, lost_presses
-from .helpers import wait_for
+from .helpers import auth, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -148,7 +148,9 @@ async def test_api_burst_every_request_answered_each_call_placed_once(stack: Sta
 
         async def place(number: str) -> None:
             try:
-                r = await client.post(f"{stack.config.ingress_url}/v1/calls", json={"to": number, "flow": "survey"})
+                r = await client.post(
+                    f"{stack.config.api_url}/v1/calls", headers=auth(stack), json={"to": number, "flow": "survey"}
+                )
             except httpx.TransportError as exc:
                 dropped.append(repr(exc))
                 return
