@@ -103,8 +103,7 @@ async def test_redis_restart_dead_letters_nothing(stack: Stack, http, calls: int
 
     async def restart() -> dict[str, float]:
         t0 = time.monotonic()
-        await asyncio.to_thread(stack.save_redis)
-        await asyncio.to_thread(stack.stop, "redis")
+        await asyncio.to_thread(stack.stop_redis_saving)
         await asyncio.sleep(5)
         await asyncio.to_thread(stack.start, "redis")
         return {"redis_down_s": time.monotonic() - t0}

@@ -372,19 +372,23 @@ class Stack:
         """Stop ``name`` (SIGTERM, then SIGKILL) and :meth:`start` it again. Redis first writes its
         data to its folder (``SHUTDOWN SAVE``) and loads it back: a restart, not a wipe."""
         if name == "redis":
-            self.save_redis()
+            self.stop_redis_saving()
         self.stop(name)
         self.start(name, timeout_s)
 
-    def save_redis(self) -> None:
-        """Write Redis's data to ``dump.rdb`` in its folder, loaded again when it starts."""
+    def stop_redis_saving(self) -> None:
+        """Stop Redis with ``SHUTDOWN SAVE``: every write it acknowledged is in ``dump.rdb`` in its
+        folder, loaded again when it starts (a restart, not a wipe)."""
         import redis
 
         client = redis.Redis(host=self.config.host, port=self.config.redis_port, socket_timeout=10)
         try:
-            client.save()
+            client.shutdown(save=True)
+        except redis.ConnectionError:
+            pass  # the server closes the connection as it exits
         finally:
             client.close()
+        self.stop("redis")
 
     def _wait_ready(self, name: str, url: str, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
