@@ -160,3 +160,12 @@ def test_minimal_events_are_accepted():
     assert e.type is CallEventType.CALL_STARTED and e.caller_number == "" and e.expects_reply
     done = parse_callback({"event": "call_completed", "reference_id": REF, "data": {"status": "hangup"}})
     assert done.type is CallEventType.CALL_ENDED and done.duration_s is None and done.call_start_time is None
+
+
+@pytest.mark.parametrize("duration", ["abc", "NaN", "inf", "1e999"])
+def test_an_unreadable_duration_still_ends_the_call(duration):
+    """Found by the ingress fuzz test (a 500): the call ends, its duration unknown, the raw kept."""
+    body = {"event": "call_completed", "reference_id": "R1", "data": {"status": "completed", "duration": duration}}
+    event = parse_callback(body)
+    assert event.type is CallEventType.CALL_ENDED and event.duration_s is None
+    assert duration in event.raw["data"]

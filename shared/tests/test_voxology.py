@@ -115,3 +115,12 @@ def test_minimal_callback_is_accepted():
     e = parse_callback({"type": "init_call", "call_id": "c-min", "caller_no": "+15550000001", "api_no": "+15550000100"})
     assert e.type is CallEventType.CALL_STARTED and e.direction is Direction.INBOUND and e.digits is None
     assert e.call_start_time is None and e.call_id is None
+
+
+@pytest.mark.parametrize("kind", [["live_call"], {"a": 1}])
+def test_a_type_that_is_not_a_string_is_refused_naming_it(kind):
+    """Found by the ingress fuzz test: an unhashable ``type`` was a 500."""
+    body = {"type": kind, "call_id": "c1", "caller_no": "+15550000001", "api_no": "+15550000200"}
+    with pytest.raises(InvalidEvent) as err:
+        parse_callback(body)
+    assert err.value.field == "type"

@@ -78,6 +78,9 @@ class SimCall:
     recordings: list[dict[str, str]] = field(default_factory=list)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     partner: str | None = None
+    waits: list[dict[str, Any]] = field(default_factory=list)
+    """Per live notification: real ms until the platform answered, and the outcome (the HTTP
+    status, ``timeout`` past ``SIM_RESPONSE_TIMEOUT_S``: dead air, or ``error``)."""
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -95,6 +98,7 @@ class SimCall:
             "final_posted": self.final_posted,
             "bridged": self.bridged,
             "transcript": self.transcript,
+            "waits": self.waits,
         }
 
 

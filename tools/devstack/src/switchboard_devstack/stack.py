@@ -319,6 +319,89 @@ class Stack:
                 os.killpg(pid, signal.SIGKILL)
         pidfile.unlink(missing_ok=True)
 
+    def pid(self, name: str) -> int:
+        """The process id of ``name`` (a service, ``redis``, ``tansu`` or ``postgres``) as started
+        by this stack. Raises :class:`RuntimeError` when it is not running."""
+        if not self._alive(name):
+            raise RuntimeError(f"{name} is not running")
+        return int((self.run_dir / f"{name}.pid").read_text())
+
+    def kill(self, name: str) -> None:
+        """SIGKILL ``name`` (and its process group) and wait until it is gone: a crash, not a
+        shutdown. Only the process this stack started is signalled."""
+        pid = self.pid(name)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.02)
+        (self.run_dir / f"{name}.pid").unlink(missing_ok=True)
+
+    def pause(self, name: str) -> None:
+        """SIGSTOP ``name``: it keeps its sockets open but answers nothing (a hang, not a crash)."""
+        os.killpg(self.pid(name), signal.SIGSTOP)
+
+    def resume(self, name: str) -> None:
+        """SIGCONT ``name`` after :meth:`pause`."""
+        os.killpg(self.pid(name), signal.SIGCONT)
+
+    def start(self, name: str, timeout_s: float = 60) -> None:
+        """Start one stopped part again on its own port (Redis keeps its data folder; a service
+        gets the stack's environment) and return once it accepts connections or reports ready.
+        Tansu is in memory: restarting it would lose every topic, so it is not offered."""
+        if self._alive(name):
+            raise RuntimeError(f"{name} is already running")
+        if name == "redis":
+            self.start_redis()
+        elif name == "postgres":
+            self.start_postgres()
+        elif name in SERVICES:
+            module, path, port_attr = SERVICES[name]
+            self._spawn(name, [sys.executable, "-m", module], self.config.service_env())
+            self._wait_ready(name, self.config.url(getattr(self.config, port_attr)) + path, timeout_s)
+        else:
+            raise ValueError(f"cannot start {name!r} on its own")
+
+    def restart(self, name: str, timeout_s: float = 60) -> None:
+        """Stop ``name`` (SIGTERM, then SIGKILL) and :meth:`start` it again. Redis first writes its
+        data to its folder (``SHUTDOWN SAVE``) and loads it back: a restart, not a wipe."""
+        if name == "redis":
+            self.stop_redis_saving()
+        self.stop(name)
+        self.start(name, timeout_s)
+
+    def stop_redis_saving(self) -> None:
+        """Stop Redis with ``SHUTDOWN SAVE``: every write it acknowledged is in ``dump.rdb`` in its
+        folder, loaded again when it starts (a restart, not a wipe)."""
+        import redis
+
+        client = redis.Redis(host=self.config.host, port=self.config.redis_port, socket_timeout=10)
+        try:
+            client.shutdown(save=True)
+        except redis.ConnectionError:
+            pass  # the server closes the connection as it exits
+        finally:
+            client.close()
+        self.stop("redis")
+
+    def _wait_ready(self, name: str, url: str, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if not self._alive(name):
+                raise RuntimeError(f"{name} exited; see {self.logs / (name + '.log')}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url, timeout=2).status_code == 200:
+                    return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} not ready at {url}; see {self.logs / (name + '.log')}")
+            time.sleep(0.1)
+
     def _wait_port(self, host: str, port: int, timeout_s: float, what: str) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -470,15 +553,7 @@ class Stack:
         deadline = time.monotonic() + timeout_s
         for name, (_, path, port_attr) in SERVICES.items():
             url = self.config.url(getattr(self.config, port_attr)) + path
-            while True:
-                if not self._alive(name):
-                    raise RuntimeError(f"{name} exited; see {self.logs / (name + '.log')}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(url, timeout=2).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} not ready at {url}; see {self.logs / (name + '.log')}")
-                time.sleep(0.2)
+            self._wait_ready(name, url, max(0.0, deadline - time.monotonic()))
 
     def up(self) -> None:
         """Start everything and return once every service reports ready. Raises

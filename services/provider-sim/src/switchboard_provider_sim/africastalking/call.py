@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
@@ -82,11 +83,21 @@ class CallRunner(PhoneBase):
         if call.callbacks > self.settings.max_callbacks_per_call:
             raise EndCall("UNSPECIFIED", status="Aborted")
         fields = {**self.base_fields(call, active=True), **(extra or {})}
+        started = time.monotonic()
         try:
-            resp = await self.post(url, fields)
-        except httpx.HTTPError as exc:
+            # spec §7: the response timeout bounds the whole exchange (httpx's bounds each phase)
+            async with asyncio.timeout(self.settings.response_timeout_s):
+                resp = await self.post(url, fields)
+        except (httpx.TimeoutException, TimeoutError) as exc:
+            waited = self.waited(call, started, "timeout")
+            self.note(call, "dead-air", waited_ms=waited)  # the caller heard nothing, then AT hung up
             call.errors.append(f"callback failed: {exc!r}")
             raise EndCall("UNSPECIFIED", status="Aborted") from None
+        except httpx.HTTPError as exc:
+            self.waited(call, started, "error")
+            call.errors.append(f"callback failed: {exc!r}")
+            raise EndCall("UNSPECIFIED", status="Aborted") from None
+        self.waited(call, started, str(resp.status_code))
         if resp.status_code != 200:
             call.errors.append(f"callback answered {resp.status_code}: {resp.text[:200]}")
             raise EndCall("UNSPECIFIED", status="Aborted")
@@ -95,6 +106,13 @@ class CallRunner(PhoneBase):
         except BadResponse as exc:
             call.errors.append(f"bad XML: {exc}")
             raise EndCall("UNSPECIFIED", status="Aborted") from None
+
+    @staticmethod
+    def waited(call: SimCall, started: float, outcome: str) -> int:
+        """Record how long (real ms) the platform took to answer a live notification."""
+        waited = round((time.monotonic() - started) * 1000)
+        call.waits.append({"waited_ms": waited, "outcome": outcome})
+        return waited
 
     async def event(self, call: SimCall, fields: dict[str, str]) -> None:
         if not self.settings.at_events_url:

@@ -75,7 +75,7 @@ def parse_callback(body: Any, *, account: str = "default") -> CallEvent:
     if not isinstance(body, dict):
         raise InvalidEvent("the callback body must be a JSON object", field="body")
     kind = body.get("type")
-    if kind not in TYPES:
+    if not isinstance(kind, str) or kind not in TYPES:  # a list or object is unhashable: 400, not 500
         raise InvalidEvent(f"type={kind!r} is not init_call, live_call or end_call", field="type")
     for field in ("call_id", "caller_no", "api_no"):
         if not isinstance(body.get(field), str) or not body[field]:
