@@ -83,6 +83,8 @@ async def run(url: str, calls: int, every_s: float, seconds: float, pool: int) -
             return None
         if headers.get("x-switchboard-fallback"):
             counts["fallbacks"] += 1
+        if not content.startswith(b"<"):  # the acknowledgement of a final notification
+            return None
         root = ET.fromstring(content)
         gather = root.find("GetDigits")
         redirect = root.find("Redirect")

@@ -112,7 +112,7 @@ def cpu_seconds(pid: int) -> float:
 
 def stack_pids(stack: Stack) -> dict[str, int]:
     """The PIDs of the processes a callback goes through (and the dialer and sink, idle here)."""
-    names = ["webhook-ingress", "flow-runner", "tansu", "redis", "dialer", "cdr-sink"]
+    names = ["webhook-ingress", "flow-runner", "tansu", "redis", "dialer", "cdr-sink", "api"]
     pids = {}
     for name in names:
         path = stack.run_dir / f"{name}.pid"
@@ -125,9 +125,13 @@ def cpu_of(pids: dict[str, int]) -> dict[str, float]:
     return {name: cpu_seconds(pid) for name, pid in pids.items()}
 
 
-def cpu_per_callback(stack: Stack, url: str, count: int, rate: int) -> dict[str, float]:
+def cpu_per_callback(
+    stack: Stack, url: str, count: int, rate: int, idle: dict[str, float] | None = None
+) -> dict[str, float]:
     """CPU milliseconds per callback for each process, over exactly ``count`` callbacks offered at
-    ``rate``/s (the figure least disturbed by other work on the machine)."""
+    ``rate``/s (the figure least disturbed by other work on the machine). With ``idle`` (from
+    :func:`idle_cpu`), also the figures net of what the processes burn with no traffic at all
+    (``net_*``: on Tansu the consumers' fetch polling is a fixed cost per second, not per callback)."""
     pids = stack_pids(stack)
     before = cpu_of(pids)
     figures = asyncio.run(drive(url, rate, count / rate))
@@ -136,6 +140,10 @@ def cpu_per_callback(stack: Stack, url: str, count: int, rate: int) -> dict[str,
     per = {name: round((after[name] - before[name]) * 1000 / count, 3) for name in pids}
     per["ingress+flow-runner"] = round(per.get("webhook-ingress", 0) + per.get("flow-runner", 0), 3)
     per["stack"] = round(sum(v for k, v in per.items() if k not in ("ingress+flow-runner",)), 3)
+    if idle:
+        net = {name: round(per[name] - idle.get(name, 0) * 10 / rate, 3) for name in pids}
+        per["net_ingress+flow-runner"] = round(net.get("webhook-ingress", 0) + net.get("flow-runner", 0), 3)
+        per["net_stack"] = round(sum(net.values()), 3)
     return {"callbacks": count, "rate": rate, "errors": figures["errors"], **per}
 
 
@@ -271,7 +279,7 @@ def main() -> None:
         idle = idle_cpu(stack)
         print(f"idle stack: {idle}", flush=True)
         asyncio.run(drive(config.callback_url, 50, 2))  # warm up
-        cpu = cpu_per_callback(stack, config.callback_url, args.cpu_count, args.cpu_rate)
+        cpu = cpu_per_callback(stack, config.callback_url, args.cpu_count, args.cpu_rate, idle)
         print(f"CPU ms per callback at {args.cpu_rate}/s over {args.cpu_count}: {cpu}", flush=True)
         for rate in rates:
             for name, url in (
