@@ -20,10 +20,11 @@ from typing import Any
 import asyncpg
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from switchboard.events import CallStatus, DialAttempt, Direction, SessionEnded, encode
 from switchboard.topics import Topic
+from switchboard_devstack.testing import group_lag, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -105,39 +106,10 @@ async def publish(bootstrap: str, records: list[tuple[str, bytes, bytes]]) -> No
         await producer.stop()
 
 
-async def read_all(bootstrap: str, topic: str, idle_s: float = 1.5) -> list[Any]:
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"test-{uuid.uuid4()}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    records: list[Any] = []
-    try:
-        while batch := await consumer.getmany(timeout_ms=int(idle_s * 1000)):
-            for items in batch.values():
-                records.extend(items)
-    finally:
-        await consumer.stop()
-    return records
-
-
 async def sink_lag(bootstrap: str) -> int:
     """Records on the sink's topics not yet committed by its consumer group."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id="cdr-sink", enable_auto_commit=False)
-    await consumer.start()
-    try:
-        lag = 0
-        for topic in (Topic.SESSIONS_ENDED.value, Topic.DIAL_ATTEMPTS.value):
-            tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
-            ends = await consumer.end_offsets(tps)
-            for tp in tps:
-                lag += max(0, ends[tp] - (await consumer.committed(tp) or 0))
-        return lag
-    finally:
-        await consumer.stop()
+    topics = (Topic.SESSIONS_ENDED.value, Topic.DIAL_ATTEMPTS.value)
+    return sum([await group_lag(bootstrap, "cdr-sink", topic) for topic in topics])
 
 
 async def landed(url: str, keys: list[str]) -> set[str]:
@@ -182,9 +154,11 @@ async def poison_among_good(sink: Any, good_count: int) -> None:
 
     await wait_for(caught_up, 30, "the sink's offsets committed past every record")
     session_dlq = dead_letters(
-        await read_all(sink.bootstrap, Topic.SESSIONS_ENDED.dlq), {k.encode() for k in schema_bad}
+        await read_topic(sink.bootstrap, Topic.SESSIONS_ENDED.dlq, idle_s=1.5), {k.encode() for k in schema_bad}
     )
-    dial_dlq = dead_letters(await read_all(sink.bootstrap, Topic.DIAL_ATTEMPTS.dlq), {k.encode() for k in db_bad})
+    dial_dlq = dead_letters(
+        await read_topic(sink.bootstrap, Topic.DIAL_ATTEMPTS.dlq, idle_s=1.5), {k.encode() for k in db_bad}
+    )
     # each bad record exactly once, with the reason
     assert {k: len(v) for k, v in session_dlq.items()} == {k.encode(): 1 for k in schema_bad}
     assert {k: len(v) for k, v in dial_dlq.items()} == {k.encode(): 1 for k in db_bad}
@@ -246,6 +220,6 @@ async def test_database_outage_pauses_the_sink_and_dead_letters_nothing(sink):
     status, after = sink.ready()
     assert status == 200 and after["sink_state"]["state"] == "ok"
     assert after["sink_state"]["dead_lettered"] == before["sink_state"]["dead_lettered"]
-    dlq = await read_all(sink.bootstrap, Topic.SESSIONS_ENDED.dlq)
+    dlq = await read_topic(sink.bootstrap, Topic.SESSIONS_ENDED.dlq, idle_s=1.5)
     assert dead_letters(dlq, {k.encode() for k in keys}) == {}
     assert "database unavailable; batch paused, not dead-lettered" in sink.log()
