@@ -29,8 +29,9 @@ def make_redis(settings: ServiceSettings, *, max_connections: int = 512) -> Redi
         socket_connect_timeout=settings.redis_connect_timeout_s,
         socket_timeout=settings.redis_socket_timeout_s,
         health_check_interval=settings.redis_health_check_s,
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
-        retry_on_error=[RedisConnectionError],
+        # Connection errors only: a timeout is not retried (redis-py's default would resend it three
+        # times, tripling the deadline, and resend a command a frozen Redis may still run later).
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3, supported_errors=(RedisConnectionError,)),
     )
     return Redis(connection_pool=pool)
 

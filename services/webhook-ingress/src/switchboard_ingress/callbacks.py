@@ -131,6 +131,7 @@ class CallbackHandler:
         self.replies = replies
         self.policy = settings.fallback_policy()
         self.recording: set[asyncio.Task[str | None]] = set()
+        self._last_recording: dict[str, asyncio.Task[str | None]] = {}
 
     async def _first_seen(self, provider: Provider, parsed: ParsedCallback) -> str | None:
         """None if this callback is new (and now remembered) or Redis cannot tell, else the first
@@ -175,7 +176,20 @@ class CallbackHandler:
         return None
 
     def _start_recording(self, provider: Provider, parsed: ParsedCallback) -> asyncio.Task[str | None]:
-        task = asyncio.ensure_future(self._record(provider, parsed))
+        """Record in a task of its own, after the call's previous callback is recorded: one call's
+        events are published in the order they arrived even when Redis or the broker stalls (a key
+        press must reach the runner before the hang-up that followed it, or its CDR misses it)."""
+        call_key = parsed.event.call_key
+        before = self._last_recording.get(call_key)
+
+        async def in_order() -> str | None:
+            if before is not None:
+                await asyncio.wait([before])
+            return await self._record(provider, parsed)
+
+        task = asyncio.ensure_future(in_order())
+        self._last_recording[call_key] = task
+        task.add_done_callback(lambda t: self._last_recording.get(call_key) is t and self._last_recording.pop(call_key))
         self.recording.add(task)
         task.add_done_callback(self.recording.discard)
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved: logged in _record
