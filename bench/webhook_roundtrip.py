@@ -261,6 +261,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--cpu-count", type=int, default=3000, help="callbacks for the CPU-per-callback figure")
     parser.add_argument("--cpu-rate", type=int, default=150)
+    parser.add_argument(
+        "--long-poll", action="store_true", help="the services' production setting (500 ms fetch waits) on Tansu"
+    )
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the teardown below on kill
@@ -268,6 +271,8 @@ def main() -> None:
     os.chmod(root, 0o755)
     config = StackConfig.ephemeral(root, speed=50.0)
     config.extra_env.update({"SB_LOG_LEVEL": "WARNING"})
+    if args.long_poll:
+        config.extra_env["SB_KAFKA_LONG_POLL"] = "true"
     stack = Stack(config)
     print("starting the stack…", flush=True)
     stack.up()
