@@ -33,9 +33,11 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
+import profiles  # bench/profiles.py, beside this file
 from switchboard_devstack.stack import REPO, Stack, StackConfig, free_port
 
 RESULTS = REPO / "bench" / "results" / "webhook_roundtrip.json"
+PROFILES = REPO / "bench" / "results" / "profiles"
 
 
 def form(i: int) -> dict[str, str]:
@@ -127,16 +129,23 @@ def cpu_of(pids: dict[str, int]) -> dict[str, float]:
 
 def cpu_per_callback(
     stack: Stack, url: str, count: int, rate: int, idle: dict[str, float] | None = None
-) -> dict[str, float]:
+) -> dict[str, object]:
     """CPU milliseconds per callback for each process, over exactly ``count`` callbacks offered at
     ``rate``/s (the figure least disturbed by other work on the machine). With ``idle`` (from
     :func:`idle_cpu`), also the figures net of what the processes burn with no traffic at all
     (``net_*``: on Tansu the consumers' fetch polling is a fixed cost per second, not per callback)."""
     pids = stack_pids(stack)
+    redis_before = redis_calls(stack)
     before = cpu_of(pids)
     figures = asyncio.run(drive(url, rate, count / rate))
     asyncio.run(wait_drained(stack.config.kafka_bootstrap))
     after = cpu_of(pids)
+    redis_after = redis_calls(stack)
+    commands = {
+        name: round((calls - redis_before.get(name, 0)) / count, 2)
+        for name, calls in redis_after.items()
+        if calls - redis_before.get(name, 0) >= count / 10
+    }
     per = {name: round((after[name] - before[name]) * 1000 / count, 3) for name in pids}
     per["ingress+flow-runner"] = round(per.get("webhook-ingress", 0) + per.get("flow-runner", 0), 3)
     per["stack"] = round(sum(v for k, v in per.items() if k not in ("ingress+flow-runner",)), 3)
@@ -144,7 +153,44 @@ def cpu_per_callback(
         net = {name: round(per[name] - idle.get(name, 0) * 10 / rate, 3) for name in pids}
         per["net_ingress+flow-runner"] = round(net.get("webhook-ingress", 0) + net.get("flow-runner", 0), 3)
         per["net_stack"] = round(sum(net.values()), 3)
-    return {"callbacks": count, "rate": rate, "errors": figures["errors"], **per}
+    return {
+        "callbacks": count,
+        "rate": rate,
+        "errors": figures["errors"],
+        **per,
+        "redis_commands_per_callback": commands,
+    }
+
+
+def where_the_time_goes(stack: Stack, url: str, rate: int, seconds: float = 20) -> dict[str, object]:
+    """py-spy profiles of ingress and flow-runner under ``rate``/s for ``seconds``, summarised by
+    owning package (``bench/profiles.py``); the raw stacks stay in ``bench/results/profiles/``.
+    A separate phase from :func:`cpu_per_callback`, so the sampler's own CPU is not in that figure."""
+    pids = {k: v for k, v in stack_pids(stack).items() if k in ("webhook-ingress", "flow-runner")}
+    samplers = profiles.start(pids, seconds, PROFILES)
+    asyncio.run(drive(url, rate, seconds))
+    for sampler in samplers:
+        sampler.wait(timeout=60)
+    summary: dict[str, object] = {name: profiles.summarise(PROFILES / f"{name}.txt") for name in pids}
+    for name, figures in summary.items():
+        print(f"{name}: {json.dumps(figures)}", flush=True)
+    return summary
+
+
+def redis_calls(stack: Stack) -> dict[str, int]:
+    """Redis commands served so far, by command (``INFO commandstats``; the bench's own INFO calls
+    are a handful, and commands under a tenth per callback are left out of the figure), and the
+    connections Redis accepted (``(new connections)``: a pool that churns shows here)."""
+    import redis
+
+    client = redis.Redis(host=stack.config.host, port=stack.config.redis_port)
+    try:
+        stats = client.info("commandstats")
+        connections = int(client.info("stats")["total_connections_received"])
+    finally:
+        client.close()
+    calls = {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
+    return {**calls, "(new connections)": connections}
 
 
 def idle_cpu(stack: Stack, seconds: float = 10) -> dict[str, float]:
@@ -264,6 +310,11 @@ def main() -> None:
     parser.add_argument(
         "--long-poll", action="store_true", help="the services' production setting (500 ms fetch waits) on Tansu"
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="after the CPU figure, sample ingress and flow-runner with py-spy at --cpu-rate (bench/profiles.py)",
+    )
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the teardown below on kill
@@ -278,6 +329,7 @@ def main() -> None:
     stack.up()
     baseline, baseline_url = start_baseline(config)
     results: dict[str, list[dict[str, float]]] = {"pipeline": [], "baseline_in_process": []}
+    profile: dict[str, object] = {}
     try:
         asyncio.run(wait_drained(config.kafka_bootstrap))
         time.sleep(3)  # let start-up work settle before measuring idleness
@@ -286,6 +338,8 @@ def main() -> None:
         asyncio.run(drive(config.callback_url, 50, 2))  # warm up
         cpu = cpu_per_callback(stack, config.callback_url, args.cpu_count, args.cpu_rate, idle)
         print(f"CPU ms per callback at {args.cpu_rate}/s over {args.cpu_count}: {cpu}", flush=True)
+        if args.profile:
+            profile = where_the_time_goes(stack, config.callback_url, args.cpu_rate)
         for rate in rates:
             for name, url in (
                 ("baseline_in_process", baseline_url),
@@ -314,6 +368,7 @@ def main() -> None:
                 "reply_timeout_s": 3.0,
                 "idle_cpu_percent": idle,
                 "cpu_ms_per_callback": cpu,
+                "profile": profile,
                 "results": results,
             },
             indent=2,

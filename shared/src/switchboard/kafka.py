@@ -146,14 +146,28 @@ async def run_guarded(
     ``InvalidEvent`` and pydantic ``ValidationError`` are not retried: they can never succeed.
     """
 
+    try:  # the first try without tenacity's machinery: it costs ~4 % of a runner's CPU per message
+        await handle()
+        return
+    except (InvalidEvent, ValidationError) as exc:
+        await publish_dlq(broker, topic, body=body, key=key, error=exc)
+        return
+    except Exception as exc:
+        if not is_transient(exc) and max_retries < 1:
+            await publish_dlq(broker, topic, body=body, key=key, error=exc)
+            return
+        if is_transient(exc):
+            log.warning("dependency unavailable; retrying", topic=topic, error=repr(exc), attempt=1)
+
     def give_up(state: RetryCallState) -> bool:
         exc = state.outcome.exception() if state.outcome else None
+        attempts = state.attempt_number + 1  # with the first try above
         if is_transient(exc):
             if (state.seconds_since_start or 0) >= transient_retry_s:
                 return True
-            log.warning("dependency unavailable; retrying", topic=topic, error=repr(exc), attempt=state.attempt_number)
+            log.warning("dependency unavailable; retrying", topic=topic, error=repr(exc), attempt=attempts)
             return False
-        return state.attempt_number > max_retries
+        return attempts > max_retries
 
     try:
         async for attempt in AsyncRetrying(

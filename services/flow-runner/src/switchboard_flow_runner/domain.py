@@ -54,11 +54,13 @@ def new_inbound_state(event: CallEvent, flow_name: str | None) -> CallState:
 def apply_event(state: CallState, event: CallEvent, flow: Flow | None, settings: EngineSettings) -> Transition:
     """Run ``flow`` for a live callback. A missing flow, or a call whose flow is finished, gets
     the apology (never silence)."""
-    state = state.model_copy(deep=True)
-    if state.answered_at is None:
-        state.answered_at = event.call_start_time or event.received_at
-    state.status = "active"
+    # Scalars only are changed here, on a shallow copy; ``run`` (or the branches below) deep-copy
+    # before anything nested changes, so ``state`` itself is never touched.
+    state = state.model_copy(
+        update={"answered_at": state.answered_at or event.call_start_time or event.received_at, "status": "active"}
+    )
     if flow is None:
+        state = state.clone()
         state.flow_error = f"no flow {state.flow_ref!r} for this call"
         return Transition(
             state, [Say(text=settings.error_message), Hangup()], ended=True, error=FlowFault(state.flow_error)
@@ -66,7 +68,7 @@ def apply_event(state: CallState, event: CallEvent, flow: Flow | None, settings:
     if state.flow_version is None:
         state.flow_version = flow.version
     if state.pc is None:  # flow already finished: a late callback just ends the call
-        return Transition(state, [Hangup()], ended=True)
+        return Transition(state.clone(), [Hangup()], ended=True)
     return run(flow, state, event, settings)
 
 
@@ -100,7 +102,7 @@ def take_turn(state: CallState, event: CallEvent, flow: Flow | None, engine: Eng
     """The turn for a live callback (pure). A one-action provider's pending reply is released
     first; otherwise the flow runs (:func:`apply_event`) and its actions are rendered."""
     if state.pending_replies:  # one-action providers: the batch is not played out yet
-        state = state.model_copy(deep=True)
+        state = state.clone()
         first, *rest = state.pending_replies
         state.pending_replies = rest
         state.mark_applied(event.event_id)

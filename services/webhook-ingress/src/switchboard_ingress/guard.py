@@ -9,12 +9,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Awaitable, Callable
 from ipaddress import ip_address
 
 from fastapi import Request
 
-from switchboard.errors import Forbidden
 from switchboard.logging import get_logger
 from switchboard_ingress.settings import IngressSettings
 
@@ -61,14 +59,3 @@ def check(request: Request, settings: IngressSettings, token: str | None = None)
             source=request.client.host if request.client else None,
         )
     return reason
-
-
-def callback_guard(settings: IngressSettings) -> Callable[..., Awaitable[None]]:
-    """A FastAPI dependency that raises :class:`~switchboard.errors.Forbidden` (403) for a
-    callback the guard refuses; ``token`` is the path's ``{token}`` segment when there is one."""
-
-    async def guard(request: Request, token: str | None = None) -> None:  # async: no thread-pool hop
-        if reason := check(request, settings, token):
-            raise Forbidden(f"forbidden: {reason}")
-
-    return guard

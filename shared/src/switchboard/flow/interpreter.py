@@ -141,7 +141,7 @@ def run(
     Never raises: a flow author's mistake or a bug of ours ends the call with the apology (see the
     module docstring).
     """
-    state = state.model_copy(deep=True)
+    state = state.clone()
     ctx = Context(flow=flow, state=state, settings=settings, scope=build_scope(state, event), event=event)
     try:
         return _run(ctx, event, answer)
@@ -249,7 +249,7 @@ def fail(transition: Transition, fault: FlowFault | None, settings: EngineSettin
     """End the call politely after ``transition``'s actions: the apology, then hang up. ``fault``:
     the flow author's mistake (kept in the state for the CDR); None for a bug of ours
     (``internal_error``)."""
-    state = transition.state.model_copy(deep=True)
+    state = transition.state.clone()
     state.flow_error = None if fault is None else str(fault)
     state.pc, state.waiting = None, None
     return Transition(
