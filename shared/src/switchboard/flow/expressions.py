@@ -351,46 +351,65 @@ def _get(container: Any, key: Any) -> Any:
     return None
 
 
-def evaluate_node(node: Node, scope: Mapping[str, Any]) -> Any:
-    """Evaluate a parsed expression against ``scope`` (variable name → value)."""
+Evaluator = Callable[[Mapping[str, Any]], Any]
+
+
+def _call(name: str, args: list[Any]) -> Any:
+    try:
+        return FUNCTIONS[name](*args)
+    except TypeError:
+        raise ExpressionError(f"wrong number of arguments to {name}()") from None
+
+
+def _closure(node: Node) -> Evaluator:
+    """``node`` as a Python closure over its children's closures: the tree is walked once, here,
+    instead of on every evaluation (about twice as fast as dispatching on the node kind each time).
+    Raises :class:`ExpressionError` for a node kind the parser does not make."""
     kind = node[0]
     if kind == "lit":
-        return node[1]
+        value = node[1]
+        return lambda scope: value
     if kind == "var":
-        return scope.get(node[1])
+        name = node[1]
+        return lambda scope: scope.get(name)
     if kind == "get":
-        return _get(evaluate_node(node[1], scope), evaluate_node(node[2], scope))
+        container, key = _closure(node[1]), _closure(node[2])
+        return lambda scope: _get(container(scope), key(scope))
     if kind == "bin":
-        op = node[1]
+        op, a, b = node[1], _closure(node[2]), _closure(node[3])
         if op == "&&":
-            left = evaluate_node(node[2], scope)
-            return evaluate_node(node[3], scope) if truthy(left) else left
+            return lambda scope: b(scope) if truthy(left := a(scope)) else left
         if op == "||":
-            left = evaluate_node(node[2], scope)
-            return left if truthy(left) else evaluate_node(node[3], scope)
-        a, b = evaluate_node(node[2], scope), evaluate_node(node[3], scope)
+            return lambda scope: left if truthy(left := a(scope)) else b(scope)
         if op in ("==", "!="):
-            return loose_equals(a, b) == (op == "==")
+            same = op == "=="
+            return lambda scope: loose_equals(a(scope), b(scope)) == same
         if op in ("===", "!=="):
-            return strict_equals(a, b) == (op == "===")
+            same = op == "==="
+            return lambda scope: strict_equals(a(scope), b(scope)) == same
         if op in ("<", ">", "<=", ">="):
-            return _compare(op, a, b)
-        return _arith(op, a, b)
+            return lambda scope: _compare(op, a(scope), b(scope))
+        return lambda scope: _arith(op, a(scope), b(scope))
     if kind == "un":
-        value = evaluate_node(node[2], scope)
-        if node[1] == "!":
-            return not truthy(value)
-        number = to_number(value)
-        return _number_result(-number if node[1] == "-" else number)
+        op, operand = node[1], _closure(node[2])
+        if op == "!":
+            return lambda scope: not truthy(operand(scope))
+        sign = -1.0 if op == "-" else 1.0
+        return lambda scope: _number_result(sign * to_number(operand(scope)))
     if kind == "list":
-        return [evaluate_node(item, scope) for item in node[1]]
+        items = [_closure(item) for item in node[1]]
+        return lambda scope: [item(scope) for item in items]
     if kind == "call":
-        args = [evaluate_node(item, scope) for item in node[2]]
-        try:
-            return FUNCTIONS[node[1]](*args)
-        except TypeError:
-            raise ExpressionError(f"wrong number of arguments to {node[1]}()") from None
+        name, args = node[1], [_closure(item) for item in node[2]]
+        return lambda scope: _call(name, [arg(scope) for arg in args])
     raise ExpressionError(f"unknown node {kind!r}")
+
+
+def evaluate_node(node: Node, scope: Mapping[str, Any]) -> Any:
+    """Evaluate a parsed expression against ``scope`` (variable name → value). Raises
+    :class:`ExpressionError` for a call with the wrong number of arguments or a bad argument.
+    Compiles ``node`` on every call: hot paths keep :func:`compiled` closures instead."""
+    return _closure(node)(scope)
 
 
 @lru_cache(maxsize=4096)
@@ -401,6 +420,13 @@ def compile_expression(text: str) -> Node:
     return _Parser(text).parse()
 
 
+@lru_cache(maxsize=4096)
+def compiled(text: str) -> Evaluator:
+    """``text`` parsed and compiled to a closure, once per process (cached by text). Raises
+    :class:`ExpressionError` on a syntax error."""
+    return _closure(compile_expression(text))
+
+
 def evaluate(text: str, scope: Mapping[str, Any]) -> Any:
-    """Parse (cached) and evaluate ``text`` against ``scope``."""
-    return evaluate_node(compile_expression(text), scope)
+    """Parse and compile (cached) and evaluate ``text`` against ``scope``."""
+    return compiled(text)(scope)

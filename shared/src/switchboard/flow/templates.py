@@ -12,22 +12,16 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from switchboard.flow.expressions import (
-    ExpressionError,
-    Node,
-    compile_expression,
-    evaluate_node,
-    to_string,
-)
+from switchboard.flow.expressions import Evaluator, ExpressionError, Node, compile_expression, compiled, to_string
 
 _PART = re.compile(r"\$\{(?P<spell>\.\.\.)?(?P<expr>[^}]*)\}|\{\{\s*(?P<vox>[^}]*?)\s*\}\}")
 
-Part = str | tuple[bool, Node]
+Part = str | tuple[bool, Node, Evaluator]
 
 
 @lru_cache(maxsize=4096)
 def compile_template(text: str) -> tuple[Part, ...]:
-    """Split ``text`` into literal strings and ``(spell, parsed expression)`` parts.
+    """Split ``text`` into literal strings and ``(spell, parsed expression, its closure)`` parts.
 
     Raises :class:`ExpressionError` if an embedded expression does not parse; the column is
     counted from the start of the whole template string.
@@ -40,7 +34,7 @@ def compile_template(text: str) -> tuple[Part, ...]:
         expr = m.group("expr") if m.group("vox") is None else m.group("vox")
         start = m.start("expr") if m.group("vox") is None else m.start("vox")
         try:
-            parts.append((m.group("spell") is not None, compile_expression(expr)))
+            parts.append((m.group("spell") is not None, compile_expression(expr), compiled(expr)))
         except ExpressionError as exc:
             col = None if exc.column is None else start + exc.column
             raise ExpressionError(str(exc).split(" (column")[0], column=col) from None
@@ -64,7 +58,7 @@ def render_template(text: str, scope: Mapping[str, Any]) -> str:
         if isinstance(part, str):
             out.append(part)
         else:
-            spell, node = part
-            value = to_string(evaluate_node(node, scope))
+            spell, _, evaluate = part
+            value = to_string(evaluate(scope))
             out.append(spell_out(value) if spell else value)
     return "".join(out)
