@@ -51,3 +51,4 @@ bench: bootstrap
 	$(UV) run python bench/flow_engine.py
 	$(UV) run python bench/webhook_roundtrip.py
 	$(UV) run python bench/concurrent_calls.py
+	$(UV) run python bench/floor.py

@@ -146,7 +146,8 @@ def run(
     try:
         return _run(ctx, event, answer)
     except (FlowError, ExpressionError) as exc:
-        pointer = getattr(exc, "pointer", None) or (pointer_of(tuple(state.pc)) if state.pc else None)
+        at = ctx.at or (tuple(state.pc) if state.pc else None)
+        pointer = getattr(exc, "pointer", None) or (pointer_of(at) if at else None)
         return fail(Transition(ctx.state, ctx.out, flow=ctx.flow), FlowFault(str(exc), pointer), settings)
     except Exception as exc:
         INTERNAL_ERRORS[type(exc).__name__] += 1
@@ -154,7 +155,7 @@ def run(
             "flow engine bug; the caller gets the apology",
             flow=ctx.flow.name,
             flow_version=ctx.flow.version,
-            pc=state.pc,
+            pc=list(ctx.at) if ctx.at else state.pc,
             internal_errors=sum(INTERNAL_ERRORS.values()),
         )
         return fail(Transition(ctx.state, ctx.out, flow=ctx.flow), None, settings)
@@ -218,7 +219,7 @@ def _run(ctx: Context, event: CallEvent | None, answer: FetchAnswer | None) -> T
             raise FlowError(f"nesting deeper than {ctx.settings.max_depth}", pointer=pointer_of(path))
         node = ctx.flow.at(path)
         assert node is not None
-        state.pc = list(path)
+        ctx.at = path  # state.pc is written at the stop only: a pydantic assignment per step costs
         outcome = node.spec.step(ctx, node)
         if isinstance(outcome, Jump):
             path = _resolve(ctx, outcome.path)
