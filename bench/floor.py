@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -224,7 +225,7 @@ def measure_http(root: Path, ops: int) -> float:
     try:
         for _ in range(100):
             try:
-                with __import__("socket").create_connection(("127.0.0.1", port), timeout=0.2):
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                     break
             except OSError:
                 time.sleep(0.1)

@@ -405,13 +405,6 @@ def _closure(node: Node) -> Evaluator:
     raise ExpressionError(f"unknown node {kind!r}")
 
 
-def evaluate_node(node: Node, scope: Mapping[str, Any]) -> Any:
-    """Evaluate a parsed expression against ``scope`` (variable name → value). Raises
-    :class:`ExpressionError` for a call with the wrong number of arguments or a bad argument.
-    Compiles ``node`` on every call: hot paths keep :func:`compiled` closures instead."""
-    return _closure(node)(scope)
-
-
 @lru_cache(maxsize=4096)
 def compile_expression(text: str) -> Node:
     """Parse ``text`` once (cached). Raises :class:`ExpressionError` on a syntax error."""
