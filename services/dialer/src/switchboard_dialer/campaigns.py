@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-import asyncpg
 from faststream.kafka import KafkaBroker
 
 from switchboard.campaigns.scheduling import Scheduler
-from switchboard.campaigns.store import make_pool
+from switchboard.campaigns.store import LazyPool
 from switchboard.events import DialRequest, encode
 from switchboard.logging import get_logger
 from switchboard.topics import Topic
@@ -28,16 +27,9 @@ class CampaignRunner:
     def __init__(self, settings: DialerSettings, broker: KafkaBroker) -> None:
         self.settings = settings
         self.broker = broker
-        self.pool: asyncpg.Pool | None = None
+        self.db = LazyPool(settings.database_url, max_size=4)
         self.scheduler: Scheduler | None = None
         self._task: asyncio.Task[None] | None = None
-        self._lock = asyncio.Lock()
-
-    async def db(self) -> asyncpg.Pool:
-        async with self._lock:
-            if self.pool is None:
-                self.pool = await make_pool(self.settings.database_url, max_size=4)
-            return self.pool
 
     async def publish(self, request: DialRequest) -> None:
         key = (request.contact_id or request.request_id).encode()
@@ -75,5 +67,4 @@ class CampaignRunner:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self.pool is not None:
-            await self.pool.close()
+        await self.db.close()

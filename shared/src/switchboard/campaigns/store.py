@@ -210,3 +210,28 @@ class CampaignStore:
 
 EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
 """A new contact is due from the start of time: the scheduler's clock decides, not the insert's."""
+
+
+class LazyPool:
+    """An asyncpg pool made on first use (app factories are synchronous); ``await db()``."""
+
+    def __init__(self, database_url: str, *, max_size: int = 5) -> None:
+        self.database_url = database_url
+        self.max_size = max_size
+        self.pool: asyncpg.Pool | None = None
+        self._lock: Any = None
+
+    async def __call__(self) -> asyncpg.Pool:
+        import asyncio
+
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self.pool is None:
+                self.pool = await make_pool(self.database_url, max_size=self.max_size)
+        return self.pool
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
+            self.pool = None
