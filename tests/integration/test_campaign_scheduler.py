@@ -246,7 +246,10 @@ async def test_retries_follow_the_outcome_rules(pool):
 
 async def test_pause_resume_and_cancel(pool):
     clock = FakeClock(MONDAY_14_UTC)
-    cid = await campaign(pool, clock, [f"+2547003100{i:02d}" for i in range(30)], policy=Pacing(cps=5))
+    cid = await campaign(
+        pool, clock, [f"+2547003100{i:02d}" for i in range(30)], policy=Pacing(cps=5),
+        retry={"busy": RetryRule(delay_s=0, max_attempts=3)},
+    )  # fmt: skip
     store = CampaignStore(pool, clock=clock)
     published = Published()
     sched = scheduler(pool, clock, published)
@@ -267,7 +270,7 @@ async def test_pause_resume_and_cancel(pool):
     assert progress is not None and progress["status"] == "cancelled"
     assert progress["by_final_status"] == {"cancelled": 10} and progress["by_state"]["dialing"] == 20
     # a call that was out when the campaign was cancelled ends and is final, never retried
-    await record_outcome(pool, call_id=published.requests[0].call_id, outcome="busy", at=clock())
+    assert await record_outcome(pool, call_id=published.requests[0].call_id, outcome="busy", at=clock()) == "done"
     with pytest.raises(Exception, match="cannot resume a campaign that is cancelled"):
         await store.transition("default", cid, "resume")
 
