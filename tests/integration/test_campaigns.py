@@ -101,7 +101,7 @@ async def test_upload_reports_bad_lines_and_keeps_the_good_ones(api):
     assert (await api.post("/v1/campaigns", json={"name": "x", "flow": "nope"})).status_code == 422
     assert (await api.post("/v1/campaigns", json={"name": "x", "flow": "survey", "account": "nope"})).status_code == 404
     r = await api.post("/v1/campaigns", json={"name": "x", "flow": "survey", "retry": {"completed": {}}})
-    assert r.status_code == 400 and r.json()["field"].startswith("/retry")
+    assert r.status_code == 400 and r.json()["field"] == "retry"
 
 
 async def test_a_campaign_calls_each_contact_once_retries_busy_skips_dnc_and_completes(stack, api, http):
