@@ -78,7 +78,9 @@ async def one_run(api_url: str, key: str, pid: int, rows: int) -> dict[str, Any]
         sampler = asyncio.create_task(sample())
         sent = [0]
         started = time.monotonic()
-        r = await api.post(f"/v1/campaigns/{cid}/contacts", content=body(rows, sent), headers={"Content-Type": "text/csv"})
+        r = await api.post(
+            f"/v1/campaigns/{cid}/contacts", content=body(rows, sent), headers={"Content-Type": "text/csv"}
+        )
         elapsed = time.monotonic() - started
         done = True
         await sampler
@@ -135,7 +137,11 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         json.dumps(
-            {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "runs": runs, "summary": summary},
+            {
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                "runs": runs,
+                "summary": summary,
+            },
             indent=2,
         )
     )

@@ -105,7 +105,9 @@ async def live_call_of(stack, tenant_id: str) -> str:  # type: ignore[no-untyped
         await redis.aclose()
 
 
-def probes(call_id: str, campaign_id: str = "cmp_0000000000000000", contact_id: int = 1) -> dict[tuple[str, str], dict[str, Any]]:
+def probes(
+    call_id: str, campaign_id: str = "cmp_0000000000000000", contact_id: int = 1
+) -> dict[tuple[str, str], dict[str, Any]]:
     """One well-formed request per control-plane route; every route must have one (see
     :func:`test_every_route_needs_a_key_and_its_scope`). ``scope``: what the route needs."""
     c = f"/v1/campaigns/{campaign_id}"

@@ -199,7 +199,9 @@ async def test_a_number_on_a_do_not_call_list_is_not_dialled_and_its_attempt_say
     rows = await contacts(pool, cid)
     for phone, name in ((NAIROBI, "tenant"), (NEW_YORK, "registry")):
         assert rows[phone]["state"] == "done" and rows[phone]["final_status"] == "dnc"
-        attempt = await pool.fetchrow("SELECT * FROM campaign_attempts WHERE contact_id = $1", rows[phone]["contact_id"])
+        attempt = await pool.fetchrow(
+            "SELECT * FROM campaign_attempts WHERE contact_id = $1", rows[phone]["contact_id"]
+        )
         assert attempt["outcome"] == "dnc" and name in attempt["detail"]
     await pool.execute("DELETE FROM dnc_numbers WHERE tenant_id = 'default'")
 

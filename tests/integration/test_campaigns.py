@@ -5,7 +5,6 @@ and the CDRs in PostgreSQL. Scheduler edge cases with a fixed clock: test_campai
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -72,11 +71,11 @@ async def test_upload_reports_bad_lines_and_keeps_the_good_ones(api):
         "phone,firstName,plan\n"
         f"{good[0]},Amina,gold\n"  # line 2
         "not-a-number,Bob,x\n"  # line 3
-        f"{good[1]},\"Chebet, Jr\",silver\n"  # line 4
+        f'{good[1]},"Chebet, Jr",silver\n'  # line 4
         f"{good[2]},only-two\n"  # line 5
         f"{premium},Premium,x\n"  # line 6: the tenant's toll-fraud guard refuses premium numbers
         "\n"
-        f"{good[2][1:]},Daudi,\"two\nlines\"\n"  # line 8, international digits without '+'
+        f'{good[2][1:]},Daudi,"two\nlines"\n'  # line 8, international digits without '+'
     )
     report = await upload_csv(api, cid, text)
     assert report["accepted"] == 4 and report["rejected"] == 3
@@ -134,6 +133,7 @@ async def test_a_campaign_calls_each_contact_once_retries_busy_skips_dnc_and_com
     # and the CDRs: each call's with the campaign and its attempt number
     conn = await asyncpg.connect(stack.config.database_url)
     try:
+
         async def cdrs():  # type: ignore[no-untyped-def]
             got = await conn.fetch("SELECT destination_number, status, attempt FROM cdrs WHERE campaign_id = $1", cid)
             return got if len(got) == 8 else None
@@ -198,7 +198,9 @@ async def test_a_large_upload_streams_with_flat_memory(stack, api):
             )
             yield chunk.encode()
 
-    size = 31 + sum(len(f"+2547{10_000_000 + i:08d},Name{i},ACC-{i:09d},some notes about contact number {i}\n") for i in range(rows))
+    size = 31 + sum(
+        len(f"+2547{10_000_000 + i:08d},Name{i},ACC-{i:09d},some notes about contact number {i}\n") for i in range(rows)
+    )
     before = _rss_kb(pid)
     peak = before
     stop = False
@@ -219,6 +221,7 @@ async def test_a_large_upload_streams_with_flat_memory(stack, api):
     assert r.status_code == 200, r.text
     assert r.json()["accepted"] == rows
     growth_mb = (peak - before) / 1024
-    print(f"upload of {rows} rows ({size / 1e6:.1f} MB): {time.monotonic() - started:.1f} s, api RSS +{growth_mb:.1f} MB")
+    print(
+        f"upload of {rows} rows ({size / 1e6:.1f} MB): {time.monotonic() - started:.1f} s, api RSS +{growth_mb:.1f} MB"
+    )
     assert growth_mb < size / 1e6 / 2, f"the api grew by {growth_mb:.1f} MB for a {size / 1e6:.1f} MB file"
-    assert os.path.exists(f"/proc/{pid}")

@@ -12,13 +12,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from switchboard.accounts import ProviderClients
+from switchboard.campaigns.store import LazyPool
 from switchboard.flow.repository import FlowRepository
 from switchboard.kafka import make_broker
 from switchboard.logging import configure_logging
 from switchboard.redis import make_redis
 from switchboard.service import redis_check, service_app
 from switchboard.state import StateStore
-from switchboard.campaigns.store import LazyPool
 from switchboard_api import calls, campaigns, live, provider_api
 from switchboard_api.auth import Auth
 from switchboard_api.settings import ApiSettings

@@ -152,7 +152,9 @@ def build_router(
     ):
         _transition_route(router, action, f"{words} (campaigns:write)", write, store, dnc, errors)
 
-    @router.get("/campaigns/{campaign_id}/progress", summary="Counts, attempts and ETA (campaigns:read)", responses=errors)
+    @router.get(
+        "/campaigns/{campaign_id}/progress", summary="Counts, attempts and ETA (campaigns:read)", responses=errors
+    )
     async def progress(campaign_id: str = CampaignId, principal: Principal = Depends(read)) -> dict[str, Any]:
         answer = await (await store()).progress(
             principal.tenant.tenant_id, campaign_id, default_cps=settings.campaign_default_cps
@@ -161,7 +163,9 @@ def build_router(
             raise NotFound(f"no campaign {campaign_id!r}")
         return answer
 
-    @router.get("/campaigns/{campaign_id}/contacts", summary="The first contacts, by id (campaigns:read)", responses=errors)
+    @router.get(
+        "/campaigns/{campaign_id}/contacts", summary="The first contacts, by id (campaigns:read)", responses=errors
+    )
     async def contacts(
         campaign_id: str = CampaignId,
         limit: int = Query(100, ge=1, le=1000, description="how many"),

@@ -148,9 +148,8 @@ class Scheduler:
                     contact["contact_id"], attempt, now,
                 )  # fmt: skip
                 if contact["phone"] in blocked:
-                    await record_outcome(
-                        conn, call_id=call_id, outcome="dnc", at=now, detail=f"on do-not-call list {blocked[contact['phone']]!r}"
-                    )  # fmt: skip
+                    detail = f"on do-not-call list {blocked[contact['phone']]!r}"
+                    await record_outcome(conn, call_id=call_id, outcome="dnc", at=now, detail=detail)
                     continue
                 requests.append(self._request(campaign, contact, attempt, call_id, request_id, key))
             for request in requests:

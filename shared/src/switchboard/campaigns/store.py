@@ -125,10 +125,7 @@ class CampaignStore:
                 await conn.copy_records_to_table(
                     "campaign_contacts",
                     columns=("campaign_id", "line", "phone", "time_zones", "session_data", "next_at"),
-                    records=[
-                        (campaign_id, c.line, c.phone, c.time_zones, c.session_data, EPOCH)
-                        for c in batch
-                    ],
+                    records=[(campaign_id, c.line, c.phone, c.time_zones, c.session_data, EPOCH) for c in batch],
                 )
                 stored += len(batch)
         return stored

@@ -59,10 +59,7 @@ def _allowed_in(windows: Windows, zone: ZoneInfo, at: datetime) -> bool:
     if local.date() in windows.holidays:
         return False
     now = local.time().replace(tzinfo=None)
-    for start, end in windows.spans(local.weekday()):
-        if start <= now and (end is None or now < end):
-            return True
-    return False
+    return any(start <= now and (end is None or now < end) for start, end in windows.spans(local.weekday()))
 
 
 def allowed(windows: Windows | None, zones: Sequence[str], at: datetime) -> bool:
@@ -73,7 +70,9 @@ def allowed(windows: Windows | None, zones: Sequence[str], at: datetime) -> bool
     return all(_allowed_in(windows, zone, at) for zone in _zones(windows, zones))
 
 
-def next_open(windows: Windows | None, zones: Sequence[str], at: datetime, *, horizon_days: int = 14) -> datetime | None:
+def next_open(
+    windows: Windows | None, zones: Sequence[str], at: datetime, *, horizon_days: int = 14
+) -> datetime | None:
     """The first instant at or after ``at`` when :func:`allowed` holds; None when there is none
     within ``horizon_days`` (every day a holiday or without windows). The answer is a window start
     in one of the zones, since an intersection of windows opens when its last window does."""

@@ -85,7 +85,9 @@ def create(
     caller_id: list[str] = typer.Option([], "--caller-id", help="a number calls come from (E.164); repeat"),
     cps: float | None = typer.Option(None, help="calls per second"),
     max_concurrent: int | None = typer.Option(None, help="calls out at once"),
-    retry: list[str] = typer.Option([], "--retry", help="OUTCOME=DELAY_S:MAX_ATTEMPTS (busy, no-answer, failed, machine)"),
+    retry: list[str] = typer.Option(
+        [], "--retry", help="OUTCOME=DELAY_S:MAX_ATTEMPTS (busy, no-answer, failed, machine)"
+    ),
     window: str | None = typer.Option(None, help="every day's window in the callee's local time, e.g. 08:00-21:00"),
     holiday: list[str] = typer.Option([], "--holiday", help="a date with no calls, YYYY-MM-DD; repeat"),
     spec: Path | None = typer.Option(None, help="a JSON file with the whole campaign (the options above are ignored)"),
@@ -195,12 +197,16 @@ def progress(
         console.print(f"[red]the api is unreachable: {exc!r}[/]")
         raise typer.Exit(2) from None
     console.print(progress_table(p))
-    console.print(f"attempts: {p['attempts']} ({', '.join(f'{k}={v}' for k, v in sorted(p['attempts_by_outcome'].items()))})")
+    console.print(
+        f"attempts: {p['attempts']} ({', '.join(f'{k}={v}' for k, v in sorted(p['attempts_by_outcome'].items()))})"
+    )
 
 
 @dnc_app.command("add")
 def dnc_add(
-    numbers: list[str] = typer.Argument(..., help="E.164 numbers"), api_url: str | None = API, key_file: Path | None = KEY
+    numbers: list[str] = typer.Argument(..., help="E.164 numbers"),
+    api_url: str | None = API,
+    key_file: Path | None = KEY,
 ) -> None:
     """Add numbers to the tenant's own do-not-call list."""
     got = call(api_url, key_file, "POST", "/v1/dnc", json={"numbers": numbers})
@@ -230,4 +236,6 @@ def dnc_lists(api_url: str | None = API, key_file: Path | None = KEY) -> None:
     """The tenant's lists with their age; a stale list (older than SB_DNC_MAX_AGE_DAYS) is flagged."""
     for item in call(api_url, key_file, "GET", "/v1/dnc/lists"):
         flag = " [yellow]STALE[/]" if item["stale"] else ""
-        console.print(f"{item['name']}: {item['entries']} numbers, as of {item['as_of'][:10]} ({item['age_days']:.0f} days){flag}")
+        console.print(
+            f"{item['name']}: {item['entries']} numbers, as of {item['as_of'][:10]} ({item['age_days']:.0f} days){flag}"
+        )
