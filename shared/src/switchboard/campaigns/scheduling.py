@@ -96,7 +96,9 @@ class Scheduler:
     async def take(self, campaign_id: str, now: datetime | None = None) -> int:
         """Take one hopper of ``campaign_id`` (when this replica wins its baton)."""
         now = now or self.clock()
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn:
+            # the baton in a statement of its own: the campaign's row is not held while contacts
+            # are taken and published (a pause is never kept waiting)
             campaign = await conn.fetchrow(
                 "UPDATE campaigns SET next_take_at = $2 WHERE campaign_id = $1 AND status = 'running' "
                 "AND next_take_at <= $3 RETURNING *",
@@ -104,6 +106,11 @@ class Scheduler:
             )  # fmt: skip
             if campaign is None:
                 return 0
+            return await self._take(conn, campaign, now)
+
+    async def _take(self, conn: asyncpg.Connection, campaign: asyncpg.Record, now: datetime) -> int:
+        campaign_id = campaign["campaign_id"]
+        async with conn.transaction():
             policy: dict[str, Any] = campaign["policy"] or {}
             cps = float(policy.get("cps") or self.default_cps)
             room = min(self.max_batch, max(1, math.ceil(cps * self.hopper_s)))

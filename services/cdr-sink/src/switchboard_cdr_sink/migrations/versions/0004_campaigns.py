@@ -61,7 +61,7 @@ def upgrade() -> None:
         sa.Column("campaign_id", sa.String(64), sa.ForeignKey("campaigns.campaign_id"), nullable=False),
         sa.Column("line", sa.Integer, nullable=False),
         sa.Column("phone", sa.String(32), nullable=False),
-        sa.Column("time_zones", sa.String(400), nullable=False, server_default=""),
+        sa.Column("time_zones", sa.Text, nullable=False, server_default=""),
         sa.Column("session_data", JSONB, nullable=False, server_default="{}"),
         sa.Column("state", sa.String(16), nullable=False, server_default="pending"),
         sa.Column("final_status", sa.String(32)),
