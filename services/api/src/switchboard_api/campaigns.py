@@ -234,7 +234,7 @@ def build_router(
     return router
 
 
-def _transition_route(router, action, summary, write, store, dnc, errors) -> None:  # type: ignore[no-untyped-def]
+def _transition_route(router, action, summary, write, store, dnc, errors) -> None:
     @router.post(f"/campaigns/{{campaign_id}}/{action}", summary=summary, responses=errors)
     async def transition(campaign_id: str = CampaignId, principal: Principal = Depends(write)) -> dict[str, Any]:
         campaign = await (await store()).transition(principal.tenant.tenant_id, campaign_id, action)
@@ -243,7 +243,7 @@ def _transition_route(router, action, summary, write, store, dnc, errors) -> Non
         if action in ("start", "resume"):
             stale = [x["name"] for x in await (await dnc()).lists(principal.tenant.tenant_id) if x["stale"]]
             campaign["warnings"] = [f"do-not-call list {n!r} is older than the allowed age" for n in stale]
-        return campaign  # type: ignore[no-any-return]
+        return campaign
 
     transition.__name__ = f"campaign_{action}"
 

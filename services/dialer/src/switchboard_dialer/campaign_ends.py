@@ -64,7 +64,7 @@ def subscribe(broker: KafkaBroker, settings: DialerSettings, db: Callable[[], Aw
         _subscribe_one(broker, settings, db, topic, group, model, handler)
 
 
-def _subscribe_one(broker, settings, db, topic, group, model, handler) -> None:  # type: ignore[no-untyped-def]
+def _subscribe_one(broker, settings, db, topic, group, model, handler) -> None:
     @broker.subscriber(
         topic,
         group_id=group,
