@@ -123,6 +123,8 @@ async def lines_of(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, str
             for text in complete:
                 for item in feed(text.rstrip("\r")):
                     yield item
+            if len(pending) > MAX_RECORD_CHARS:  # one endless line would otherwise grow without bound
+                raise FileInvalid(f"line {number + 1} is longer than {MAX_RECORD_CHARS} characters")
         pending += decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
         raise FileInvalid(f"the file is not UTF-8 (line {number + 1}): {exc.reason}") from None
