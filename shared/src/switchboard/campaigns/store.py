@@ -132,8 +132,8 @@ class CampaignStore:
 
     async def progress(self, tenant_id: str, campaign_id: str, *, default_cps: float) -> dict[str, Any] | None:
         """Counts by contact state and by final status, attempts by outcome, and the ETA (seconds;
-        from the pace of the last five minutes, else the campaign's cps; None when nothing is left
-        or the campaign does not run)."""
+        from the pace of the last five minutes (or since the start, if sooner), else the campaign's
+        cps; None when nothing is left or the campaign does not run)."""
         campaign = await self.get(tenant_id, campaign_id)
         if campaign is None:
             return None
@@ -162,7 +162,9 @@ class CampaignStore:
                 by_final[row["final_status"]] = by_final.get(row["final_status"], 0) + row["n"]
         attempts = {row["outcome"]: row["n"] for row in outcomes}
         remaining = by_state["pending"] + by_state["dialing"]
-        rate = recent / 300.0 if recent else float(campaign["policy"].get("cps") or default_cps)
+        since = (now - campaign["started_at"]).total_seconds() if campaign["started_at"] else 300.0
+        window = min(300.0, max(1.0, since))
+        rate = recent / window if recent else float(campaign["policy"].get("cps") or default_cps)
         eta = round(remaining / rate, 1) if remaining and campaign["status"] == "running" and rate > 0 else None
         return {
             "campaign_id": campaign_id,
