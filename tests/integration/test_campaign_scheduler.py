@@ -55,6 +55,9 @@ class Published:
     def to(self) -> list[str]:
         return [r.to for r in self.requests]
 
+    def of(self, campaign_id: str) -> list[DialRequest]:
+        return [r for r in self.requests if r.campaign_id == campaign_id]
+
 
 @pytest.fixture(scope="module")
 async def db_url(stack) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
@@ -108,9 +111,10 @@ async def test_two_schedulers_dial_every_contact_exactly_once(pool):
     phones = [f"+2547{i:08d}" for i in range(10_000_000, 10_000_600)]
     cid = await campaign(pool, clock, phones, policy=Pacing(cps=100))
     published = Published()
-    # hopper_s=0: both replicas may take every tick, so the rows themselves (SKIP LOCKED) are the guard
-    one, two = (scheduler(pool, clock, published, hopper_s=0.0, max_batch=50) for _ in range(2))
-    for _ in range(40):
+    # hopper_s=0: both replicas may take at any moment (one contact a take), so the rows
+    # themselves (SKIP LOCKED) are the only guard
+    one, two = (scheduler(pool, clock, published, hopper_s=0.0) for _ in range(2))
+    for _ in range(400):
         await asyncio.gather(one.take(cid), two.take(cid), one.take(cid), two.take(cid))
         if len(published.requests) >= len(phones):
             break
@@ -255,24 +259,24 @@ async def test_pause_resume_and_cancel(pool):
     store = CampaignStore(pool, clock=clock)
     published = Published()
     sched = scheduler(pool, clock, published)
-    await sched.tick()
-    assert len(published.requests) == 10
+    await sched.tick()  # every running campaign of this database: the others' contacts are filtered out
+    assert len(published.of(cid)) == 10
     await store.transition("default", cid, "pause")
     clock.advance(10)
     await sched.tick()
-    assert len(published.requests) == 10, "a paused campaign takes nothing"
+    assert len(published.of(cid)) == 10, "a paused campaign takes nothing"
     await store.transition("default", cid, "resume")
     await sched.tick()
-    assert len(published.requests) == 20
+    assert len(published.of(cid)) == 20
     await store.transition("default", cid, "cancel")
     clock.advance(10)
     await sched.tick()
-    assert len(published.requests) == 20
+    assert len(published.of(cid)) == 20
     progress = await store.progress("default", cid, default_cps=10)
     assert progress is not None and progress["status"] == "cancelled"
     assert progress["by_final_status"] == {"cancelled": 10} and progress["by_state"]["dialing"] == 20
     # a call that was out when the campaign was cancelled ends and is final, never retried
-    assert await record_outcome(pool, call_id=published.requests[0].call_id, outcome="busy", at=clock()) == "done"
+    assert await record_outcome(pool, call_id=published.of(cid)[0].call_id, outcome="busy", at=clock()) == "done"
     with pytest.raises(Exception, match="cannot resume a campaign that is cancelled"):
         await store.transition("default", cid, "resume")
 

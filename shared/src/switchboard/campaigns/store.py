@@ -96,10 +96,10 @@ class CampaignStore:
         now = self.clock()
         async with self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
-                f"UPDATE campaigns SET status = $3, "
-                f"started_at = CASE WHEN $3 = 'running' THEN coalesce(started_at, $4) ELSE started_at END, "
-                f"finished_at = CASE WHEN $3 = 'cancelled' THEN $4 ELSE finished_at END, "
-                f"next_take_at = CASE WHEN $3 = 'running' THEN $4 ELSE next_take_at END "
+                f"UPDATE campaigns SET status = $3::varchar, "
+                f"started_at = CASE WHEN $3::varchar = 'running' THEN coalesce(started_at, $4) ELSE started_at END, "
+                f"finished_at = CASE WHEN $3::varchar = 'cancelled' THEN $4 ELSE finished_at END, "
+                f"next_take_at = CASE WHEN $3::varchar = 'running' THEN $4 ELSE next_take_at END "
                 f"WHERE campaign_id = $1 AND tenant_id = $2 AND status = ANY($5::text[]) RETURNING {COLUMNS}",
                 campaign_id, tenant_id, target, now, list(sources),
             )  # fmt: skip
