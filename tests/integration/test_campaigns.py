@@ -135,7 +135,9 @@ async def test_a_campaign_calls_each_contact_once_retries_busy_skips_dnc_and_com
     try:
 
         async def cdrs():  # type: ignore[no-untyped-def]
-            got = await conn.fetch("SELECT caller_number, destination_number, status, attempt FROM cdrs WHERE campaign_id = $1", cid)
+            got = await conn.fetch(
+                "SELECT caller_number, destination_number, status, attempt FROM cdrs WHERE campaign_id = $1", cid
+            )
             return got if len(got) == 8 else None
 
         got = await wait_for(cdrs, 30)
