@@ -191,5 +191,7 @@ async def _truncate(database_url: str) -> None:
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute("TRUNCATE cdrs")
+        # a campaign left running by an interrupted demo would add its calls to this one's
+        await conn.execute("UPDATE campaigns SET status = 'cancelled' WHERE status IN ('running', 'paused')")
     finally:
         await conn.close()
