@@ -188,7 +188,7 @@ def progress(
                 eta = f" eta {p['eta_s']:.0f}s" if p.get("eta_s") else ""
                 bar.update(
                     task, total=p["contacts"], completed=p["by_state"].get("done", 0),
-                    counts=f"{counts} calling={p['by_state'].get('dialing', 0)} [{p['status']}]{eta}",
+                    counts=f"{counts} calling={p['by_state'].get('dialing', 0)} ({p['status']}){eta}",
                 )  # fmt: skip
                 if p["status"] in FINAL:
                     break
