@@ -3,7 +3,9 @@
 ``dialer-campaign-attempts``, since a refused dial never ends as a session) become the outcome of
 the campaign attempt with the same ``call_id`` (:func:`switchboard.campaigns.outcomes.record_outcome`:
 retry after the rule's delay, or final). Events of calls that are not campaign attempts are
-skipped after one indexed lookup; ones that do not decode go to ``<topic>.dlq`` (``run_guarded``).
+skipped after one indexed lookup; ones that do not decode are skipped with a warning (the
+cdr-sink dead-letters them: one DLQ record per bad record). A database outage is retried
+(``run_guarded``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
+from pydantic import ValidationError
 
 from switchboard.campaigns.outcomes import outcome_of, record_outcome
 from switchboard.events import DialAttempt, SessionEnded, decode
@@ -75,9 +78,14 @@ def _subscribe_one(broker, settings, db, topic, group, model, handler) -> None:
     async def consume() -> None:
         msg = broker.context.get_local("message")
         body: bytes = msg.body
+        try:
+            event = decode(model, body)
+        except ValidationError as exc:  # the cdr-sink dead-letters it; here it is only skipped
+            log.warning("record not understood; no campaign outcome", topic=topic, error=str(exc)[:200])
+            return
 
         async def handle() -> None:
-            await handler(await db(), decode(model, body))
+            await handler(await db(), event)
 
         await run_guarded(
             broker, topic, body=body, key=msg.raw_message.key, handle=handle,
