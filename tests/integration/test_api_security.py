@@ -105,9 +105,13 @@ async def live_call_of(stack, tenant_id: str) -> str:  # type: ignore[no-untyped
         await redis.aclose()
 
 
-def probes(call_id: str) -> dict[tuple[str, str], dict[str, Any]]:
+def probes(
+    call_id: str, campaign_id: str = "cmp_0000000000000000", contact_id: int = 1
+) -> dict[tuple[str, str], dict[str, Any]]:
     """One well-formed request per control-plane route; every route must have one (see
     :func:`test_every_route_needs_a_key_and_its_scope`). ``scope``: what the route needs."""
+    c = f"/v1/campaigns/{campaign_id}"
+    csv = {"content": f"phone\n{number()}\n".encode(), "headers": {"Content-Type": "text/csv"}}
     return {
         ("GET", "/voice/"): {"url": "/voice/", "scope": "calls:read"},
         ("GET", "/voice/invoke-call"): {
@@ -126,12 +130,33 @@ def probes(call_id: str) -> dict[tuple[str, str], dict[str, Any]]:
             "url": "/v1/media", "json": {"phone_number": "+254711000100", "url": "https://m.example.test/a.mp3"},
             "scope": "flows:write",
         },
+        ("POST", "/v1/campaigns"): {
+            "url": "/v1/campaigns", "json": {"name": "probe", "flow": "survey"}, "scope": "campaigns:write",
+        },
+        ("GET", "/v1/campaigns/{campaign_id}"): {"url": c, "scope": "campaigns:read"},
+        ("POST", "/v1/campaigns/{campaign_id}/contacts"): {
+            "url": f"{c}/contacts", **csv, "scope": "campaigns:write",
+        },
+        ("GET", "/v1/campaigns/{campaign_id}/contacts"): {"url": f"{c}/contacts", "scope": "campaigns:read"},
+        ("POST", "/v1/campaigns/{campaign_id}/start"): {"url": f"{c}/start", "scope": "campaigns:write"},
+        ("POST", "/v1/campaigns/{campaign_id}/pause"): {"url": f"{c}/pause", "scope": "campaigns:write"},
+        ("POST", "/v1/campaigns/{campaign_id}/resume"): {"url": f"{c}/resume", "scope": "campaigns:write"},
+        ("POST", "/v1/campaigns/{campaign_id}/cancel"): {"url": f"{c}/cancel", "scope": "campaigns:write"},
+        ("GET", "/v1/campaigns/{campaign_id}/progress"): {"url": f"{c}/progress", "scope": "campaigns:read"},
+        ("GET", "/v1/campaigns/{campaign_id}/contacts/{contact_id}/attempts"): {
+            "url": f"{c}/contacts/{contact_id}/attempts", "scope": "campaigns:read",
+        },
+        ("POST", "/v1/dnc"): {"url": "/v1/dnc", "json": {"numbers": ["+254700000099"]}, "scope": "campaigns:write"},
+        ("PUT", "/v1/dnc/lists/{name}"): {"url": "/v1/dnc/lists/probe", **csv, "scope": "campaigns:write"},
+        ("GET", "/v1/dnc/lists"): {"url": "/v1/dnc/lists", "scope": "campaigns:read"},
     }  # fmt: skip
 
 
 async def send(client: httpx.AsyncClient, method: str, probe: dict[str, Any], **kw: Any) -> httpx.Response:
+    headers = {**probe.get("headers", {}), **kw.pop("headers", {})}
     return await client.request(
-        method, probe["url"], params=probe.get("params"), json=probe.get("json"), **kw
+        method, probe["url"], params=probe.get("params"), json=probe.get("json"), content=probe.get("content"),
+        headers=headers, **kw,
     )  # fmt: skip
 
 
@@ -164,21 +189,37 @@ async def test_another_tenants_key_gets_404_on_every_route(stack, keys):
     """A key of one tenant can neither read nor touch what belongs to another: the call of another
     tenant, a provider account it does not have. Routes that name nothing of anybody's say why."""
     call_id = await live_call_of(stack, "local")
+    # a campaign of the local tenant, with one contact
+    async with httpx.AsyncClient(base_url=stack.config.api_url, headers=bearer(stack.api_key()), timeout=30) as api:
+        r = await api.post("/v1/campaigns", json={"name": "owned", "flow": "survey"})
+        campaign_id = r.json()["campaign_id"]
+        await api.post(f"/v1/campaigns/{campaign_id}/contacts", json=[{"phone": number()}])
+        contact_id = (await api.get(f"/v1/campaigns/{campaign_id}/contacts")).json()[0]["contact_id"]
     # a tenant of its own: Kenyan numbers, but only the ke-ops account
     _, stranger = await keys.tenant(Policy(numbers=["+254711000555"], accounts=["africastalking:ke-ops"]))
-    names_nothing = {("GET", "/voice/"): "a status answer: names nothing that belongs to a tenant"}
+    names_nothing = {
+        ("GET", "/voice/"): "a status answer: names nothing that belongs to a tenant",
+        ("POST", "/v1/dnc"): "adds to the caller's own do-not-call list",
+        ("PUT", "/v1/dnc/lists/{name}"): "replaces the caller's own list of that name",
+        ("GET", "/v1/dnc/lists"): "lists the caller's own lists",
+    }
     async with httpx.AsyncClient(base_url=stack.config.api_url, headers=bearer(stranger), timeout=30) as api:
-        for (method, path), probe in probes(call_id).items():
+        for (method, path), probe in probes(call_id, campaign_id, contact_id).items():
             r = await send(api, method, probe)
             if (method, path) in names_nothing:
-                assert r.status_code == 200
+                assert r.status_code == 200, (path, r.text)
                 continue
-            # transfer: another tenant's call; the rest: the default account, which it does not have
+            # transfer: another tenant's call; campaigns: another tenant's; the rest: the default
+            # account, which it does not have
             assert_problem(r, 404)
+        # the stranger's own lists do not hold the local tenant's numbers, nor the other way round
+        assert {x["name"] for x in (await api.get("/v1/dnc/lists")).json()} == {"tenant", "probe"}
     # the owner of the call is not refused as a stranger (the provider has no such live call)
     async with httpx.AsyncClient(base_url=stack.config.api_url, headers=bearer(stack.api_key()), timeout=30) as api:
         r = await api.post(f"/v1/calls/{call_id}/transfer", json={"phone_number": "+254700000020"})
         assert r.status_code not in (401, 403, 404), r.text
+        r = await api.get(f"/v1/campaigns/{campaign_id}/contacts/{contact_id}/attempts")
+        assert r.status_code == 200, r.text
 
 
 async def dialed(stack, numbers: set[str]) -> set[str]:  # type: ignore[no-untyped-def]

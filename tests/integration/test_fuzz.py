@@ -287,8 +287,9 @@ def path_segment(value: str) -> str:
 
 
 def header_value(value: str) -> str:
-    """``value`` as a header value httpx will send (printable ASCII, one line)."""
-    return "".join(c if " " <= c <= "~" else "?" for c in value)[:200]
+    """``value`` as a header value httpx will send (printable ASCII, one line, no whitespace at
+    either end: h11 refuses to send ``' '``)."""
+    return "".join(c if " " <= c <= "~" else "?" for c in value)[:200].strip() or "?"
 
 
 def api_target(name: str, base: str, openapi: dict[str, Any], auth: dict[str, str] | None = None) -> Target:

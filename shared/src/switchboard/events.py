@@ -192,7 +192,9 @@ class CampaignPolicy(_Event):
 class DialRequest(_Event):
     """A request to place one outbound call.
 
-    Producer: the REST API (webhook-ingress). Consumer: dialer. Topic ``voice.dial-requests``, key
+    Producers: the REST API and the dialer's campaign scheduler (``contact_id`` and ``attempt``
+    set; ``call_id`` and ``idempotency_key`` derived from campaign, contact and attempt, so a
+    republished request is the same call). Consumer: dialer. Topic ``voice.dial-requests``, key
     ``campaign_id`` or ``request_id``. ``call_id`` is minted by the API so it can answer before the
     dialer has placed the call; the dialer keys the dial by ``idempotency_key`` (default:
     ``request_id``) so a redelivered request is placed once.
@@ -210,6 +212,10 @@ class DialRequest(_Event):
     flow: str = Field(description="flow name from flows/")
     session_data: dict[str, Any] = Field(default_factory=dict)
     campaign_id: Text128 | None = None
+    campaign_cps: float | None = Field(default=None, gt=0, description="the campaign's calls per second")
+    campaign_max_concurrent: int | None = Field(default=None, ge=1, description="the campaign's live-call cap")
+    contact_id: Text64 | None = Field(default=None, description="the campaign contact this call is for")
+    attempt: int = Field(default=1, ge=1, le=INT32_MAX, description="1 for the first call to a contact")
     policy: CampaignPolicy = Field(default_factory=CampaignPolicy)
     requested_at: datetime = Field(default_factory=utcnow)
 

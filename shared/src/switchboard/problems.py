@@ -29,6 +29,8 @@ listing every one as a JSON pointer into the request; an exception nobody mapped
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -157,7 +159,7 @@ def _pointer(loc: tuple[Any, ...]) -> str:
     return "/" + "/".join(parts)
 
 
-def install(app: FastAPI, *, max_body_bytes: int = 1 << 20) -> None:
+def install(app: FastAPI, *, max_body_bytes: int = 1 << 20, body_limits: Sequence[tuple[str, int]] = ()) -> None:
     """Map every error to a problem response on ``app`` (once per service), and cap request
     bodies at ``max_body_bytes`` (413, before parsing)."""
 
@@ -232,7 +234,7 @@ def install(app: FastAPI, *, max_body_bytes: int = 1 << 20) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(Exception, unexpected)
-    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes, per_path=body_limits)
 
 
 _PROBLEM_REF = {"schema": {"$ref": "#/components/schemas/Problem"}}
@@ -278,20 +280,29 @@ EXAMPLE_DETAIL = {
 class BodyLimit:
     """ASGI middleware: refuse a request body over ``max_bytes`` with 413 before anything parses
     it, from its ``Content-Length`` or, for a chunked body, as soon as the bytes read pass the
-    limit. Units: bytes."""
+    limit. Units: bytes. ``per_path``: ``(path regex, bytes)`` pairs; the first whose regex matches
+    the whole path sets that request's limit instead (a streamed upload route's own)."""
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
+    def __init__(self, app: Any, max_bytes: int, per_path: Sequence[tuple[str, int]] = ()) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        self.per_path = [(re.compile(pattern), limit) for pattern, limit in per_path]
+
+    def limit_for(self, path: str) -> int:
+        for pattern, limit in self.per_path:
+            if pattern.fullmatch(path):
+                return limit
+        return self.default_max_bytes
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.limit_for(scope.get("path", ""))
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+            await self._refuse(scope, receive, send, max_bytes)
             return
         seen = 0
 
@@ -300,14 +311,14 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:  # FastAPI passes an HTTPException through its body parsing
-                    log.warning("request refused", path=scope.get("path"), status=413, max_bytes=self.max_bytes)
-                    raise StarletteHTTPException(413, f"the body is larger than {self.max_bytes} bytes")
+                if seen > max_bytes:  # FastAPI passes an HTTPException through its body parsing
+                    log.warning("request refused", path=scope.get("path"), status=413, max_bytes=max_bytes)
+                    raise StarletteHTTPException(413, f"the body is larger than {max_bytes} bytes")
             return message
 
         await self.app(scope, counting_receive, send)
 
-    async def _refuse(self, scope: Any, receive: Any, send: Any) -> None:
-        log.warning("request refused", path=scope.get("path"), status=413, max_bytes=self.max_bytes)
-        response = problem(413, f"the body is larger than {self.max_bytes} bytes", instance=scope.get("path"))
+    async def _refuse(self, scope: Any, receive: Any, send: Any, max_bytes: int) -> None:
+        log.warning("request refused", path=scope.get("path"), status=413, max_bytes=max_bytes)
+        response = problem(413, f"the body is larger than {max_bytes} bytes", instance=scope.get("path"))
         await response(scope, receive, send)

@@ -41,11 +41,15 @@ def service_app(
     on_start: Sequence[Callable[[], Any]] = (),
     drains: Sequence[Callable[[], Awaitable[Any]]] = (),
     max_body_bytes: int = 1 << 20,
+    body_limits: Sequence[tuple[str, int]] = (),
+    on_started: Sequence[Callable[[], Any]] = (),
 ) -> FastAPI:
     """A FastAPI app for a service. ``consume``: start the broker's subscribers (True) or only
     connect its producer (False). ``on_start`` run before the broker starts; on shutdown
     ``drains`` finish in-flight work while the broker is still up, then the broker stops and
-    ``closers`` run, in order. Request bodies over ``max_body_bytes`` get 413 before parsing."""
+    ``closers`` run, in order. ``on_started`` run once the broker is up (background tasks that
+    publish). Request bodies over ``max_body_bytes`` get 413 before parsing; ``body_limits``:
+    ``(path regex, bytes)`` pairs for routes with a limit of their own (streamed uploads)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,6 +57,9 @@ def service_app(
             if inspect.isawaitable(started := start()):
                 await started
         await (broker.start() if consume else broker.connect())
+        for started in on_started:
+            if inspect.isawaitable(result := started()):
+                await result
         yield
         for drain in drains:
             await drain()
@@ -62,7 +69,7 @@ def service_app(
 
     app = FastAPI(title=title, version=__version__, lifespan=lifespan)
     app.state.broker = broker  # tests run the app on FastStream's TestKafkaBroker(app.state.broker)
-    problems.install(app, max_body_bytes=max_body_bytes)
+    problems.install(app, max_body_bytes=max_body_bytes, body_limits=body_limits)
     all_checks: dict[str, Check] = {"kafka": lambda: broker.ping(timeout=2), **(checks or {})}
 
     @app.get("/health", tags=["ops"], summary="Liveness")

@@ -12,13 +12,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from switchboard.accounts import ProviderClients
+from switchboard.campaigns.store import LazyPool
 from switchboard.flow.repository import FlowRepository
 from switchboard.kafka import make_broker
 from switchboard.logging import configure_logging
 from switchboard.redis import make_redis
 from switchboard.service import redis_check, service_app
 from switchboard.state import StateStore
-from switchboard_api import calls, live, provider_api
+from switchboard_api import calls, campaigns, live, provider_api
 from switchboard_api.auth import Auth
 from switchboard_api.settings import ApiSettings
 from switchboard_api.tenancy import TenantStore
@@ -33,6 +34,8 @@ def build_app(settings: ApiSettings | None = None) -> FastAPI:
     auth = Auth(TenantStore(engine), redis)
     clients = ProviderClients()
     live.subscribe(broker, redis)
+    db = LazyPool(settings.database_url)
+    flows = FlowRepository(settings.flows_dir)
 
     async def db_ready() -> bool:
         async with engine.connect() as conn:
@@ -45,8 +48,10 @@ def build_app(settings: ApiSettings | None = None) -> FastAPI:
         consume=True,
         checks={"redis": redis_check(redis), "postgresql": db_ready},
         max_body_bytes=settings.max_body_bytes,
-        closers=[clients.aclose, redis.aclose, engine.dispose],
+        body_limits=[(path, settings.campaign_upload_max_bytes) for path in campaigns.UPLOAD_ROUTES],
+        closers=[clients.aclose, redis.aclose, engine.dispose, db.close],
     )
-    app.include_router(calls.build_router(settings, broker, redis, FlowRepository(settings.flows_dir), clients, auth))
+    app.include_router(calls.build_router(settings, broker, redis, flows, clients, auth))
+    app.include_router(campaigns.build_router(settings, clients, flows, auth, db))
     app.include_router(provider_api.build_router(clients, StateStore(redis), auth))
     return app

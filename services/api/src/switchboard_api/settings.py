@@ -17,7 +17,12 @@ class ApiSettings(ServiceSettings):
     ``SB_INVOKE_FLOW``: the flow ``GET /voice/invoke-call`` runs when none is named.
     ``SB_FLOWS_DIR``: the flow documents calls are checked against.
     ``SB_LIVE_CALL_TTL_S``: how long a call counts as live when its end is never seen (a safety
-    net for the live-calls cap; a call normally leaves when its end is consumed)."""
+    net for the live-calls cap; a call normally leaves when its end is consumed).
+    ``SB_CAMPAIGN_UPLOAD_MAX_BYTES``: the body limit of a streamed contact or do-not-call CSV
+    upload (other routes keep ``SB_MAX_BODY_BYTES``); ``SB_CAMPAIGN_JSON_MAX_BYTES``: a JSON contact
+    list's (parsed whole). ``SB_CAMPAIGN_DEFAULT_CPS``: the pace an ETA assumes for a campaign
+    without its own cps (the dialer's setting of the same name paces it). ``SB_DNC_MAX_AGE_DAYS``:
+    a do-not-call list older than this is reported stale."""
 
     api_host: str = "127.0.0.1"
     api_port: int = 8084
@@ -26,6 +31,10 @@ class ApiSettings(ServiceSettings):
     invoke_flow: str = "survey"
     flows_dir: Path = Path("flows")
     live_call_ttl_s: int = Field(default=2 * 3600, ge=60)
+    campaign_upload_max_bytes: int = Field(default=2 << 30, ge=1024)
+    campaign_json_max_bytes: int = Field(default=32 << 20, ge=1024)
+    campaign_default_cps: float = Field(default=10.0, gt=0)
+    dnc_max_age_days: int = Field(default=31, ge=1)
 
     @property
     def async_database_url(self) -> str:

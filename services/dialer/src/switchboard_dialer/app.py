@@ -12,6 +12,8 @@ from switchboard.logging import configure_logging
 from switchboard.redis import make_redis
 from switchboard.service import redis_check, service_app
 from switchboard.topics import Topic
+from switchboard_dialer import campaign_ends
+from switchboard_dialer.campaigns import CampaignRunner
 from switchboard_dialer.placing import Dialer
 from switchboard_dialer.settings import DialerSettings
 
@@ -25,6 +27,8 @@ def build_app(settings: DialerSettings | None = None) -> FastAPI:
     redis = make_redis(settings)
     clients = ProviderClients()
     dialer = Dialer(settings, broker, redis, clients)
+    campaigns = CampaignRunner(settings, broker)
+    campaign_ends.subscribe(broker, settings, campaigns.db)
 
     # At least once delivery, at most once placement: the offset is committed after the attempt
     # is published; a redelivered request is skipped by its idempotency key (see placing.py).
@@ -56,5 +60,7 @@ def build_app(settings: DialerSettings | None = None) -> FastAPI:
         broker=broker,
         consume=True,
         checks={"redis": redis_check(redis)},
+        on_started=[campaigns.start],
+        drains=[campaigns.stop],
         closers=[clients.aclose, redis.aclose],
     )

@@ -191,6 +191,7 @@ def dial_attempt(
         request_id=request.request_id,
         call_id=request.call_id,
         tenant_id=request.tenant_id,
+        attempt=request.attempt,
         provider=provider,
         account=request.account,
         call_key=call_key,

@@ -1,5 +1,6 @@
 """``switchboard flows validate PATH...`` and ``switchboard flows schema``; tenants and API keys
-(``switchboard tenants create``, ``switchboard keys create/list/revoke``: :mod:`switchboard_cli.tenants`).
+(``switchboard tenants create``, ``switchboard keys create/list/revoke``: :mod:`switchboard_cli.tenants`);
+campaigns and do-not-call lists through the API (:mod:`switchboard_cli.campaigns`).
 
 A routes file (``routes.yaml``, or any file shaped like one) is checked as routes, not as a flow:
 its shape, and that each routed flow exists in the same folder and can run on its provider.
@@ -20,6 +21,7 @@ from switchboard.flow.document import Flow, FlowInvalid, Problem, build_flow, pa
 from switchboard.flow.routes import check_routes, looks_like_routes, parse_routes
 from switchboard.flow.schema import language_schema
 from switchboard.providers import PROVIDERS
+from switchboard_cli.campaigns import campaigns_app, dnc_app
 from switchboard_cli.tenants import keys_app, tenants_app
 
 app = typer.Typer(add_completion=False, help="Switchboard's command line.")
@@ -27,6 +29,8 @@ flows_app = typer.Typer(help="Check flows and publish the flow language's schema
 app.add_typer(flows_app, name="flows")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
+app.add_typer(campaigns_app, name="campaigns")
+app.add_typer(dnc_app, name="dnc")
 console = Console(highlight=False, soft_wrap=True)
 
 
