@@ -11,7 +11,7 @@ from starlette.requests import Request
 
 from switchboard.errors import Forbidden
 from switchboard_api.auth import presented_key
-from switchboard_api.guards import SAFE_TYPES, allowed_countries, check_destination, region_and_type
+from switchboard_api.guards import SAFE_TYPES, check_destination, region_and_type
 from switchboard_api.tenancy import Policy, Tenant, digest, new_key, parse_key
 
 
@@ -62,7 +62,7 @@ def test_accounts_a_tenant_may_use():
 
 def test_default_countries_are_those_of_the_tenants_numbers():
     t = tenant(numbers=["+254711000100", "+256700000001"])
-    assert allowed_countries(t) == {"KE", "UG"}
+    assert t.policy.allowed_regions() == {"KE", "UG"}
     check_destination(t, e164("UG", PhoneNumberType.MOBILE))
     with pytest.raises(Forbidden, match="GB") as refused:
         check_destination(t, e164("GB", PhoneNumberType.MOBILE))

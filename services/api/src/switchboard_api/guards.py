@@ -3,14 +3,8 @@ rings and nothing reaches the dialer when one refuses).
 
 Destination (403 ``forbidden``, ``field: "to"``: the request is well formed, the tenant's policy
 does not allow it; the same status as a missing scope because both are "not allowed for you"):
-
-- the destination's region (phonenumbers) must be in ``allowed_countries``, by default the
-  regions of the tenant's own ``numbers``;
-- its number type must be in ``allowed_number_types``, by default :data:`SAFE_TYPES`. Blocked by
-  default: ``PREMIUM_RATE`` (the classic toll-fraud target), ``SHARED_COST`` and ``UAN`` (the
-  caller pays a share above a normal rate), ``PERSONAL_NUMBER`` (UK 070: forwarded anywhere at a
-  premium, a known fraud vector), ``PAGER``, ``VOICEMAIL`` and ``UNKNOWN`` (what cannot be
-  classified cannot be priced). ``VOIP`` and ``TOLL_FREE`` are allowed: normal-rate or free.
+the checks of :mod:`switchboard.tollfraud`, which the flow-runner applies to a flow's own DIAL
+and TRANSFER too.
 
 Caps (429 ``too-many-requests`` with ``Retry-After``, counted in Redis so every api replica shares
 them): ``cps`` calls per second (a one-second window), ``daily_calls`` per UTC day (Retry-After:
@@ -24,54 +18,24 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-import phonenumbers
-from phonenumbers import PhoneNumberType
 from redis.asyncio import Redis
 
 from switchboard.errors import Forbidden, TooManyRequests
+from switchboard.tollfraud import SAFE_TYPES, destination_refusal, region_and_type
 from switchboard_api.tenancy import Tenant
 
-SAFE_TYPES = frozenset({"FIXED_LINE", "MOBILE", "FIXED_LINE_OR_MOBILE", "TOLL_FREE", "VOIP"})
-TYPE_NAMES = {value: name for name, value in vars(PhoneNumberType).items() if name.isupper()}
+__all__ = ["SAFE_TYPES", "Caps", "check_destination", "live_key", "region_and_type"]
 
 
 def live_key(tenant_id: str) -> str:
     return f"sb:tenant:{tenant_id}:live"
 
 
-def region_and_type(number: str) -> tuple[str | None, str]:
-    """The destination's ISO region (None when unknown) and phonenumbers' type name."""
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
-        return None, "UNKNOWN"
-    region = phonenumbers.region_code_for_number(parsed)
-    return (region if region and region != "ZZ" else None), TYPE_NAMES.get(phonenumbers.number_type(parsed), "UNKNOWN")
-
-
-def allowed_countries(tenant: Tenant) -> set[str]:
-    policy = tenant.policy
-    if policy.allowed_countries is not None:
-        return {c.upper() for c in policy.allowed_countries}
-    return {r for r in (region_and_type(n)[0] for n in policy.numbers) if r}
-
-
 def check_destination(tenant: Tenant, to: str) -> None:
-    """Raises :class:`Forbidden` (403, field ``to``) for a destination the policy refuses."""
-    region, kind = region_and_type(to)
-    countries = allowed_countries(tenant)
-    if region is None or region not in countries:
-        allowed = ", ".join(sorted(countries)) or "none (the tenant has no numbers and no allowed_countries)"
-        raise Forbidden(
-            f"calls to {region or 'an unknown country'} are not allowed for tenant {tenant.tenant_id!r} "
-            f"(allowed: {allowed})",
-            field="to",
-        )
-    types = set(tenant.policy.allowed_number_types or SAFE_TYPES)
-    if kind not in types:
-        raise Forbidden(
-            f"calls to {kind} numbers are blocked for tenant {tenant.tenant_id!r} (toll-fraud guard)", field="to"
-        )
+    """Raises :class:`Forbidden` (403, field ``to``) for a destination the policy refuses
+    (:func:`switchboard.tollfraud.destination_refusal`)."""
+    if reason := destination_refusal(tenant.tenant_id, tenant.policy, to):
+        raise Forbidden(reason, field="to")
 
 
 class Caps:

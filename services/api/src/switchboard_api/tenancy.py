@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, Field
 from sqlalchemy import Column, DateTime, ForeignKey, MetaData, String, Table, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from switchboard.events import DEFAULT_TENANT
+from switchboard.tollfraud import Policy
 
 Scope = Literal["calls:write", "calls:read", "campaigns:write", "campaigns:read", "cdrs:read", "flows:write", "admin"]
 SCOPES: tuple[str, ...] = get_args(Scope)
@@ -54,34 +54,6 @@ api_keys = Table(
     Column("expires_at", DateTime(timezone=True)),
     Column("revoked_at", DateTime(timezone=True)),
 )
-
-
-class Policy(BaseModel):
-    """A tenant's toll-fraud and abuse policy (the ``tenants.policy`` column), enforced by the api
-    before anything rings (:mod:`switchboard_api.guards`).
-
-    ``numbers``: the tenant's own numbers (E.164). ``allowed_countries``: ISO 3166 regions calls
-    may go to; ``None`` = the regions of ``numbers``. ``allowed_number_types``: phonenumbers'
-    ``PhoneNumberType`` names calls may go to; ``None`` = :data:`~switchboard_api.guards.SAFE_TYPES`.
-    ``accounts``: provider accounts the tenant may use, ``"<provider>:<account>"`` (``*`` for
-    any). ``cps``: calls per second through the API; ``max_live_calls``: calls ringing or in
-    progress at once; ``daily_calls``: calls per UTC day; ``requests_per_minute``: API requests per
-    key per minute (any route)."""
-
-    numbers: list[str] = Field(default_factory=list)
-    allowed_countries: list[str] | None = None
-    allowed_number_types: list[str] | None = None
-    accounts: list[str] = Field(default_factory=list)
-    cps: float = Field(default=10.0, gt=0)
-    max_live_calls: int = Field(default=100, ge=1)
-    daily_calls: int = Field(default=10_000, ge=1)
-    requests_per_minute: int = Field(default=600, ge=1)
-
-    def may_use(self, provider: str, account: str) -> bool:
-        return any(
-            p in ("*", provider) and a in ("*", account)
-            for p, _, a in (entry.partition(":") for entry in self.accounts)
-        )
 
 
 @dataclass(frozen=True)

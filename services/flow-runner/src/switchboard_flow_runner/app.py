@@ -17,6 +17,7 @@ from switchboard.service import redis_check, service_app
 from switchboard.topics import Topic
 from switchboard_flow_runner.fetcher import Fetcher
 from switchboard_flow_runner.handler import CallEventHandler
+from switchboard_flow_runner.policies import PolicyCache
 from switchboard_flow_runner.settings import FlowRunnerSettings
 
 GROUP_ID = "flow-runner"
@@ -29,7 +30,12 @@ def build_app(settings: FlowRunnerSettings | None = None) -> FastAPI:
     redis = make_redis(settings)
     flows = FlowRepository(settings.flows_dir, redis=redis)
     fetcher = Fetcher(flows, max_bytes=settings.webhook_max_bytes)
-    handler = CallEventHandler(settings, broker, redis, flows, fetcher)
+    policies = (
+        PolicyCache(settings.database_url, ttl_s=settings.policy_ttl_s, numbers_of=flows.routed_numbers)
+        if settings.dial_guard
+        else None
+    )
+    handler = CallEventHandler(settings, broker, redis, flows, fetcher, policies)
 
     committer = OffsetCommitter(settings.commit_interval_s)
 
@@ -69,7 +75,7 @@ def build_app(settings: FlowRunnerSettings | None = None) -> FastAPI:
         consume=True,
         checks={"redis": redis_check(redis)},
         on_start=[committer.start],
-        closers=[committer.stop, fetcher.aclose, redis.aclose],
+        closers=[committer.stop, fetcher.aclose, redis.aclose, *([policies.close] if policies else [])],
         info=lambda: {"flows": sorted(flows.current), "engine_internal_errors": dict(INTERNAL_ERRORS)},
     )
 

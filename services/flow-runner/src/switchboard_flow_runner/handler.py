@@ -28,6 +28,7 @@ from switchboard.state import CallState, StateConflict, StateStore
 from switchboard.topics import Topic
 from switchboard_flow_runner.domain import LIVE_TYPES, continue_turn, new_inbound_state, session_ended, take_turn
 from switchboard_flow_runner.fetcher import Fetcher
+from switchboard_flow_runner.policies import PolicyCache
 from switchboard_flow_runner.settings import FlowRunnerSettings
 
 log = get_logger(__name__)
@@ -35,7 +36,13 @@ log = get_logger(__name__)
 
 class CallEventHandler:
     def __init__(
-        self, settings: FlowRunnerSettings, broker: KafkaBroker, redis: Redis, flows: FlowRepository, fetcher: Fetcher
+        self,
+        settings: FlowRunnerSettings,
+        broker: KafkaBroker,
+        redis: Redis,
+        flows: FlowRepository,
+        fetcher: Fetcher,
+        policies: PolicyCache | None = None,
     ) -> None:
         self.settings = settings
         self.broker = broker
@@ -44,10 +51,20 @@ class CallEventHandler:
         self.flows = flows
         self.fetcher = fetcher
         self.engine = settings.engine()
+        self.policies = policies
+        self._engines: dict[tuple[str, str], EngineSettings] = {}
 
-    def engine_for(self, provider: str) -> EngineSettings:
-        """The engine settings for a provider: callback URLs only where replies name them."""
-        return self.engine if PROVIDERS[provider].uses_callback_urls else replace(self.engine, callback_url=None)
+    async def engine_for(self, provider: str, tenant_id: str) -> EngineSettings:
+        """The engine settings for a call: callback URLs only where the provider's replies name
+        them, and the tenant's toll-fraud guard on DIAL and TRANSFER (:class:`PolicyCache`; None:
+        no guard, for tests that run without PostgreSQL)."""
+        guard = await self.policies.guard(tenant_id) if self.policies is not None else None
+        engine = self._engines.get((provider, tenant_id))
+        if engine is None or engine.dial_guard is not guard:
+            callback_url = self.engine.callback_url if PROVIDERS[provider].uses_callback_urls else None
+            engine = replace(self.engine, callback_url=callback_url, dial_guard=guard)
+            self._engines[(provider, tenant_id)] = engine
+        return engine
 
     async def _state_for(self, event: CallEvent) -> CallState | None:
         state = await self.store.load(event.call_key)
@@ -93,7 +110,7 @@ class CallEventHandler:
                 log.warning("outbound call without dialer state", call_key=event.call_key)
                 flow_name = None
             state = new_inbound_state(event, flow_name)  # its call id is linked when it is saved
-        engine = self.engine_for(state.provider)
+        engine = await self.engine_for(state.provider, state.tenant_id)
         flow = None if state.pending_replies else await self.flows.flow_for(state)
         turn = take_turn(state, event, flow, engine)
         while turn.fetch is not None:

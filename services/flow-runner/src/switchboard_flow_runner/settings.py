@@ -24,7 +24,10 @@ class FlowRunnerSettings(ServiceSettings):
     ``SB_COMMIT_INTERVAL_S``: processed offsets are committed this often, not once per message.
     Limits (FLOW-LANGUAGE.md): ``SB_ACTION_BUDGET`` actions per callback, ``SB_FOREACH_CAP`` items per
     FOREACH, ``SB_MAX_DEPTH`` nesting, ``SB_WEBHOOK_TIMEOUT_MS`` and ``SB_WEBHOOK_MAX_BYTES`` per
-    request, ``SB_MAX_FETCHES`` requests per callback."""
+    request, ``SB_MAX_FETCHES`` requests per callback.
+    ``SB_DIAL_GUARD`` (default true): check a flow's DIAL and TRANSFER destinations against the
+    tenant's toll-fraud policy, read from ``SB_DATABASE_URL`` (``tenants.policy``) and kept
+    ``SB_POLICY_TTL_S`` seconds (:mod:`switchboard_flow_runner.policies`; fails closed)."""
 
     runner_host: str = "127.0.0.1"
     runner_port: int = 8081
@@ -48,7 +51,12 @@ class FlowRunnerSettings(ServiceSettings):
         return self.runner_fetch_wait_ms or (500 if self.kafka_long_poll else 5)
 
     commit_interval_s: float = 0.1
+    dial_guard: bool = True
+    database_url: str = "postgresql://switchboard@127.0.0.1:5432/switchboard"
+    policy_ttl_s: float = Field(default=30.0, gt=0)
 
     def engine(self) -> EngineSettings:
         """The flow engine's limits and wording from these settings (every EngineSettings field)."""
-        return EngineSettings(**{f.name: getattr(self, f.name) for f in fields(EngineSettings)})
+        return EngineSettings(
+            **{f.name: getattr(self, f.name) for f in fields(EngineSettings) if f.name != "dial_guard"}
+        )

@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from switchboard.events import DEFAULT_TENANT
 from switchboard.flow.document import Flow, FlowInvalid, build_flow, load_flow, load_yaml
 from switchboard.flow.validate import validate
 from switchboard.logging import get_logger
@@ -125,6 +126,14 @@ class FlowRepository:
         """The flow name (or application URL) for an inbound call to ``number`` on ``provider``."""
         self.refresh()
         return self.routes.get(provider, {}).get(number, self.default_route)
+
+    def routed_numbers(self, tenant_id: str) -> list[str]:
+        """The inbound numbers ``tenant_id``'s routes answer (E.164), on every provider: the
+        tenant's own numbers for the toll-fraud guard. Today's single folder is the default
+        tenant's."""
+        if tenant_id != DEFAULT_TENANT:
+            return []
+        return sorted({number for numbers in self.routes.values() for number in numbers})
 
     def get(self, name: str, version: str | None = None) -> Flow | None:
         """The version asked for if loaded here, else the current one; None for an unknown flow."""

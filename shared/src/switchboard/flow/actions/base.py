@@ -34,6 +34,7 @@ from switchboard.flow.document import Flow, Node, Path_
 from switchboard.flow.templates import render_template
 from switchboard.providers.actions import ProviderAction
 from switchboard.state import CallState, Waiting
+from switchboard.tollfraud import DialGuard
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,10 @@ class EngineSettings:
     callback at most. ``foreach_cap``:
     items one FOREACH may loop over. ``max_depth``: nesting of IF/FOREACH. ``webhook_timeout_ms``:
     the longest a WEBHOOK/REDIRECT may wait (an action may ask for less). ``webhook_max_bytes``:
-    largest answer read. ``max_fetches``: HTTP requests per callback.
+    largest answer read. ``max_fetches``: HTTP requests per callback. ``dial_guard``: the toll-fraud
+    check a DIAL or TRANSFER destination must pass (:mod:`switchboard.tollfraud`; it returns the
+    reason a number is refused, and a refused number ends the call with the apology instead of
+    ringing); None checks nothing (the engine's own tests and benchmarks).
     """
 
     callback_url: str | None = None
@@ -56,6 +60,7 @@ class EngineSettings:
     webhook_max_bytes: int = 65536
     max_fetches: int = 5
     error_message: str = "Sorry, we are unable to continue this call. Goodbye."
+    dial_guard: DialGuard | None = None
 
 
 @dataclass(frozen=True)

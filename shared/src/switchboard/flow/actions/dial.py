@@ -15,6 +15,8 @@ Examples: ``{"type": "DIAL", "params": {"no": ["+254700000010", "+254700000011"]
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from switchboard.errors import FlowError
@@ -38,8 +40,19 @@ class DialParams(BaseModel):
     _ringback = field_validator("ringback_url")(check_media_url)
 
 
+def guard(ctx: Context, numbers: list[str], node: Node[Any]) -> None:
+    """Raises :class:`FlowError` (the call ends with the apology, the reason logged) when the
+    tenant's toll-fraud policy refuses one of ``numbers`` (``EngineSettings.dial_guard``)."""
+    if ctx.settings.dial_guard is None:
+        return
+    for number in numbers:
+        if reason := ctx.settings.dial_guard(number):
+            raise FlowError(f"{node.type} to {number} refused: {reason}", pointer=node.pointer)
+
+
 def bridge(ctx: Context, numbers: list[str], params: DialParams) -> Outcome:
-    """Connect the caller to ``numbers`` and wait: if nobody answers, the provider comes back."""
+    """Connect the caller to ``numbers`` and wait: if nobody answers, the provider comes back.
+    The caller checks ``numbers`` with :func:`guard` first."""
     ctx.out.append(
         Dial(
             numbers=numbers,
@@ -66,6 +79,7 @@ class DialAction(Action[DialParams]):
     def step(self, ctx: Context, node: Node[DialParams]) -> Outcome:
         params = node.params
         numbers = [ctx.render(n) for n in (params.no if isinstance(params.no, list) else [params.no])]
+        guard(ctx, numbers, node)
         if not params.flow and "session_data" not in node.doc:
             return bridge(ctx, numbers, params)
         data = node.doc.get("session_data") or {}

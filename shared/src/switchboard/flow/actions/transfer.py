@@ -8,7 +8,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from switchboard.flow.actions.base import Action, Context, Outcome
-from switchboard.flow.actions.dial import DialParams, bridge
+from switchboard.flow.actions.dial import DialParams, bridge, guard
 from switchboard.flow.document import Node
 
 
@@ -24,4 +24,6 @@ class TransferAction(Action[TransferParams]):
     waits = True
 
     def step(self, ctx: Context, node: Node[TransferParams]) -> Outcome:
-        return bridge(ctx, [ctx.render(node.params.no)], DialParams(no=node.params.no))
+        numbers = [ctx.render(node.params.no)]
+        guard(ctx, numbers, node)
+        return bridge(ctx, numbers, DialParams(no=node.params.no))
