@@ -51,10 +51,14 @@ def seen_key(provider: str, dedupe_key: str) -> str:
     return f"sb:seen:{{{provider}}}:{dedupe_key}"
 
 
-def flow_doc_key(name: str, version: str) -> str:
-    """``sb:flowdoc:{<name>}:<version>``: one version of a flow document (JSON), so a call keeps
-    running the version it started with after the file changes or the runner restarts."""
-    return f"sb:flowdoc:{{{name}}}:{version}"
+def flow_doc_key(name: str, version: str, tenant_id: str = "default") -> str:
+    """``sb:flowdoc:{<name>}:<version>`` (the default tenant's flows) or
+    ``sb:flowdoc:<tenant>:{<name>}:<version>`` (a tenant folder's): one version of a flow document
+    (JSON), so a call keeps running the version it started with after the file changes or the
+    runner restarts. Two tenants' flows of the same name never share a key."""
+    if tenant_id == "default":
+        return f"sb:flowdoc:{{{name}}}:{version}"
+    return f"sb:flowdoc:{tenant_id}:{{{name}}}:{version}"
 
 
 def call_id_key(call_id: str) -> str:

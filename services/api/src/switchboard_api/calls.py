@@ -96,7 +96,7 @@ def refusal(flows: FlowRepository, clients: ProviderClients, principal: Principa
     check_destination(principal.tenant, request.to)
     account_of(clients, principal, request.provider, request.account)
     flows.refresh()
-    flow = flows.get(request.flow)
+    flow = flows.for_tenant(principal.tenant.tenant_id).get(request.flow)  # the tenant's folder, else the top level
     if flow is None:
         raise Unprocessable(f"there is no flow named {request.flow!r}", field="flow")
     problems = [p for p in validate(flow, provider=request.provider) if p.severity == "error"]

@@ -94,7 +94,7 @@ def build_router(
     async def create(spec: CampaignSpec, principal: Principal = Depends(write)) -> dict[str, Any]:
         account_of(clients, principal, spec.provider, spec.account)
         flows.refresh()
-        flow = flows.get(spec.flow)
+        flow = flows.for_tenant(principal.tenant.tenant_id).get(spec.flow)
         if flow is None:
             raise Unprocessable(f"there is no flow named {spec.flow!r}", field="flow")
         problems = [p for p in validate(flow, provider=spec.provider) if p.severity == "error"]

@@ -84,13 +84,18 @@ def build_app(settings: FlowRunnerSettings | None = None) -> FastAPI:
         """Load changed flow files and routes at once instead of within ``reload_s`` (2 s): for an
         operator who just published a flow, and for tests. A broken edit is refused (logged) and
         the version before it stays current. Answers ``{"flows": {name: version}, "routes":
-        {provider: {number: flow}}, "default": flow}`` as now loaded."""
+        {provider: {number: flow}}, "default": flow, "tenants": {tenant: {"flows": …, "routes": …}}}``
+        as now loaded."""
         flows.refresh(force=True)
         await flows.save_versions()
         return {
             "flows": {name: flow.version for name, flow in sorted(flows.current.items())},
             "routes": flows.routes,
             "default": flows.default_route,
+            "tenants": {
+                tenant: {"flows": {n: f.version for n, f in sorted(repo.current.items())}, "routes": repo.routes}
+                for tenant, repo in sorted(flows.tenants.items())
+            },
         }
 
     return app

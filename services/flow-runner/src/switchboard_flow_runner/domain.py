@@ -38,8 +38,11 @@ from switchboard.topics import Topic
 LIVE_TYPES = {CallEventType.CALL_STARTED, CallEventType.INPUT_RECEIVED, CallEventType.RECORDING_RECEIVED}
 
 
-def new_inbound_state(event: CallEvent, flow_name: str | None) -> CallState:
+def new_inbound_state(event: CallEvent, flow_name: str | None, tenant_id: str = DEFAULT_TENANT) -> CallState:
+    """The state of an inbound call's first callback: ``flow_name`` and ``tenant_id`` from the
+    routes (``FlowRepository.route_call``)."""
     return CallState(
+        tenant_id=tenant_id,
         call_key=event.call_key,
         provider=event.provider,
         account=event.account,

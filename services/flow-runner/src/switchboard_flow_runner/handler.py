@@ -105,11 +105,11 @@ class CallEventHandler:
     async def _live(self, state: CallState | None, event: CallEvent) -> None:
         """load → turn (with its fetches) → publish its events → save the state with the reply."""
         if state is None:
-            flow_name = self.flows.route(event.provider, event.destination_number)
+            tenant_id, flow_name = self.flows.route_call(event.provider, event.destination_number)
             if event.direction is Direction.OUTBOUND:
                 log.warning("outbound call without dialer state", call_key=event.call_key)
                 flow_name = None
-            state = new_inbound_state(event, flow_name)  # its call id is linked when it is saved
+            state = new_inbound_state(event, flow_name, tenant_id)  # its call id is linked when it is saved
         engine = await self.engine_for(state.provider, state.tenant_id)
         flow = None if state.pending_replies else await self.flows.flow_for(state)
         turn = take_turn(state, event, flow, engine)

@@ -68,6 +68,16 @@ def flows_in(folder: Path) -> dict[str, Flow]:
     return flows
 
 
+def expand(path: Path) -> list[Path]:
+    """A file as itself; a flows folder as its flow and routes files, then each tenant folder's
+    (``tenants/<tenant id>/``, which the runner loads as that tenant's flows and routes)."""
+    if not path.is_dir():
+        return [path]
+    kinds = (".json", ".yaml", ".yml")
+    files = [*sorted(path.glob("*")), *sorted(path.glob("tenants/*/*"))]
+    return [p for p in files if p.suffix in kinds and p.is_file()]
+
+
 def check_routes_file(doc: object, folder: Path) -> list[Problem]:
     """Every problem in a routes file: its shape, then each route against the flows in ``folder``."""
     routes, problems = parse_routes(doc)
@@ -76,7 +86,9 @@ def check_routes_file(doc: object, folder: Path) -> list[Problem]:
 
 @flows_app.command("validate")
 def validate(
-    paths: list[Path] = typer.Argument(..., help="flow files (JSON or YAML)"),
+    paths: list[Path] = typer.Argument(
+        ..., help="flow files (JSON or YAML), or a flows folder (its files and each tenants/<id>/ folder's)"
+    ),
     provider: str = typer.Option(
         "africastalking",
         help=f"provider the flows run on ({', '.join(list(PROVIDERS))}, or 'none' to skip the capability check)",
@@ -88,6 +100,7 @@ def validate(
         console.print(f"[red]unknown provider {provider!r}[/]")
         raise typer.Exit(2)
     errors = warnings = 0
+    paths = [f for p in paths for f in expand(p)]
     for path in paths:
         problems = check_file(path, bound)
         if not problems:
