@@ -43,6 +43,7 @@ lint: bootstrap
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy
+	$(UV) run hadolint deploy/Dockerfile
 
 check-packages: bootstrap
 	./scripts/check-packages.sh

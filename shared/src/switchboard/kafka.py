@@ -60,8 +60,11 @@ def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
     )
 
 
-async def create_topics(bootstrap: str, *, partitions: int = 8, names: list[str] | None = None) -> list[str]:
-    """Create Switchboard's topics (and their DLQs) if missing. Returns the names created."""
+async def create_topics(
+    bootstrap: str, *, partitions: int = 8, names: list[str] | None = None, replication_factor: int = 1
+) -> list[str]:
+    """Create Switchboard's topics (and their DLQs) if missing, each with ``partitions`` partitions
+    and ``replication_factor`` replicas (3 on a production cluster). Returns the names created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap.split(","))
     await admin.start()
     try:
@@ -69,7 +72,7 @@ async def create_topics(bootstrap: str, *, partitions: int = 8, names: list[str]
         wanted = [n for n in (names or all_topic_names()) if n not in existing]
         if wanted:
             with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics([NewTopic(n, partitions, 1) for n in wanted])
+                await admin.create_topics([NewTopic(n, partitions, replication_factor) for n in wanted])
         return wanted
     finally:
         await admin.close()

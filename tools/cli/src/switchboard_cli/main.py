@@ -11,6 +11,7 @@ Exit codes of ``validate``: 0 = every flow is valid with no warnings, 1 = valid 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from rich.console import Console
 from switchboard.flow.document import Flow, FlowInvalid, Problem, build_flow, parse_text
 from switchboard.flow.routes import check_routes, looks_like_routes, parse_routes
 from switchboard.flow.schema import language_schema
+from switchboard.kafka import create_topics
 from switchboard.providers import PROVIDERS
 from switchboard_cli.campaigns import campaigns_app, dnc_app
 from switchboard_cli.tenants import keys_app, tenants_app
@@ -31,6 +33,8 @@ app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
 app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(dnc_app, name="dnc")
+topics_app = typer.Typer(help="Kafka topics.")
+app.add_typer(topics_app, name="topics")
 console = Console(highlight=False, soft_wrap=True)
 
 
@@ -126,3 +130,15 @@ def schema(output: Path | None = typer.Option(None, help="write to this file ins
 
 if __name__ == "__main__":
     app()
+
+
+@topics_app.command("create")
+def topics_create(
+    bootstrap: str = typer.Option("127.0.0.1:9092", envvar="SB_KAFKA_BOOTSTRAP", help="host:port[,host:port]"),
+    partitions: int = typer.Option(8, envvar="SB_KAFKA_PARTITIONS", help="partitions per topic"),
+    replication_factor: int = typer.Option(1, envvar="SB_KAFKA_REPLICATION_FACTOR", help="replicas per topic"),
+) -> None:
+    """Create every Switchboard topic and its dead-letter topic if missing (a deployment's one-shot
+    job: deploy/compose.yaml's ``topics``, deploy/k8s's ``switchboard-topics`` Job)."""
+    created = asyncio.run(create_topics(bootstrap, partitions=partitions, replication_factor=replication_factor))
+    console.print(f"created {len(created)} topic(s): {', '.join(created) or 'none (all exist)'}")
