@@ -18,7 +18,7 @@ from switchboard.logging import configure_logging
 from switchboard.redis import make_redis
 from switchboard.service import redis_check, service_app
 from switchboard.state import StateStore
-from switchboard_api import calls, live, provider_api
+from switchboard_api import calls, provider_api
 from switchboard_api.auth import Auth
 from switchboard_api.settings import ApiSettings
 from switchboard_api.tenancy import TenantStore
@@ -32,7 +32,6 @@ def build_app(settings: ApiSettings | None = None) -> FastAPI:
     engine = create_async_engine(settings.async_database_url, pool_size=5)
     auth = Auth(TenantStore(engine), redis)
     clients = ProviderClients()
-    live.subscribe(broker, redis)
 
     async def db_ready() -> bool:
         async with engine.connect() as conn:
@@ -42,7 +41,7 @@ def build_app(settings: ApiSettings | None = None) -> FastAPI:
     app = service_app(
         "Switchboard API",
         broker=broker,
-        consume=True,
+        consume=False,
         checks={"redis": redis_check(redis), "postgresql": db_ready},
         max_body_bytes=settings.max_body_bytes,
         closers=[clients.aclose, redis.aclose, engine.dispose],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
 
 from switchboard.settings import ServiceSettings
 
@@ -16,8 +15,7 @@ class ApiSettings(ServiceSettings):
     ``SB_DIAL_WAIT_S``: how long a call request waits for the dialer before answering 202.
     ``SB_INVOKE_FLOW``: the flow ``GET /voice/invoke-call`` runs when none is named.
     ``SB_FLOWS_DIR``: the flow documents calls are checked against.
-    ``SB_LIVE_CALL_TTL_S``: how long a call counts as live when its end is never seen (a safety
-    net for the live-calls cap; a call normally leaves when its end is consumed)."""
+    The live-calls cap's lease life: ``SB_CALL_LEASE_S`` (shared with the dialer)."""
 
     api_host: str = "127.0.0.1"
     api_port: int = 8084
@@ -25,7 +23,6 @@ class ApiSettings(ServiceSettings):
     dial_wait_s: float = 5.0
     invoke_flow: str = "survey"
     flows_dir: Path = Path("flows")
-    live_call_ttl_s: int = Field(default=2 * 3600, ge=60)
 
     @property
     def async_database_url(self) -> str:

@@ -12,6 +12,7 @@ from switchboard.logging import configure_logging
 from switchboard.redis import make_redis
 from switchboard.service import redis_check, service_app
 from switchboard.topics import Topic
+from switchboard_dialer import ends
 from switchboard_dialer.placing import Dialer
 from switchboard_dialer.settings import DialerSettings
 
@@ -25,6 +26,7 @@ def build_app(settings: DialerSettings | None = None) -> FastAPI:
     redis = make_redis(settings)
     clients = ProviderClients()
     dialer = Dialer(settings, broker, redis, clients)
+    ends.subscribe(broker, ends.Ends(dialer.admission), settings)
 
     # At least once delivery, at most once placement: the offset is committed after the attempt
     # is published; a redelivered request is skipped by its idempotency key (see placing.py).
@@ -51,10 +53,12 @@ def build_app(settings: DialerSettings | None = None) -> FastAPI:
             transient_retry_s=settings.transient_retry_s,
         )
 
-    return service_app(
+    app = service_app(
         "Switchboard dialer",
         broker=broker,
         consume=True,
         checks={"redis": redis_check(redis)},
         closers=[clients.aclose, redis.aclose],
     )
+    app.state.dialer = dialer
+    return app
