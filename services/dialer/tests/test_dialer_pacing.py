@@ -75,7 +75,7 @@ def dialer(bus: Bus, redis_server, sim: str, monkeypatch, *, accounts: dict, **s
 
 
 def dial(**fields) -> DialRequest:  # type: ignore[no-untyped-def]
-    return DialRequest(to="+254700000002", flow="survey", **fields)
+    return DialRequest(**{"to": "+254700000002", "flow": "survey", **fields})
 
 
 async def publish(bus: Bus, *requests: DialRequest, key: bytes | None = None) -> None:
@@ -186,6 +186,6 @@ async def test_a_refused_dial_gives_its_leases_back(tansu, redis_server, redis, 
     good = dial()
     async with tansu.running(app):
         await publish(tansu, bad, good, key=b"one-partition")
-        first, second = await attempts(tansu, 2, timeout_s=15)
-    assert not first.accepted and second.accepted
+        by_request = {a.request_id: a for a in await attempts(tansu, 2, timeout_s=15)}
+    assert not by_request[bad.request_id].accepted and by_request[good.request_id].accepted
     assert await redis.zrange(lease_key("account", ACCOUNT), 0, -1) == [good.call_id.encode()]
