@@ -100,9 +100,13 @@ async def one_run(stack: Stack, args: argparse.Namespace, *, kill: str | None) -
             await asyncio.sleep(0.5)
         await asyncio.sleep(3)  # late duplicates would show here
         arrivals: dict[str, list[float]] = {}
+        by_session = {}
         for x in (await sim.get("/sim/calls")).json()["calls"]:
             if x["session_id"] not in before and x["caller_number"] in wanted:
                 arrivals.setdefault(x["caller_number"], []).append(x["received_at"])
+                by_session[x["session_id"]] = x["received_at"]
+        if args.keep:  # for matching with the dialers' slot_us log lines
+            (stack.root / f"arrivals-{run_id}.json").write_text(json.dumps(by_session))
         # drain: every call ended and its lease released before the next run
         drain_deadline = time.monotonic() + 120
         while time.monotonic() < drain_deadline and await redis.zcard(live_key):
@@ -153,13 +157,15 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=5, help="SIM_SPEED: simulated seconds per real second")
     parser.add_argument("--kill-after", type=float, default=20, help="real seconds into a kill run")
     parser.add_argument("--headroom", type=float, default=None, help="SB_PACE_HEADROOM (default: the dialer's)")
+    parser.add_argument("--keep", action="store_true", help="keep the stack's folder (logs) afterwards")
+    parser.add_argument("--log-level", default="WARNING", help="the services' SB_LOG_LEVEL")
     parser.add_argument("--no-kill", action="store_true", help="skip the runs with a replica killed")
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="sb-bench-pacing-"))
     os.chmod(root, 0o755)
     config = StackConfig.ephemeral(root, speed=args.speed, partitions=4)
-    config.extra_env["SB_LOG_LEVEL"] = "WARNING"
+    config.extra_env["SB_LOG_LEVEL"] = args.log_level
     config.extra_env["SB_CALL_LEASE_S"] = "60"
     if args.headroom is not None:
         config.extra_env["SB_PACE_HEADROOM"] = str(args.headroom)
@@ -190,7 +196,10 @@ def main() -> None:
             print(kind, "min/median/max:", json.dumps(results[kind]["summary"]), flush=True)
     finally:
         stack.down()
-        shutil.rmtree(root, ignore_errors=True)
+        if args.keep:
+            print("stack folder kept:", root)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     setup = {k: v for k, v in vars(args).items()}
     RESULTS.write_text(

@@ -111,8 +111,10 @@ class Dialer:
             log.info("dial request already placed; skipped", request_id=request.request_id)
             return None
         account = self.clients.account(request.provider, request.account)
-        if account is not None:
-            await self.admit(request, account)
+        # The REST client (made on first use; an httpx client costs ~0.1 s to build) is made
+        # before the wait, so the slot's moment goes to the request itself, not to setting up.
+        self.clients.client(request.provider, request.account)
+        grant = await self.admit(request, account) if account is not None else None
         if not await self.redis.set(done, request.call_id, nx=True, ex=7 * 24 * 3600):
             # a twin with the same idempotency key got there first: its leases stay, ours go
             if await self.redis.get(done) != request.call_id.encode():
@@ -134,7 +136,13 @@ class Dialer:
         key = (attempt.call_key or request.call_id).encode()
         await self.broker.publish(encode(attempt), Topic.DIAL_ATTEMPTS.value, key=key)
         await self._hand_back(attempt)
-        log.info("dial attempt", accepted=attempt.accepted, status=attempt.provider_status, call_key=attempt.call_key)
+        log.info(
+            "dial attempt",
+            accepted=attempt.accepted,
+            status=attempt.provider_status,
+            call_key=attempt.call_key,
+            slot_us=grant.at_us if grant else None,
+        )
         return attempt
 
     async def _ask_provider(self, request: DialRequest) -> DialAttempt:

@@ -11,7 +11,8 @@ class DialerSettings(ServiceSettings):
     """``SB_DIAL_CPS``: calls per second on a provider account that names no ``cps`` of its own
     (shared by every replica: :mod:`switchboard.pacing`). ``SB_PACE_HEADROOM``: calls are spaced
     ``(1 + headroom) / cps`` apart, so the delivery jitter between the dialer and the provider does
-    not put more than ``cps`` calls in one of the provider's seconds (0.01: 1 % under the rate).
+    not put more than ``cps`` calls in one of the provider's seconds (default 0.015: 1.5 % under the
+    rate; docs/dialer.md).
     ``SB_PACE_MAX_AHEAD_S``: the furthest ahead a pace slot is reserved. ``SB_DIALER_ADMIT_POLL_S``:
     how often a request waiting for a live-call slot asks again. ``SB_CALL_LEASE_S`` (shared): a
     lease's life when the call's end is never seen. ``SB_DIALER_CONCURRENCY``: requests in flight at once.
@@ -22,7 +23,7 @@ class DialerSettings(ServiceSettings):
     dialer_host: str = "127.0.0.1"
     dialer_port: int = 8082
     dial_cps: float = Field(default=20.0, gt=0)
-    pace_headroom: float = Field(default=0.0, ge=0, le=0.5)
+    pace_headroom: float = Field(default=0.015, ge=0, le=0.5)
     pace_max_ahead_s: float = Field(default=2.0, gt=0)
     dialer_admit_poll_s: float = Field(default=0.1, gt=0)
     dialer_concurrency: int = 8
