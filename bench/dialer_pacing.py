@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import itertools
 import json
 import os
 import platform
@@ -108,8 +109,9 @@ async def one_run(stack: Stack, args: argparse.Namespace, *, kill: str | None) -
         if args.keep:  # for matching with the dialers' slot_us log lines
             (stack.root / f"arrivals-{run_id}.json").write_text(json.dumps(by_session))
         # drain: every call ended and its lease released before the next run
-        drain_deadline = time.monotonic() + 120
-        while time.monotonic() < drain_deadline and await redis.zcard(live_key):
+        for _ in range(240):  # at most 2 minutes
+            if not await redis.zcard(live_key):
+                break
             await asyncio.sleep(0.5)
         sampling = False
         await sampler
@@ -117,7 +119,7 @@ async def one_run(stack: Stack, args: argparse.Namespace, *, kill: str | None) -
     await redis.aclose()
     times = sorted(t for ts in arrivals.values() for t in ts)
     span = times[-1] - times[0] if len(times) > 1 else 0.0
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     return {
         "killed_replica_at_s": round(killed_at, 1) if killed_at is not None else None,
         "requests": len(numbers),

@@ -4,6 +4,7 @@ clock, leases taken all or none, released, and expired."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 
 import pytest
@@ -18,7 +19,7 @@ def call() -> str:
 
 def spacings(grants) -> list[int]:  # type: ignore[no-untyped-def]
     times = sorted(g.at_us for g in grants)
-    return [b - a for a, b in zip(times, times[1:], strict=False)]
+    return [b - a for a, b in itertools.pairwise(times)]
 
 
 async def test_grants_at_once_are_spaced_one_interval_apart(redis):

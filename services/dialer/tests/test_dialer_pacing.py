@@ -5,6 +5,7 @@ so these run on Tansu only (the in-memory broker runs a handler inside ``publish
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -133,7 +134,7 @@ async def test_two_replicas_space_calls_by_one_over_the_account_cps(
     assert {a.request_id for a in placed} == {r.request_id for r in requests}
     assert len({replica for replica, _ in grants}) == 2, "both replicas placed calls"
     times = sorted(at for _, at in grants)
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 50_000 - 100, gaps  # 1/20 s, on Redis's clock, whichever replica placed
 
 

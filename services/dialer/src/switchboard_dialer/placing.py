@@ -20,6 +20,7 @@ provider release the key and are retried.
 from __future__ import annotations
 
 import asyncio
+import time
 
 import orjson
 from faststream.kafka import KafkaBroker
@@ -28,10 +29,9 @@ from redis.asyncio import Redis
 from switchboard.accounts import ProviderClients
 from switchboard.errors import ProviderError, TransientError
 from switchboard.events import DialAttempt, DialRequest, Direction, encode
-from switchboard.providers.base import Account
 from switchboard.logging import bind_call, get_logger
 from switchboard.pacing import Admission, Grant, Lease, Pace
-from switchboard.providers.base import dial_attempt
+from switchboard.providers.base import Account, dial_attempt
 from switchboard.redis import dial_done_key, dial_result_key
 from switchboard.state import CallState, StateStore
 from switchboard.topics import Topic
@@ -121,6 +121,7 @@ class Dialer:
                 await self.admission.release(request.call_id)
             log.info("dial request already placed; skipped", request_id=request.request_id)
             return None
+        sent_us = time.time_ns() // 1000
         try:
             attempt = await self._ask_provider(request)
         except ProviderError as exc:  # never reached the provider: safe to retry
@@ -142,6 +143,7 @@ class Dialer:
             status=attempt.provider_status,
             call_key=attempt.call_key,
             slot_us=grant.at_us if grant else None,
+            late_ms=round((sent_us - grant.at_us) / 1000, 1) if grant else None,
         )
         return attempt
 
