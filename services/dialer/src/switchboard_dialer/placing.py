@@ -96,11 +96,7 @@ class Dialer:
             if grant.granted:
                 if grant.wait_s > 0:
                     await asyncio.sleep(grant.wait_s)
-                # The gate's spacing leaves out half the headroom: a send pushed back by a late
-                # one catches up with its slots again instead of the slip adding up.
-                h = self.settings.pace_headroom
-                gates = [Pace(p.scope, p.id, p.cps * (1 + h) / (1 + h / 2)) for p in paces]
-                while not (gate := await self.admission.fire(gates))[0]:
+                while not (gate := await self.admission.fire(paces))[0]:
                     await asyncio.sleep(gate[1])
                 return grant
             if not told:
