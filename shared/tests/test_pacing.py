@@ -56,10 +56,10 @@ async def test_a_slot_too_far_ahead_is_refused_and_takes_nothing(redis):
     paces = [Pace("account", "at/a", 1)]
     leases = [Lease("account", "at/a", 5)]
     assert (await admission.admit("first", leases, paces)).granted
-    tat = await redis.hget(pace_key("account", "at/a"), "tat")
+    tat = await redis.get(pace_key("account", "at/a"))
     refused = await admission.admit("second", leases, paces)
     assert not refused.granted and refused.full is None and refused.wait_s == pytest.approx(0.5, abs=0.05)
-    assert await redis.hget(pace_key("account", "at/a"), "tat") == tat  # the limiter did not move
+    assert await redis.get(pace_key("account", "at/a")) == tat  # the limiter did not move
     assert await redis.zrange(lease_key("account", "at/a"), 0, -1) == [b"first"]
     assert not await redis.exists(lease_call_key("second"))
 
@@ -113,17 +113,3 @@ async def test_an_expired_lease_is_purged_by_the_script(redis):
     assert await admission.live("account", "at/a") == 0
     assert (await admission.admit("next", leases)).granted
     assert await redis.zrange(lease_key("account", "at/a"), 0, -1) == [b"next"]
-
-
-async def test_the_send_gate_spaces_actual_sends(redis):
-    """A call sent late after its slot pushes the next send back by as much: sends stay an interval
-    apart on Redis's clock even when slots were granted on time."""
-    admission = Admission(redis, lease_s=60)
-    paces = [Pace("account", "at/a", 10)]
-    first = await admission.fire(paces)
-    assert first[0]
-    refused = await admission.fire(paces)
-    assert not refused[0] and 0.09 < refused[1] <= 0.1
-    await asyncio.sleep(refused[1])
-    second = await admission.fire(paces)
-    assert second[0] and second[2] - first[2] >= 100_000

@@ -15,13 +15,10 @@ clock (``TIME``), so any number of replicas share one limiter per scope:
   scope)`` and every scope's TAT becomes ``at + 1/cps``. Calls are therefore spaced by at least
   ``1/cps`` in every scope, whichever replica places them; there is no burst (a quiet second is not
   saved up). The grant is a reservation: the caller sleeps until ``at`` and then places the call.
-  Right before sending, :data:`FIRE` checks the scope's last actual send (the hash's ``sent``
-  field) is an interval ago, so a call sent late (a stalled replica) pushes the next ones back
-  rather than letting them crowd in behind it; sends are spaced ≥ 1/cps on Redis's clock too.
   A grant further ahead than ``max_ahead`` is refused (nothing taken) so a waiting request never
   holds leases long before it can ring.
 
-Guarantees: spacing ≥ 1/cps between granted times, and between sends, in each scope; at most ``cap`` unexpired
+Guarantees: spacing ≥ 1/cps between granted times in each scope; at most ``cap`` unexpired
 leases per scope; a lease not released lives at most ``lease_ms`` (so a dead replica's capacity
 comes back within that time); a pace reservation whose caller dies costs at most one interval.
 The scripts touch keys they do not declare (the ``sb:lease:*`` sets named in a call's record) and
@@ -60,7 +57,7 @@ for i = 1, nl do
 end
 local at = now
 for j = 1, np do
-  local tat = tonumber(redis.call('HGET', KEYS[1 + nl + j], 'tat') or '0')
+  local tat = tonumber(redis.call('GET', KEYS[1 + nl + j]) or '0')
   if tat > at then at = tat end
 end
 if at - now > max_ahead then
@@ -68,8 +65,7 @@ if at - now > max_ahead then
 end
 for j = 1, np do
   local next_at = at + tonumber(ARGV[5 + nl + j])
-  redis.call('HSET', KEYS[1 + nl + j], 'tat', string.format('%.0f', next_at))
-  redis.call('PEXPIRE', KEYS[1 + nl + j], math.floor((next_at - now) / 1000) + 1000)
+  redis.call('SET', KEYS[1 + nl + j], string.format('%.0f', next_at), 'PX', math.floor((next_at - now) / 1000) + 1000)
 end
 if nl > 0 then
   for i = 1, nl do
@@ -80,30 +76,6 @@ if nl > 0 then
   redis.call('PEXPIRE', KEYS[1], lease_ms)
 end
 return {1, 0, at - now, at}
-"""
-
-FIRE = """
--- KEYS: pace keys; ARGV: interval µs per key. The send gate: the call may go now if every scope's
--- last send is at least one interval ago (then now is its last send), else how long to wait.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local wait = 0
-for j = 1, #KEYS do
-  local sent = tonumber(redis.call('HGET', KEYS[j], 'sent') or '0')
-  local w = sent + tonumber(ARGV[j]) - now
-  if w > wait then wait = w end
-end
-if wait > 0 then
-  return {0, wait}
-end
-for j = 1, #KEYS do
-  redis.call('HSET', KEYS[j], 'sent', string.format('%.0f', now))
-  local ttl = math.floor(tonumber(ARGV[j]) / 1000) + 1000
-  if redis.call('PTTL', KEYS[j]) < ttl then
-    redis.call('PEXPIRE', KEYS[j], ttl)
-  end
-end
-return {1, now}
 """
 
 RELEASE = """
@@ -162,7 +134,6 @@ class Admission:
         self.max_ahead_us = int(max_ahead_s * 1_000_000)
         self._admit = redis.register_script(ADMIT)
         self._release = redis.register_script(RELEASE)
-        self._fire = redis.register_script(FIRE)
 
     async def admit(self, call_id: str, leases: list[Lease], paces: list[Pace] | None = None) -> Grant:
         """Take every lease in ``leases`` and a slot in every scope of ``paces``, or nothing.
@@ -180,17 +151,6 @@ class Admission:
             at_us=int(at_us),
             full=leases[int(full) - 1] if int(full) > 0 else None,
         )
-
-    async def fire(self, paces: list[Pace]) -> tuple[bool, float, int]:
-        """The send gate, right before a granted call goes to the provider: ``(True, 0, now µs)``
-        when every scope's last send is at least one interval ago (and now is its last send),
-        else ``(False, seconds to wait, 0)``. A call sent late after its slot (a stalled event
-        loop) so pushes the next sends back instead of letting them crowd behind it."""
-        if not paces:
-            return True, 0.0, 0
-        keys = [pace_key(p.scope, p.id) for p in paces]
-        ok, value = await self._fire(keys=keys, args=[round(1_000_000 / p.cps) for p in paces])
-        return (True, 0.0, int(value)) if ok else (False, int(value) / 1_000_000, 0)
 
     async def release(self, call_id: str) -> int:
         """Free every lease ``call_id`` holds (idempotent); returns how many sets held it."""

@@ -84,9 +84,8 @@ def idempotency_key(key: str) -> str:
 
 
 def pace_key(scope: str, scope_id: str) -> str:
-    """``sb:pace:<scope>:<id>``: hash of one pacing scope: ``tat``, the GCRA theoretical arrival
-    time of its next call, and ``sent``, when its last call was sent (µs since the epoch, Redis
-    ``TIME``) (``account``: ``<provider>/<account>``,
+    """``sb:pace:<scope>:<id>``: the GCRA theoretical arrival time (µs since the epoch, Redis
+    ``TIME``) of the next call of one pacing scope (``account``: ``<provider>/<account>``,
     ``campaign``: the campaign id); :mod:`switchboard.pacing`."""
     return f"sb:pace:{scope}:{scope_id}"
 

@@ -96,8 +96,6 @@ class Dialer:
             if grant.granted:
                 if grant.wait_s > 0:
                     await asyncio.sleep(grant.wait_s)
-                while not (gate := await self.admission.fire(paces))[0]:
-                    await asyncio.sleep(gate[1])
                 return grant
             if not told:
                 full = f"{grant.full.scope} {grant.full.id}" if grant.full else "pace"
