@@ -9,8 +9,8 @@ the simulator (when each ``POST /call`` arrived), not at the dialer:
 
 - the most calls that arrived in any rolling 1 s window (half-open ``[t, t + 1 s)``);
 - the mean rate, ``(n - 1) / (last - first)``;
-- the most live calls, sampled every 100 ms (the simulator's calls in progress; the account's
-  lease set alongside);
+- the most live calls, sampled every 100 ms (the simulator's calls not ended yet, ringing or
+  answered; the account's lease set alongside);
 - whether every request was dialled exactly once (per number, at the simulator).
 
 Then the same runs with the replica killed (SIGKILL, by PID) ``--kill-after`` seconds in; a new
@@ -77,7 +77,8 @@ async def one_run(stack: Stack, args: argparse.Namespace, *, kill: str | None) -
         async def sample() -> None:
             while sampling:
                 stats = (await sim.get("/sim/stats")).json()
-                samples.append((int(stats["active"]), int(await redis.zcard(live_key))))
+                live = sum(n for state, n in stats["by_state"].items() if state != "ended")
+                samples.append((live, int(await redis.zcard(live_key))))
                 await asyncio.sleep(0.1)
 
         sampler = asyncio.create_task(sample())
