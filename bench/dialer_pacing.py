@@ -163,6 +163,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the stack's folder (logs) afterwards")
     parser.add_argument("--log-level", default="WARNING", help="the services' SB_LOG_LEVEL")
     parser.add_argument("--no-kill", action="store_true", help="skip the runs with a replica killed")
+    parser.add_argument(
+        "--only-kill", action="store_true", help="only the runs with a replica killed (the steady ones kept)"
+    )
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="sb-bench-pacing-"))
@@ -186,7 +189,10 @@ def main() -> None:
     try:
         stack.up()
         replica = stack.start_replica("dialer")
-        for kind in ["steady"] if args.no_kill else ["steady", "replica_killed"]:
+        kinds = ["steady"] if args.no_kill else ["replica_killed"] if args.only_kill else ["steady", "replica_killed"]
+        if args.only_kill and RESULTS.exists():
+            results = json.loads(RESULTS.read_text())["results"]
+        for kind in kinds:
             runs = []
             for i in range(args.runs):
                 if kind == "replica_killed" and replica not in stack.replicas():

@@ -45,6 +45,8 @@ def subscribe(broker: KafkaBroker, ends: Ends, settings: DialerSettings) -> None
         ack_policy=AckPolicy.ACK,
         auto_offset_reset="earliest",
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        session_timeout_ms=settings.dialer_session_timeout_ms,
+        heartbeat_interval_ms=settings.dialer_session_timeout_ms // 3,
     )
     async def on_end() -> None:
         msg = broker.context.get_local("message")
