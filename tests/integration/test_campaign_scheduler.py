@@ -128,7 +128,7 @@ async def test_two_schedulers_dial_every_contact_exactly_once(pool):
     request = published.requests[0]
     assert request.campaign_id == cid and request.attempt == 1 and request.contact_id
     assert request.idempotency_key == ids_for(cid, int(request.contact_id), 1)[2]
-    assert request.session_data["n"].isdigit() and request.campaign_cps == 100
+    assert request.session_data["n"].isdigit() and request.policy.cps == 100
 
 
 async def test_the_baton_gives_one_hopper_per_period_across_replicas(pool):

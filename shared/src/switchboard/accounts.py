@@ -4,7 +4,10 @@ account.
 Each provider's ``default`` account comes from its own settings (``SB_AT_*``, ``SB_VOX_*``,
 ``SB_TS_*``; :meth:`~switchboard.providers.base.Provider.default_account`); more accounts come from
 ``SB_ACCOUNTS``, a JSON object ``{"<provider>": {"<account>": {"base_url": .., "api_key": ..,
-"from_number": .., "username": .., "customer_id": ..}}}`` (mount it from a secret in production).
+"from_number": .., "username": .., "customer_id": .., "cps": .., "max_concurrent": ..}}}`` (mount
+it from a secret in production; an entry named ``default`` replaces the settings' default account).
+``cps`` and ``max_concurrent`` are the account's pacing and live-call cap, shared by every dialer
+replica (:mod:`switchboard.pacing`).
 :class:`ProviderClients` hands out one REST client per (provider, account), made on first use.
 """
 

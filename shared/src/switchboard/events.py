@@ -179,9 +179,11 @@ class CallEvent(_Event):
 
 
 class CampaignPolicy(_Event):
-    """How the dialer may place a request's calls. Only ``ring_timeout_s`` is applied in this version
-    (on Voxology); ``cps``, ``max_concurrent`` and ``max_attempts`` are accepted but not yet honoured:
-    the dialer paces every request at its own ``SB_DIAL_CPS``."""
+    """How the dialer may place a request's calls. With the request's ``campaign_id`` set, ``cps``
+    paces the campaign's calls (shared by every dialer replica) and ``max_concurrent`` caps its live
+    calls (:mod:`switchboard.pacing`); without a campaign id both are ignored. ``ring_timeout_s`` is
+    applied on Voxology. ``max_attempts`` is accepted but not honoured by the dialer (retries are
+    the campaign scheduler's)."""
 
     cps: float | None = Field(default=None, gt=0, description="calls per second cap")
     max_concurrent: int | None = Field(default=None, ge=1)
@@ -212,11 +214,12 @@ class DialRequest(_Event):
     flow: str = Field(description="flow name from flows/")
     session_data: dict[str, Any] = Field(default_factory=dict)
     campaign_id: Text128 | None = None
-    campaign_cps: float | None = Field(default=None, gt=0, description="the campaign's calls per second")
-    campaign_max_concurrent: int | None = Field(default=None, ge=1, description="the campaign's live-call cap")
     contact_id: Text64 | None = Field(default=None, description="the campaign contact this call is for")
     attempt: int = Field(default=1, ge=1, le=INT32_MAX, description="1 for the first call to a contact")
     policy: CampaignPolicy = Field(default_factory=CampaignPolicy)
+    tenant_max_live_calls: int | None = Field(
+        default=None, ge=1, description="the tenant's live-call cap the dialer enforces; None: counted only"
+    )
     requested_at: datetime = Field(default_factory=utcnow)
 
     @property

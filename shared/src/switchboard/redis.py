@@ -85,3 +85,22 @@ def idempotency_key(key: str) -> str:
     """``sb:idem:<idempotency key>``: the first API request that used the key (``SET NX``;
     JSON ``{"call_id", "request_id"}``), so a repeat is answered at once with the first call."""
     return f"sb:idem:{key}"
+
+
+def pace_key(scope: str, scope_id: str) -> str:
+    """``sb:pace:<scope>:<id>``: the GCRA theoretical arrival time (µs since the epoch, Redis
+    ``TIME``) of the next call of one pacing scope (``account``: ``<provider>/<account>``,
+    ``campaign``: the campaign id); :mod:`switchboard.pacing`."""
+    return f"sb:pace:{scope}:{scope_id}"
+
+
+def lease_key(scope: str, scope_id: str) -> str:
+    """``sb:lease:<scope>:<id>``: sorted set of the call ids holding a live-call lease of one scope
+    (``account``, ``campaign``, ``tenant``), scored by the lease's expiry (ms since the epoch)."""
+    return f"sb:lease:{scope}:{scope_id}"
+
+
+def lease_call_key(call_id: str) -> str:
+    """``sb:lease:call:<call id>``: set of the ``sb:lease:*`` keys holding one call, so its end
+    releases them all."""
+    return f"sb:lease:call:{call_id}"

@@ -30,6 +30,9 @@ class ServiceSettings(BaseSettings):
     restarted Redis is reconnected to. ``SB_TRANSIENT_RETRY_S``: how long a consumer retries a
     record whose dependency (Redis, the broker) is down before giving up on it.
     ``SB_MAX_BODY_BYTES``: HTTP request bodies over this many bytes get 413 before parsing.
+    ``SB_CALL_LEASE_S``: how long a live-call lease (:mod:`switchboard.pacing`) counts when the
+    call's end is never seen (a replica died, an end was lost): longer than the longest call plus
+    the time its end takes to arrive.
     """
 
     model_config = SettingsConfigDict(env_prefix="SB_", extra="ignore", env_file=".env")
@@ -52,6 +55,7 @@ class ServiceSettings(BaseSettings):
     redis_health_check_s: int = Field(default=5, ge=0)
     transient_retry_s: float = Field(default=30.0, ge=0)
     max_body_bytes: int = Field(default=1 << 20, ge=1024, description="request bodies over this get 413")
+    call_lease_s: float = Field(default=2 * 3600, gt=0, description="a live-call lease's life without an end")
 
     @model_validator(mode="after")
     def refuse_unsafe_production(self) -> ServiceSettings:

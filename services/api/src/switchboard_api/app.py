@@ -19,7 +19,7 @@ from switchboard.logging import configure_logging
 from switchboard.redis import make_redis
 from switchboard.service import redis_check, service_app
 from switchboard.state import StateStore
-from switchboard_api import calls, campaigns, live, provider_api
+from switchboard_api import calls, campaigns, provider_api
 from switchboard_api.auth import Auth
 from switchboard_api.settings import ApiSettings
 from switchboard_api.tenancy import TenantStore
@@ -33,7 +33,6 @@ def build_app(settings: ApiSettings | None = None) -> FastAPI:
     engine = create_async_engine(settings.async_database_url, pool_size=5)
     auth = Auth(TenantStore(engine), redis)
     clients = ProviderClients()
-    live.subscribe(broker, redis)
     db = LazyPool(settings.database_url)
     flows = FlowRepository(settings.flows_dir)
 
@@ -45,7 +44,7 @@ def build_app(settings: ApiSettings | None = None) -> FastAPI:
     app = service_app(
         "Switchboard API",
         broker=broker,
-        consume=True,
+        consume=False,
         checks={"redis": redis_check(redis), "postgresql": db_ready},
         max_body_bytes=settings.max_body_bytes,
         body_limits=[(path, settings.campaign_upload_max_bytes) for path in campaigns.UPLOAD_ROUTES],

@@ -117,7 +117,7 @@ def build_router(
     auth: Auth,
 ) -> APIRouter:
     router = APIRouter()
-    caps = Caps(redis, live_call_ttl_s=settings.live_call_ttl_s)
+    caps = Caps(redis, call_lease_s=settings.call_lease_s)
 
     async def replayed(request: DialRequest) -> JSONResponse | None:
         """The first call's answer when the request's idempotency key was used before, else None
@@ -154,7 +154,7 @@ def build_router(
             await broker.publish(encode(request), Topic.DIAL_REQUESTS.value, key=request.request_id.encode())
         except Exception as exc:
             log.error("dial request not published", error=repr(exc))
-            await caps.release(principal.tenant.tenant_id, request.call_id)
+            await caps.release(request.call_id)
             if request.idempotency_key:
                 await redis.delete(idempotency_key(request.idempotency_key))
             raise ServiceUnavailable("could not queue the call; try again") from exc
@@ -215,7 +215,11 @@ def build_router(
         principal: Principal = Depends(auth.require("calls:write")),
     ) -> JSONResponse:
         request = DialRequest(
-            to=phone, flow=flow or settings.invoke_flow, provider=provider, tenant_id=principal.tenant.tenant_id
+            to=phone,
+            flow=flow or settings.invoke_flow,
+            provider=provider,
+            tenant_id=principal.tenant.tenant_id,
+            tenant_max_live_calls=principal.tenant.policy.max_live_calls,
         )
         return await place(principal, request)
 
@@ -247,6 +251,7 @@ def build_router(
                 caller_id=call.caller_id,
                 campaign_id=call.campaign_id,
                 idempotency_key=f"{tenant}:{key}" if key else None,
+                tenant_max_live_calls=principal.tenant.policy.max_live_calls,
             ),
         )
 

@@ -8,9 +8,12 @@ and TRANSFER too.
 
 Caps (429 ``too-many-requests`` with ``Retry-After``, counted in Redis so every api replica shares
 them): ``cps`` calls per second (a one-second window), ``daily_calls`` per UTC day (Retry-After:
-until midnight UTC), ``max_live_calls`` at once (a sorted set of the tenant's live call ids,
-scored by when each is presumed over; a call leaves it when its ``SessionEnded`` or refused
-``DialAttempt`` is consumed, see :mod:`switchboard_api.live`).
+until midnight UTC), ``max_live_calls`` at once: the tenant's live-call lease set ``sb:lease:tenant:<id>``
+(:mod:`switchboard.pacing`), the same set the dialer takes before placing a call and releases
+when the call's ``SessionEnded`` is consumed or the provider refuses it (one count of live calls
+for ad-hoc and campaign calls alike). The api takes the call's tenant lease here, so concurrent
+requests over the cap are refused at once; the dialer keeps that lease (same call id) and adds
+the account's and campaign's.
 """
 
 from __future__ import annotations
@@ -21,14 +24,11 @@ from datetime import UTC, datetime, timedelta
 from redis.asyncio import Redis
 
 from switchboard.errors import Forbidden, TooManyRequests
+from switchboard.pacing import Admission, Lease
 from switchboard.tollfraud import SAFE_TYPES, destination_refusal, region_and_type
 from switchboard_api.tenancy import Tenant
 
-__all__ = ["SAFE_TYPES", "Caps", "check_destination", "live_key", "region_and_type"]
-
-
-def live_key(tenant_id: str) -> str:
-    return f"sb:tenant:{tenant_id}:live"
+__all__ = ["SAFE_TYPES", "Caps", "check_destination", "region_and_type"]
 
 
 def check_destination(tenant: Tenant, to: str) -> None:
@@ -42,9 +42,9 @@ class Caps:
     """The per-tenant call caps. :meth:`take` reserves a call; :meth:`release` gives its live slot
     back (the request was not published after all)."""
 
-    def __init__(self, redis: Redis, *, live_call_ttl_s: int) -> None:
+    def __init__(self, redis: Redis, *, call_lease_s: float) -> None:
         self.redis = redis
-        self.live_call_ttl_s = live_call_ttl_s
+        self.admission = Admission(redis, lease_s=call_lease_s)
 
     async def take(self, tenant: Tenant, call_id: str) -> None:
         """Raises :class:`TooManyRequests` (429 + Retry-After) when a cap is reached; otherwise
@@ -55,30 +55,24 @@ class Caps:
         second = f"sb:tenant:{t}:cps:{int(now)}"
         day = datetime.now(UTC)
         daily = f"sb:tenant:{t}:day:{day:%Y%m%d}"
-        live = live_key(t)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.incr(second)
             pipe.expire(second, 2)
             pipe.incr(daily)
             pipe.expire(daily, 2 * 24 * 3600)
-            pipe.zremrangebyscore(live, "-inf", now)
-            pipe.zadd(live, {call_id: now + self.live_call_ttl_s})
-            pipe.zcard(live)
-            in_second, _, in_day, _, _, _, live_now = await pipe.execute()
+            in_second, _, in_day, _ = await pipe.execute()
         reason: tuple[str, int] | None = None
         if int(in_second) > policy.cps:
             reason = (f"over {policy.cps:g} calls per second for tenant {t!r}", 1)
         elif int(in_day) > policy.daily_calls:
             midnight = (day + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
             reason = (f"over {policy.daily_calls} calls today (UTC) for tenant {t!r}", int((midnight - day).seconds))
-        elif int(live_now) > policy.max_live_calls:
+        elif not (await self.admission.admit(call_id, [Lease("tenant", t, policy.max_live_calls)])).granted:
             reason = (f"over {policy.max_live_calls} live calls for tenant {t!r}", 5)
         if reason is not None:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.decr(daily)
-                pipe.zrem(live, call_id)
-                await pipe.execute()
+            await self.redis.decr(daily)
             raise TooManyRequests(reason[0], retry_after_s=reason[1])
 
-    async def release(self, tenant_id: str, call_id: str) -> None:
-        await self.redis.zrem(live_key(tenant_id), call_id)
+    async def release(self, call_id: str) -> None:
+        """Give back the live-call lease :meth:`take` took (the request was not published)."""
+        await self.admission.release(call_id)

@@ -16,8 +16,7 @@ class ApiSettings(ServiceSettings):
     ``SB_DIAL_WAIT_S``: how long a call request waits for the dialer before answering 202.
     ``SB_INVOKE_FLOW``: the flow ``GET /voice/invoke-call`` runs when none is named.
     ``SB_FLOWS_DIR``: the flow documents calls are checked against.
-    ``SB_LIVE_CALL_TTL_S``: how long a call counts as live when its end is never seen (a safety
-    net for the live-calls cap; a call normally leaves when its end is consumed).
+    The live-calls cap's lease life: ``SB_CALL_LEASE_S`` (shared with the dialer).
     ``SB_CAMPAIGN_UPLOAD_MAX_BYTES``: the body limit of a streamed contact or do-not-call CSV
     upload (other routes keep ``SB_MAX_BODY_BYTES``); ``SB_CAMPAIGN_JSON_MAX_BYTES``: a JSON contact
     list's (parsed whole). ``SB_CAMPAIGN_DEFAULT_CPS``: the pace an ETA assumes for a campaign
@@ -30,7 +29,6 @@ class ApiSettings(ServiceSettings):
     dial_wait_s: float = 5.0
     invoke_flow: str = "survey"
     flows_dir: Path = Path("flows")
-    live_call_ttl_s: int = Field(default=2 * 3600, ge=60)
     campaign_upload_max_bytes: int = Field(default=2 << 30, ge=1024)
     campaign_json_max_bytes: int = Field(default=32 << 20, ge=1024)
     campaign_default_cps: float = Field(default=10.0, gt=0)

@@ -12,7 +12,7 @@ from switchboard.logging import configure_logging
 from switchboard.redis import make_redis
 from switchboard.service import redis_check, service_app
 from switchboard.topics import Topic
-from switchboard_dialer import campaign_ends
+from switchboard_dialer import campaign_ends, ends
 from switchboard_dialer.campaigns import CampaignRunner
 from switchboard_dialer.placing import Dialer
 from switchboard_dialer.settings import DialerSettings
@@ -29,6 +29,7 @@ def build_app(settings: DialerSettings | None = None) -> FastAPI:
     dialer = Dialer(settings, broker, redis, clients)
     campaigns = CampaignRunner(settings, broker)
     campaign_ends.subscribe(broker, settings, campaigns.db)
+    ends.subscribe(broker, ends.Ends(dialer.admission), settings)
 
     # At least once delivery, at most once placement: the offset is committed after the attempt
     # is published; a redelivered request is skipped by its idempotency key (see placing.py).
@@ -39,6 +40,8 @@ def build_app(settings: DialerSettings | None = None) -> FastAPI:
         auto_offset_reset="earliest",
         max_workers=min(settings.dialer_concurrency, settings.kafka_partitions),
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        session_timeout_ms=settings.dialer_session_timeout_ms,
+        heartbeat_interval_ms=settings.dialer_session_timeout_ms // 3,
     )
     async def on_dial_request() -> None:
         # The message from the context and no parameters: a ``KafkaMessage`` parameter costs a
@@ -55,7 +58,7 @@ def build_app(settings: DialerSettings | None = None) -> FastAPI:
             transient_retry_s=settings.transient_retry_s,
         )
 
-    return service_app(
+    app = service_app(
         "Switchboard dialer",
         broker=broker,
         consume=True,
@@ -64,3 +67,5 @@ def build_app(settings: DialerSettings | None = None) -> FastAPI:
         drains=[campaigns.stop],
         closers=[clients.aclose, redis.aclose],
     )
+    app.state.dialer = dialer
+    return app

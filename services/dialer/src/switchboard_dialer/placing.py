@@ -1,16 +1,28 @@
 """Place one dial request (ARCHITECTURE §1, dialer).
 
-Idempotency: ``SET NX sb:dialed:<idempotency key>`` before asking the provider, so a redelivered
-request never rings the same person twice. The cost of that choice: if the dialer dies between the
-``SET`` and the provider's answer, that request is not placed (at most once for placement; the
-DialAttempt never appears and the campaign's accounting shows it). Connection failures where the
-request surely did not reach the provider release the key and are retried.
+Admission (:mod:`switchboard.pacing`): before anything else the call takes its live-call leases
+(the provider account's, the tenant's, the campaign's) and a pace slot (the account's CPS, the
+campaign's), all or none, in Redis, shared by every replica; then it sleeps until its slot. When a
+lease is not free the request waits here, polling every ``SB_DIALER_ADMIT_POLL_S``: it is neither
+failed nor committed past (the partition's later requests wait behind it; see docs/dialer.md). A
+refused dial, or one that never reached the provider, gives its leases back at once; an accepted
+one keeps them until its ``SessionEnded`` is consumed (:mod:`switchboard_dialer.ends`) or the lease
+runs out (``SB_CALL_LEASE_S``).
+
+Idempotency: ``SET NX sb:dialed:<idempotency key>`` right before asking the provider, so a
+redelivered request never rings the same person twice (one already placed is skipped before it
+takes anything). The cost of that choice: if the dialer dies between the ``SET`` and the provider's
+answer, that request is not placed (at most once for placement; the DialAttempt never appears and
+the campaign's accounting shows it). Connection failures where the request surely did not reach the
+provider release the key and are retried.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import orjson
-from aiolimiter import AsyncLimiter
 from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
 
@@ -18,7 +30,8 @@ from switchboard.accounts import ProviderClients
 from switchboard.errors import ProviderError, TransientError
 from switchboard.events import DialAttempt, DialRequest, Direction, encode
 from switchboard.logging import bind_call, get_logger
-from switchboard.providers.base import dial_attempt
+from switchboard.pacing import Admission, Grant, Lease, Pace
+from switchboard.providers.base import Account, dial_attempt
 from switchboard.redis import dial_done_key, dial_result_key
 from switchboard.state import CallState, StateStore
 from switchboard.topics import Topic
@@ -55,29 +68,83 @@ class Dialer:
         self.redis = redis
         self.clients = clients
         self.store = StateStore(redis)
-        self.limiter = AsyncLimiter(settings.dial_cps, 1)
+        self.admission = Admission(redis, lease_s=settings.call_lease_s, max_ahead_s=settings.pace_max_ahead_s)
+
+    def scopes(self, request: DialRequest, account: Account) -> tuple[list[Lease], list[Pace]]:
+        """The leases and pace scopes a request needs: the account's (``<provider>/<account>``),
+        the tenant's and, with a campaign id, the campaign's (``<tenant>/<campaign id>``, so two
+        tenants' campaigns of the same name never share a limiter)."""
+        account_id = f"{request.provider}/{request.account}"
+        headroom = 1 + self.settings.pace_headroom
+        leases = [Lease("account", account_id, account.max_concurrent)]
+        leases.append(Lease("tenant", request.tenant_id, request.tenant_max_live_calls))
+        paces = [Pace("account", account_id, (account.cps or self.settings.dial_cps) / headroom)]
+        if request.campaign_id:
+            campaign = f"{request.tenant_id}/{request.campaign_id}"
+            leases.append(Lease("campaign", campaign, request.policy.max_concurrent))
+            if request.policy.cps:
+                paces.append(Pace("campaign", campaign, request.policy.cps / headroom))
+        return leases, paces
+
+    async def admit(self, request: DialRequest, account: Account) -> Grant:
+        """Wait until the call holds its leases and its pace slot has come (see the module
+        docstring); returns the grant. Raises redis-py's errors (retried by the consumer)."""
+        leases, paces = self.scopes(request, account)
+        told = False
+        while True:
+            grant = await self.admission.admit(request.call_id, leases, paces)
+            if grant.granted:
+                if grant.wait_s > 0:
+                    await asyncio.sleep(grant.wait_s)
+                return grant
+            if not told:
+                full = f"{grant.full.scope} {grant.full.id}" if grant.full else "pace"
+                log.info("waiting for a live-call slot", full=full, request_id=request.request_id)
+                told = True
+            await asyncio.sleep(min(max(grant.wait_s, 0.005), self.settings.dialer_admit_poll_s))
 
     async def place(self, request: DialRequest) -> DialAttempt | None:
-        """Place ``request``; None when it was placed before (a redelivery)."""
+        """Place ``request`` once it is admitted; None when it was placed before (a redelivery)."""
         bind_call(call_id=request.call_id)
         done = dial_done_key(request.dedupe_key)
-        if not await self.redis.set(done, request.call_id, nx=True, ex=7 * 24 * 3600):
+        if await self.redis.exists(done):
             log.info("dial request already placed; skipped", request_id=request.request_id)
             return None
-        async with self.limiter:
-            try:
-                attempt = await self._ask_provider(request)
-            except ProviderError as exc:  # never reached the provider: safe to retry
-                await self.redis.delete(done)
-                raise TransientError(str(exc)) from exc
+        account = self.clients.account(request.provider, request.account)
+        # The REST client (made on first use; an httpx client costs ~0.1 s to build) is made
+        # before the wait, so the slot's moment goes to the request itself, not to setting up.
+        self.clients.client(request.provider, request.account)
+        grant = await self.admit(request, account) if account is not None else None
+        if not await self.redis.set(done, request.call_id, nx=True, ex=7 * 24 * 3600):
+            # a twin with the same idempotency key got there first: its leases stay, ours go
+            if await self.redis.get(done) != request.call_id.encode():
+                await self.admission.release(request.call_id)
+            log.info("dial request already placed; skipped", request_id=request.request_id)
+            return None
+        sent_us = time.time_ns() // 1000
+        try:
+            attempt = await self._ask_provider(request)
+        except ProviderError as exc:  # never reached the provider: safe to retry
+            await self.redis.delete(done)
+            await self.admission.release(request.call_id)
+            raise TransientError(str(exc)) from exc
         if attempt.accepted:
             assert attempt.call_key
             await self.store.create_if_absent(initial_state(attempt, request))
             await self.store.link_call_id(request.call_id, attempt.call_key)
+        else:  # refused: the call never went live
+            await self.admission.release(request.call_id)
         key = (attempt.call_key or request.call_id).encode()
         await self.broker.publish(encode(attempt), Topic.DIAL_ATTEMPTS.value, key=key)
         await self._hand_back(attempt)
-        log.info("dial attempt", accepted=attempt.accepted, status=attempt.provider_status, call_key=attempt.call_key)
+        log.info(
+            "dial attempt",
+            accepted=attempt.accepted,
+            status=attempt.provider_status,
+            call_key=attempt.call_key,
+            slot_us=grant.at_us if grant else None,
+            late_ms=round((sent_us - grant.at_us) / 1000, 1) if grant else None,
+        )
         return attempt
 
     async def _ask_provider(self, request: DialRequest) -> DialAttempt:

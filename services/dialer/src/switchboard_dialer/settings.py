@@ -8,8 +8,17 @@ from switchboard.settings import ServiceSettings
 
 
 class DialerSettings(ServiceSettings):
-    """``SB_DIAL_CPS``: global cap on
-    calls placed per second by this dialer. ``SB_DIALER_CONCURRENCY``: requests in flight at once.
+    """``SB_DIAL_CPS``: calls per second on a provider account that names no ``cps`` of its own
+    (shared by every replica: :mod:`switchboard.pacing`). ``SB_PACE_HEADROOM``: calls are spaced
+    ``(1 + headroom) / cps`` apart, so the delivery jitter between the dialer and the provider does
+    not put more than ``cps`` calls in one of the provider's seconds (default 0.015: 1.5 % under the
+    rate; docs/dialer.md).
+    ``SB_PACE_MAX_AHEAD_S``: the furthest ahead a pace slot is reserved. ``SB_DIALER_ADMIT_POLL_S``:
+    how often a request waiting for a live-call slot asks again. ``SB_CALL_LEASE_S`` (shared): a
+    lease's life when the call's end is never seen. ``SB_DIALER_CONCURRENCY``: requests in flight at once.
+    ``SB_DIALER_SESSION_TIMEOUT_MS``: how soon the consumer groups give a dead replica's partitions
+    to the others (6 s, Apache Kafka's default minimum; the client's own default is 10 s): until
+    then the calls whose ends sit on its ``voice.sessions-ended`` partitions keep their leases.
     ``SB_DIALER_FETCH_WAIT_MS``: broker-side fetch wait (default: 500 ms where the broker long-polls,
     100 ms on Tansu, where an idle consumer polls at that rate and a request waits up to it).
     Provider accounts (all providers, named ones too): :mod:`switchboard.accounts`.
@@ -25,6 +34,10 @@ class DialerSettings(ServiceSettings):
     dialer_host: str = "127.0.0.1"
     dialer_port: int = 8082
     dial_cps: float = Field(default=20.0, gt=0)
+    pace_headroom: float = Field(default=0.015, ge=0, le=0.5)
+    pace_max_ahead_s: float = Field(default=2.0, gt=0)
+    dialer_admit_poll_s: float = Field(default=0.1, gt=0)
+    dialer_session_timeout_ms: int = Field(default=6000, ge=1000)
     dialer_concurrency: int = 8
     dialer_fetch_wait_ms: int | None = Field(default=None, ge=1)
     database_url: str = "postgresql://switchboard@127.0.0.1:5432/switchboard"

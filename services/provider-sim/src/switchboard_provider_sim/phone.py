@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -78,6 +79,9 @@ class SimCall:
     recordings: list[dict[str, str]] = field(default_factory=list)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     partner: str | None = None
+    received_at: float = field(default_factory=time.time)
+    """When the call request reached the simulator (real seconds since the epoch): what a
+    provider's CPS limit counts."""
     waits: list[dict[str, Any]] = field(default_factory=list)
     """Per live notification: real ms until the platform answered, and the outcome (the HTTP
     status, ``timeout`` past ``SIM_RESPONSE_TIMEOUT_S``: dead air, or ``error``)."""
@@ -99,6 +103,7 @@ class SimCall:
             "bridged": self.bridged,
             "transcript": self.transcript,
             "waits": self.waits,
+            "received_at": self.received_at,
         }
 
 

@@ -183,12 +183,10 @@ class Scheduler:
             flow=campaign["flow"],
             session_data={**(campaign["session_data"] or {}), **(contact["session_data"] or {})},
             campaign_id=campaign["campaign_id"],
-            campaign_cps=float(policy.get("cps") or self.default_cps),
-            campaign_max_concurrent=policy.get("max_concurrent"),
             contact_id=str(contact["contact_id"]),
             attempt=attempt,
             policy=CampaignPolicy(
-                cps=policy.get("cps"),
+                cps=float(policy.get("cps") or self.default_cps),
                 max_concurrent=policy.get("max_concurrent"),
                 ring_timeout_s=int(policy.get("ring_timeout_s") or 30),
             ),

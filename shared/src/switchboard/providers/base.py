@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
 from switchboard.events import CallEvent, CallStatus, DialAttempt, DialRequest
 from switchboard.providers.actions import Hangup, ProviderAction, Redirect, Say
@@ -51,7 +51,10 @@ class Reply:
 class Account(BaseModel):
     """One provider account. ``api_key``: the secret (Telesign's is base64 and also verifies its
     events); ``username``: Africa's Talking's; ``customer_id``: Telesign's; ``from_number``: the
-    E.164 caller ID calls are placed from unless a request names another."""
+    E.164 caller ID calls are placed from unless a request names another. ``cps``: calls per
+    second the provider allows on the account (None: the dialer's ``SB_DIAL_CPS``);
+    ``max_concurrent``: live calls the account may carry at once (None: no cap). Both are shared by
+    every dialer replica (:mod:`switchboard.pacing`)."""
 
     provider: str
     name: str = "default"
@@ -60,6 +63,8 @@ class Account(BaseModel):
     from_number: str
     username: str | None = None
     customer_id: str | None = None
+    cps: float | None = Field(default=None, gt=0)
+    max_concurrent: int | None = Field(default=None, ge=1)
 
 
 @dataclass(frozen=True)

@@ -368,6 +368,30 @@ class Stack:
         else:
             raise ValueError(f"cannot start {name!r} on its own")
 
+    def start_replica(self, name: str, timeout_s: float = 60) -> str:
+        """Start one more process of service ``name`` (not the simulator) on a free port, with the
+        stack's environment: the same consumer groups, so it shares the work. Returns its process
+        name (``<name>-2``, ``<name>-3``, …) for :meth:`pid`, :meth:`kill` and :meth:`stop`;
+        :meth:`down` stops it too. Raises ``ValueError`` for an unknown service."""
+        if name not in SERVICES or name == "provider-sim":
+            raise ValueError(f"cannot start a replica of {name!r}")
+        module, path, port_attr = SERVICES[name]
+        n = 2
+        while self._alive(f"{name}-{n}"):
+            n += 1
+        replica, port = f"{name}-{n}", free_port()
+        env = {**self.config.service_env(), f"SB_{port_attr.removesuffix('_port').upper()}_PORT": str(port)}
+        self._spawn(replica, [sys.executable, "-m", module], env)
+        self._wait_ready(replica, self.config.url(port) + path, timeout_s)
+        return replica
+
+    def replicas(self) -> list[str]:
+        """The process names of the replicas :meth:`start_replica` started (running or not)."""
+        if not self.run_dir.exists():
+            return []
+        named = (p.stem.rpartition("-") for p in self.run_dir.glob("*.pid"))
+        return sorted(f"{name}-{n}" for name, _, n in named if name in SERVICES and n.isdigit())
+
     def restart(self, name: str, timeout_s: float = 60) -> None:
         """Stop ``name`` (SIGTERM, then SIGKILL) and :meth:`start` it again. Redis first writes its
         data to its folder (``SHUTDOWN SAVE``) and loads it back: a restart, not a wipe."""
@@ -572,7 +596,7 @@ class Stack:
             raise
 
     def down(self) -> None:
-        for name in [*reversed(SERVICES), "postgres", "redis", "tansu"]:
+        for name in [*self.replicas(), *reversed(SERVICES), "postgres", "redis", "tansu"]:
             self.stop(name)
 
     def urls(self) -> dict[str, str]:

@@ -1,0 +1,65 @@
+"""A dialer replica killed mid-run on the real stack: the other replica places the rest, every
+request rings once at the simulator, and no live-call lease is left behind once the calls end."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from aiokafka import AIOKafkaProducer
+
+from switchboard.events import CampaignPolicy, DialRequest, encode
+from switchboard.redis import lease_call_key, lease_key
+from switchboard.topics import Topic
+
+from .helpers import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_replica_killed_mid_run_leaks_nothing(stack):
+    campaign = f"kill-{uuid.uuid4().hex[:8]}"
+    numbers = [f"+2547{uuid.uuid4().int % 10**8:08d}" for _ in range(40)]
+    requests = [
+        DialRequest(
+            to=n, flow="survey", account="ke-ops", campaign_id=campaign, policy=CampaignPolicy(cps=10, max_concurrent=8)
+        )
+        for n in numbers
+    ]
+    replica = stack.start_replica("dialer")
+    redis = aioredis.from_url(stack.config.redis_url)
+    producer = AIOKafkaProducer(bootstrap_servers=stack.config.kafka_bootstrap)
+    await producer.start()
+    try:
+        for r in requests:
+            await producer.send_and_wait(Topic.DIAL_REQUESTS.value, encode(r), key=r.request_id.encode())
+        await asyncio.sleep(1.5)  # a few calls placed, most still waiting for their slot
+        stack.kill(replica)
+
+        async def dialled() -> dict[str, int] | None:
+            async with httpx.AsyncClient() as http:
+                calls = (await http.get(f"{stack.config.sim_url}/sim/calls")).json()["calls"]
+            counts: dict[str, int] = {}
+            for c in calls:
+                if c["caller_number"] in counts or c["caller_number"] in numbers:
+                    counts[c["caller_number"]] = counts.get(c["caller_number"], 0) + 1
+            return counts if len(counts) == len(numbers) else None
+
+        counts = await wait_for(dialled, 90, 0.5)
+        assert set(counts.values()) == {1}, {n: c for n, c in counts.items() if c != 1}
+
+        async def released() -> bool:
+            return await redis.zcard(lease_key("campaign", f"default/{campaign}")) == 0
+
+        await wait_for(released, 60, 0.5)  # every end consumed by the surviving replica
+        held = await redis.zrange(lease_key("account", "africastalking/ke-ops"), 0, -1)
+        assert not {r.call_id.encode() for r in requests} & set(held)
+        assert not any([await redis.exists(lease_call_key(r.call_id)) for r in requests])
+    finally:
+        await producer.stop()
+        await redis.aclose()
+        if replica in stack.replicas():
+            stack.stop(replica)
