@@ -137,3 +137,21 @@ def test_a_routes_shaped_file_is_recognised_by_its_content(tmp_path):
     path = write_routes(tmp_path, 'voxology:\n  "+15550000100": nope\n', name="inbound-numbers.yaml")
     result = runner.invoke(app, ["flows", "validate", str(path)])
     assert result.exit_code == 2 and "no flow named 'nope'" in result.output
+
+
+def test_a_flows_folder_validates_its_tenant_folders_too(tmp_path):
+    """``switchboard flows validate FOLDER`` checks each ``tenants/<id>/`` folder's flows and routes,
+    a tenant's routes against that tenant's own flows."""
+    write_routes(tmp_path, 'africastalking:\n  "+254711000100": survey\n')
+    acme = tmp_path / "tenants" / "acme"
+    acme.mkdir(parents=True)
+    survey = (REPO / "flows" / "survey.yaml").read_text()
+    (acme / "sales.yaml").write_text(survey.replace("\nname: survey\n", "\nname: sales\n", 1))
+    (acme / "routes.yaml").write_text('africastalking:\n  "+254711000500": sales\n')
+    result = runner.invoke(app, ["flows", "validate", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert f"{acme / 'routes.yaml'}: ok" in result.output
+    (acme / "routes.yaml").write_text('africastalking:\n  "+254711000500": slaes\n')
+    result = runner.invoke(app, ["flows", "validate", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert f"{acme / 'routes.yaml'}: error: /africastalking/+254711000500: no flow named 'slaes'" in result.output
