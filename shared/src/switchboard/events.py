@@ -42,6 +42,9 @@ MAX_COST = Decimal("9999999999.9999")
 """Largest cost ``numeric(14, 4)`` holds."""
 MAX_URL = 2048
 INT32_MAX = 2**31 - 1
+MAX_TRAIL = 256
+"""Most entries in a call's step trail (``SessionEnded.trail``); the flow-runner keeps the first
+``MAX_TRAIL - 1`` and marks the cut with one ``{"k": "cut"}`` entry."""
 
 Text32 = Annotated[str, StringConstraints(max_length=32, pattern=NO_NUL)]
 Text64 = Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL)]
@@ -286,8 +289,13 @@ class SessionEnded(_Event):
     session_data: dict[str, Any] = Field(default_factory=dict)
     flow_error: str | None = None
     raw_invalid: dict[str, str] = Field(default_factory=dict)
+    trail: list[dict[str, Any]] = Field(
+        default_factory=list,
+        max_length=MAX_TRAIL,
+        description="the call's step trail (flow-runner): callbacks received, replies sent, actions run",
+    )
 
-    @field_validator("inputs", "recordings", "session_data", "flow_error", "raw_invalid", mode="before")
+    @field_validator("inputs", "recordings", "session_data", "flow_error", "raw_invalid", "trail", mode="before")
     @classmethod
     def _no_nul(cls, value: Any) -> Any:
         return without_nul(value)

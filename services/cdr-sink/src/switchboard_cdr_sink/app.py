@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 from fastapi import FastAPI
@@ -16,6 +18,7 @@ from switchboard.kafka import make_broker, publish_dlq
 from switchboard.logging import configure_logging, get_logger
 from switchboard.service import service_app
 from switchboard.topics import Topic
+from switchboard_cdr_sink.partitions import maintain
 from switchboard_cdr_sink.settings import CdrSinkSettings
 from switchboard_cdr_sink.store import row_from_rejected_dial, row_from_session
 from switchboard_cdr_sink.writer import BatchWriter, Pending, SinkHealth, database_error, sqlstate_of
@@ -104,6 +107,38 @@ def build_app(settings: CdrSinkSettings | None = None) -> FastAPI:
         if written := len(items) - len(refused):
             log.info("cdrs written", count=written, dead_lettered=len(invalid) + len(refused))
 
+    async def maintain_partitions() -> None:
+        async with engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            await maintain(
+                raw.driver_connection,  # type: ignore[arg-type]
+                ahead=settings.cdr_partitions_ahead,
+                retention_months=settings.cdr_retention_months,
+            )
+
+    async def partition_loop() -> None:
+        """At start and every SB_CDR_PARTITION_CHECK_S; a failure (database down) is logged and
+        retried a minute later: rows for a month without its partition land in cdrs_default."""
+        while True:
+            try:
+                await maintain_partitions()
+                delay = settings.cdr_partition_check_s
+            except Exception as exc:
+                log.warning("cdr partition maintenance failed; retrying", error=repr(exc)[:500])
+                delay = min(60.0, settings.cdr_partition_check_s)
+            await asyncio.sleep(delay)
+
+    tasks: list[asyncio.Task[None]] = []
+
+    def start_partition_loop() -> None:
+        tasks.append(asyncio.create_task(partition_loop(), name="cdr-partitions"))
+
+    async def stop_partition_loop() -> None:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     async def db_ready() -> bool:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
@@ -118,6 +153,7 @@ def build_app(settings: CdrSinkSettings | None = None) -> FastAPI:
         broker=broker,
         consume=True,
         checks={"postgres": db_ready, "sink": sink_ready},
-        closers=[engine.dispose],
+        on_start=[start_partition_loop],
+        closers=[stop_partition_loop, engine.dispose],
         info=lambda: {"sink_state": health.info()},
     )

@@ -161,6 +161,6 @@ def run_demo(*, provider: str, outbound: int, inbound: int, speed: float) -> int
 async def _truncate(database_url: str) -> None:
     conn = await asyncpg.connect(database_url)
     try:
-        await conn.execute("TRUNCATE cdrs")
+        await conn.execute("TRUNCATE cdrs, cdr_calls")
     finally:
         await conn.close()
