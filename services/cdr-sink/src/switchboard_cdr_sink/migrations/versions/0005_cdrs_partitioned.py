@@ -122,7 +122,10 @@ def downgrade() -> None:
     )
     op.execute("ALTER TABLE cdrs ADD PRIMARY KEY (call_key)")
     op.execute("ALTER TABLE cdrs ALTER COLUMN created_at SET DEFAULT now(), ALTER COLUMN updated_at SET DEFAULT now()")
-    op.execute("ALTER TABLE cdrs ALTER COLUMN tenant_id SET DEFAULT 'default', ALTER COLUMN raw_invalid SET DEFAULT '{}'::jsonb")
+    op.execute(
+        "ALTER TABLE cdrs ALTER COLUMN tenant_id SET DEFAULT 'default', "
+        "ALTER COLUMN raw_invalid SET DEFAULT '{}'::jsonb"
+    )
     for index in ("call_id", "status", "ended_at", "campaign_id", "tenant_id"):
         op.execute(f"CREATE INDEX ix_cdrs_{index} ON cdrs ({index})")
     op.execute("DROP TABLE cdrs_partitioned")
