@@ -53,8 +53,7 @@ class Maintained:
 async def existing(conn: asyncpg.Connection) -> list[str]:
     """Names of the monthly partitions of ``cdrs``, oldest first."""
     rows = await conn.fetch(
-        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = 'cdrs'::regclass"
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'cdrs'::regclass"
     )
     return sorted(r["relname"] for r in rows if NAME.match(r["relname"]))
 

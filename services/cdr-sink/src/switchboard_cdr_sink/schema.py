@@ -7,7 +7,8 @@ provider refused, ``<provider>:rejected:<call id>``). Partitioned by month of ``
 partition column in it, and ``call_start`` is fixed per call by :data:`cdr_calls` (the first time
 the sink sees a call key it records its start there; every later copy of that call takes the
 recorded value, so a redelivered event whose times differ still updates the one row).
-Durations in seconds; ``cost`` in ``currency`` (ISO 4217) as the provider reported it. ``raw_invalid``: the final notification's out-of-bounds
+Durations in seconds; ``cost`` in ``currency`` (ISO 4217) as the provider reported it.
+``raw_invalid``: the final notification's out-of-bounds
 fields (provider field name → raw value), null in their columns.
 
 The column bounds are those of :class:`switchboard.events.SessionEnded`; change both together.

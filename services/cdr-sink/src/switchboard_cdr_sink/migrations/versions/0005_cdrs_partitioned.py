@@ -79,9 +79,7 @@ def upgrade() -> None:
     op.execute("CREATE INDEX ix_cdrs_tenant_start ON cdrs (tenant_id, call_start DESC, call_key DESC)")
     op.execute("CREATE INDEX ix_cdrs_tenant_campaign ON cdrs (tenant_id, campaign_id)")
     op.execute("CREATE INDEX ix_cdrs_tenant_flow ON cdrs (tenant_id, flow_id, flow_version)")
-    op.execute(
-        "CREATE TABLE cdr_calls (call_key varchar(200) PRIMARY KEY, call_start timestamptz NOT NULL)"
-    )
+    op.execute("CREATE TABLE cdr_calls (call_key varchar(200) PRIMARY KEY, call_start timestamptz NOT NULL)")
     # one partition for each month the old rows span, and this month and the next two
     op.execute(
         """
@@ -117,9 +115,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("ALTER TABLE cdrs RENAME TO cdrs_partitioned")
-    op.execute(
-        f"CREATE TABLE cdrs AS SELECT {COLUMNS} FROM cdrs_partitioned"
-    )
+    op.execute(f"CREATE TABLE cdrs AS SELECT {COLUMNS} FROM cdrs_partitioned")
     op.execute("ALTER TABLE cdrs ADD PRIMARY KEY (call_key)")
     op.execute("ALTER TABLE cdrs ALTER COLUMN created_at SET DEFAULT now(), ALTER COLUMN updated_at SET DEFAULT now()")
     op.execute(
