@@ -83,13 +83,24 @@ def without_nul(value: Any) -> Any:
     """``value`` (JSON-like: str, list, dict) with every U+0000 replaced by U+FFFD, keys included.
 
     Free-form data (session data, collected inputs, a flow error message) is kept rather than
-    refused for a character PostgreSQL cannot store."""
+    refused for a character PostgreSQL cannot store. Values without one are returned as they are
+    after one C-speed scan of their JSON form (the walk in Python was 17 % of the cdr-sink's time)."""
+    if isinstance(value, dict | list):
+        try:
+            if b"\\u0000" not in orjson.dumps(value, default=str):
+                return value
+        except TypeError:  # keys orjson cannot write: the walk decides
+            pass
+    return _replace_nul(value)
+
+
+def _replace_nul(value: Any) -> Any:
     if isinstance(value, str):
         return value.replace("\x00", "\ufffd")
     if isinstance(value, dict):
-        return {without_nul(k): without_nul(v) for k, v in value.items()}
+        return {_replace_nul(k): _replace_nul(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [without_nul(v) for v in value]
+        return [_replace_nul(v) for v in value]
     return value
 
 
