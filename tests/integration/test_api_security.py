@@ -126,6 +126,12 @@ def probes(call_id: str) -> dict[tuple[str, str], dict[str, Any]]:
             "url": "/v1/media", "json": {"phone_number": "+254711000100", "url": "https://m.example.test/a.mp3"},
             "scope": "flows:write",
         },
+        ("GET", "/v1/calls/{call_id}"): {"url": f"/v1/calls/{call_id}", "scope": "cdrs:read"},
+        ("GET", "/v1/calls"): {"url": "/v1/calls", "scope": "cdrs:read"},
+        ("GET", "/v1/calls.csv"): {"url": "/v1/calls.csv", "scope": "cdrs:read"},
+        ("GET", "/v1/calls.ndjson"): {"url": "/v1/calls.ndjson", "scope": "cdrs:read"},
+        ("GET", "/v1/reports/summary"): {"url": "/v1/reports/summary", "params": {"group_by": "day"}, "scope": "cdrs:read"},
+        ("GET", "/v1/reports/funnel"): {"url": "/v1/reports/funnel", "params": {"flow": "survey"}, "scope": "cdrs:read"},
     }  # fmt: skip
 
 
@@ -166,7 +172,15 @@ async def test_another_tenants_key_gets_404_on_every_route(stack, keys):
     call_id = await live_call_of(stack, "local")
     # a tenant of its own: Kenyan numbers, but only the ke-ops account
     _, stranger = await keys.tenant(Policy(numbers=["+254711000555"], accounts=["africastalking:ke-ops"]))
-    names_nothing = {("GET", "/voice/"): "a status answer: names nothing that belongs to a tenant"}
+    names_nothing = {
+        ("GET", "/voice/"): "a status answer: names nothing that belongs to a tenant",
+        # lists, exports and reports answer with the key's own tenant's rows (none here), never 404
+        ("GET", "/v1/calls"): "the stranger's own (empty) list",
+        ("GET", "/v1/calls.csv"): "the stranger's own (empty) export",
+        ("GET", "/v1/calls.ndjson"): "the stranger's own (empty) export",
+        ("GET", "/v1/reports/summary"): "the stranger's own (empty) report",
+        ("GET", "/v1/reports/funnel"): "the stranger's own (empty) funnel",
+    }
     async with httpx.AsyncClient(base_url=stack.config.api_url, headers=bearer(stranger), timeout=30) as api:
         for (method, path), probe in probes(call_id).items():
             r = await send(api, method, probe)
