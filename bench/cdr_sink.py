@@ -40,12 +40,11 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 sys.path.insert(0, str(Path(__file__).parent))
-from profiles import start as start_profile  # noqa: E402
-from profiles import summarise  # noqa: E402
-
-from switchboard.events import CallStatus, Direction, SessionEnded, encode  # noqa: E402
-from switchboard.topics import Topic  # noqa: E402
-from switchboard_devstack.stack import REPO, Stack, StackConfig  # noqa: E402
+from profiles import start as start_profile
+from profiles import summarise
+from switchboard.events import CallStatus, Direction, SessionEnded, encode
+from switchboard.topics import Topic
+from switchboard_devstack.stack import REPO, Stack, StackConfig
 
 RESULTS = REPO / "bench" / "results" / "cdr_sink.json"
 

@@ -130,8 +130,12 @@ def probes(call_id: str) -> dict[tuple[str, str], dict[str, Any]]:
         ("GET", "/v1/calls"): {"url": "/v1/calls", "scope": "cdrs:read"},
         ("GET", "/v1/calls.csv"): {"url": "/v1/calls.csv", "scope": "cdrs:read"},
         ("GET", "/v1/calls.ndjson"): {"url": "/v1/calls.ndjson", "scope": "cdrs:read"},
-        ("GET", "/v1/reports/summary"): {"url": "/v1/reports/summary", "params": {"group_by": "day"}, "scope": "cdrs:read"},
-        ("GET", "/v1/reports/funnel"): {"url": "/v1/reports/funnel", "params": {"flow": "survey"}, "scope": "cdrs:read"},
+        ("GET", "/v1/reports/summary"): {
+            "url": "/v1/reports/summary", "params": {"group_by": "day"}, "scope": "cdrs:read",
+        },
+        ("GET", "/v1/reports/funnel"): {
+            "url": "/v1/reports/funnel", "params": {"flow": "survey"}, "scope": "cdrs:read",
+        },
     }  # fmt: skip
 
 
