@@ -44,6 +44,13 @@ def rows_of(records: Any) -> tuple[list[Pending], list[tuple[Any, ValidationErro
     return rows, invalid
 
 
+async def undecoded(msg: Any) -> Any:
+    """The batch's decoder: nothing. The handler reads ``msg.raw_message`` (the records) and
+    validates each value itself; FastStream's own batch decoder built a message object and parsed
+    the JSON of every record first (a quarter of the sink's CPU under py-spy, for nothing)."""
+    return msg.body
+
+
 def source_headers(record: Any) -> dict[str, str]:
     return {"x-source-partition": str(record.partition), "x-source-offset": str(record.offset)}
 
@@ -96,6 +103,7 @@ def build_app(settings: CdrSinkSettings | None = None) -> FastAPI:
         batch_timeout_ms=settings.cdr_batch_timeout_ms,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
+        decoder=undecoded,
     )
     async def on_batch(msg: KafkaMessage) -> None:
         items, invalid = rows_of(msg.raw_message)
