@@ -1,6 +1,7 @@
 """Reports over the tenant's CDRs (``cdrs:read``; filters as ``GET /v1/calls``).
 
-``GET /v1/reports/summary?group_by=hour|day|campaign|flow|provider|hangup_cause``: per group
+``GET /v1/reports/summary?group_by=hour|day|campaign|flow|provider|hangup_cause|status|direction``:
+per group
 (newest hour/day first, else most calls first) —
 
 - ``calls``: CDRs; ``answered``: status ``completed`` (the call was answered);
@@ -41,8 +42,10 @@ GROUPS = {
     "flow": "flow_id",
     "provider": "provider",
     "hangup_cause": "hangup_cause",
+    "status": "status",
+    "direction": "direction",
 }
-GroupBy = Literal["hour", "day", "campaign", "flow", "provider", "hangup_cause"]
+GroupBy = Literal["hour", "day", "campaign", "flow", "provider", "hangup_cause", "status", "direction"]
 
 
 def build_router(engine: AsyncEngine, auth: Auth) -> APIRouter:
