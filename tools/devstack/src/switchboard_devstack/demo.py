@@ -101,14 +101,14 @@ def print_summary(s: Summary, results: list[dict], elapsed: float, expected: int
         f"\n[bold]Workload[/]: {len(results)} outbound requests ({len(refused)} refused by the API), "
         f"{expected - len(results)} inbound calls, {elapsed:.1f} s wall clock\n"
     )
-    table = Table(title="Calls by final status (GET /v1/reports/summary)")
+    table = Table(title="Calls by status (reports API)")
     table.add_column("status")
     table.add_column("calls", justify="right")
     for status, n in s.by_status.items():
         table.add_row(status, str(n))
     table.add_row("[bold]total", f"[bold]{s.total}")
     console.print(table)
-    tenants = Table(title="Calls per tenant (GET /v1/reports/summary)")
+    tenants = Table(title="Calls per tenant (reports API)")
     for column in ("tenant", "direction", "calls", "answered", "cost"):
         tenants.add_column(column, justify="left" if column in ("tenant", "direction") else "right")
     for row in s.by_tenant:
