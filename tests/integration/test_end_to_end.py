@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -62,7 +63,7 @@ async def test_outbound_survey_call(stack, http):
     assert {s["a"] for s in steps if s["k"] == "act"} >= {"SAY", "COLLECT"}
     replies = [s for s in steps if s["k"] == "reply"]
     assert len(replies) == sum(1 for s in callbacks if s["e"] in ("call.started", "input.received"))
-    assert all(a["t"] <= b["t"] for a, b in zip(steps, steps[1:], strict=False) if a["k"] != "cb" and b["k"] != "cb")
+    assert all(a["t"] <= b["t"] for a, b in pairwise(steps) if a["k"] != "cb" and b["k"] != "cb")
 
 
 async def test_inbound_ivr_call(stack, http):
