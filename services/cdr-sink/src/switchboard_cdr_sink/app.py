@@ -119,7 +119,7 @@ def build_app(settings: CdrSinkSettings | None = None) -> FastAPI:
         async with engine.connect() as conn:
             raw = await conn.get_raw_connection()
             await maintain(
-                raw.driver_connection,  # type: ignore[arg-type]
+                raw.driver_connection,
                 ahead=settings.cdr_partitions_ahead,
                 retention_months=settings.cdr_retention_months,
             )

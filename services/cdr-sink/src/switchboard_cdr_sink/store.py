@@ -106,7 +106,7 @@ async def upsert_cdrs(engine: AsyncEngine, rows: list[dict[str, Any]]) -> int:
     records = [record_of(row) for row in unique]
     async with engine.connect() as conn:
         raw = await conn.get_raw_connection()
-        db: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
+        db: asyncpg.Connection = raw.driver_connection
         async with db.transaction():
             await db.execute(_CREATE_STAGE)
             try:
