@@ -334,7 +334,57 @@ class FlowErrorEvent(_Event):
     at: datetime = Field(default_factory=utcnow)
 
 
-EVENT_MODELS: tuple[type[_Event], ...] = (CallEvent, DialRequest, DialAttempt, SessionEnded, FlowErrorEvent)
+class CdrRecorded(_Event):
+    """The final CDR of a call, as the ``cdrs`` table holds it once the cdr-sink committed it
+    (``docs/cdrs.md`` describes every field, units and sources).
+
+    Producer: cdr-sink, after the database commit. Consumers: analytics. Topic ``voice.cdrs``, key
+    ``call_key``. At least once: a replayed batch publishes the CDR again, with the same fields (a
+    later copy of one call, e.g. a corrected end, carries a later ``recorded_at``); consumers keep
+    the last ``recorded_at`` per ``call_key``. ``call_start`` (UTC) is the partition time of the
+    row: ``started_at``, else ``ended_at``, of the first copy landed.
+    """
+
+    schema_version: Literal[1] = 1
+    call_key: str
+    call_start: datetime
+    call_id: str | None = None
+    tenant_id: str = DEFAULT_TENANT
+    provider: str
+    account: str = "default"
+    direction: Direction
+    caller_number: str
+    destination_number: str
+    status: CallStatus
+    hangup_cause: str | None = None
+    hangup_cause_raw: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime
+    duration_s: int = 0
+    cost: Decimal | None = None
+    currency: str | None = None
+    flow_id: str | None = None
+    flow_version: str | None = None
+    campaign_id: str | None = None
+    attempt: int | None = None
+    inputs: dict[str, str] = Field(default_factory=dict)
+    recordings: list[str] = Field(default_factory=list)
+    session_data: dict[str, Any] = Field(default_factory=dict)
+    flow_error: str | None = None
+    provider_status: str | None = None
+    raw_invalid: dict[str, str] = Field(default_factory=dict)
+    trail: list[dict[str, Any]] = Field(default_factory=list)
+    recorded_at: datetime = Field(default_factory=utcnow, description="when the cdr-sink committed it")
+
+
+EVENT_MODELS: tuple[type[_Event], ...] = (
+    CallEvent,
+    DialRequest,
+    DialAttempt,
+    SessionEnded,
+    FlowErrorEvent,
+    CdrRecorded,
+)
 
 E = TypeVar("E", bound=BaseModel)
 

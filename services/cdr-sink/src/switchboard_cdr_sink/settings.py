@@ -17,6 +17,9 @@ class CdrSinkSettings(ServiceSettings):
     = keep every partition), ``SB_CDR_PARTITION_CHECK_S`` (seconds between checks, default a day):
     the monthly partitions of ``cdrs`` the sink creates ahead and drops (``partitions.py``).
 
+    ``SB_CDR_PUBLISH`` (default true): publish each committed CDR to ``voice.cdrs``
+    (:class:`switchboard.events.CdrRecorded`) before the batch's offsets are committed.
+
     ``SB_TRANSIENT_RETRY_S`` (seconds, default 30; the setting every consumer shares, here at
     most 240): how long a batch retries a database outage
     (connection refused or lost, too many connections, serialization failure …) before it is
@@ -32,6 +35,7 @@ class CdrSinkSettings(ServiceSettings):
     cdr_batch_max: int = Field(default=2000, ge=1, le=10_000)
     cdr_batch_timeout_ms: int = 200
     transient_retry_s: float = Field(default=30.0, ge=0, le=240)
+    cdr_publish: bool = True
     cdr_partitions_ahead: int = Field(default=2, ge=0, le=24)
     cdr_retention_months: int = Field(default=0, ge=0)
     cdr_partition_check_s: float = Field(default=86_400.0, gt=0)

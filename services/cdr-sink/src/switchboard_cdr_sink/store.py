@@ -88,7 +88,9 @@ def record_of(row: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(_json(row.get(c, [] if c == "trail" else {})) if c in JSON_COLUMNS else row.get(c) for c in COLUMNS)
 
 
-async def upsert_cdrs(engine: AsyncEngine, rows: list[dict[str, Any]]) -> int:
+async def upsert_cdrs(
+    engine: AsyncEngine, rows: list[dict[str, Any]], landed: dict[str, tuple[Any, Any]] | None = None
+) -> int:
     """Insert or overwrite ``rows`` in one transaction. Returns how many were written.
 
     The rows are copied (``COPY … FROM STDIN``, binary) into a temporary staging table, each new
@@ -96,6 +98,9 @@ async def upsert_cdrs(engine: AsyncEngine, rows: list[dict[str, Any]]) -> int:
     ``INSERT … SELECT … ON CONFLICT (call_key, call_start) DO UPDATE`` moves them into ``cdrs``:
     three round trips a batch whatever its size, no statement rebuilt per batch. A value out of a
     column's bounds fails the COPY with the column's SQLSTATE (class 22/23), as the insert did.
+
+    ``landed``, when given, gets ``call_key → (call_start, updated_at)`` of each row written (the
+    partition time the row has, which may be an earlier copy's, and the commit's time).
 
     Within one batch the last row for a call key wins (PostgreSQL refuses two conflicting rows in
     one ``INSERT … ON CONFLICT``).
@@ -116,5 +121,8 @@ async def upsert_cdrs(engine: AsyncEngine, rows: list[dict[str, Any]]) -> int:
                 # before PostgreSQL saw it: the row's fault, as for a bound parameter (SQLSTATE 22000)
                 raise asyncpg.DataError(f"invalid input for COPY: {exc}") from exc
             await db.execute(_REGISTER)
-            await db.execute(_UPSERT)
+            written = await db.fetch(_UPSERT + " RETURNING call_key, call_start, updated_at")
+    if landed is not None:
+        for r in written:
+            landed[r[0]] = (r[1], r[2])
     return len(unique)
