@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 from typing import Any
 
 import orjson
@@ -63,13 +64,14 @@ async def publish_cdrs(broker: Any, items: list[Pending], landed: dict[str, tupl
     """Publish each landed call's final row (the last of the batch per call key), keyed by call
     key, before the offsets are committed: a crash in between publishes them again (at least once)."""
     last = {item.row["call_key"]: item.row for item in items}
-    sends = [
-        broker.publish(cdr_body(row, *landed[key]), Topic.CDRS.value, key=key.encode())
+    # handed to the producer one by one without waiting (it batches them), then every delivery
+    # awaited at once: acknowledged by Kafka before the handler returns and offsets are committed
+    deliveries = [
+        await broker.publish(cdr_body(row, *landed[key]), Topic.CDRS.value, key=key.encode(), no_confirm=True)
         for key, row in last.items()
         if key in landed
     ]
-    for start in range(0, len(sends), 500):
-        await asyncio.gather(*sends[start : start + 500])
+    await asyncio.gather(*(d for d in deliveries if inspect.isawaitable(d)))  # in memory: none
 
 
 def source_headers(record: Any) -> dict[str, str]:
