@@ -139,7 +139,7 @@ def build_router(engine: AsyncEngine, auth: Auth) -> APIRouter:
         "/v1/calls/{call_id}",
         tags=["cdrs"],
         summary="One call's CDR and its step trail (cdrs:read)",
-        responses=responses(401, 403, 404, 429),
+        responses=responses(400, 401, 403, 404, 429),
     )
     async def get_call(call_id: str, principal: Principal = Depends(reader)) -> Response:
         """The CDR of ``call_id`` (Switchboard's call id, or the ``call_key``) with ``trail``: each
