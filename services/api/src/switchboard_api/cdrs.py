@@ -27,12 +27,13 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from switchboard.errors import InvalidEvent, NotFound
+from switchboard.events import NO_NUL
 from switchboard.problems import responses
 from switchboard_api.auth import Auth
 from switchboard_api.tenancy import Principal
@@ -67,13 +68,13 @@ class Filters:
         self,
         since: datetime | None = Query(None, description="call_start ≥ since (ISO 8601)"),
         until: datetime | None = Query(None, description="call_start < until (ISO 8601)"),
-        status: str | None = Query(None, max_length=16, description="completed, busy, no-answer, failed …"),
+        status: str | None = Query(None, max_length=16, pattern=NO_NUL, description="completed, busy …"),
         direction: Literal["inbound", "outbound"] | None = Query(None),
-        campaign: str | None = Query(None, max_length=128, description="campaign_id"),
-        flow: str | None = Query(None, max_length=2048, description="flow_id: a flow name or a dynamic flow's URL"),
-        version: str | None = Query(None, max_length=64, description="flow_version"),
-        provider: str | None = Query(None, max_length=32),
-        number: str | None = Query(None, max_length=64, description="caller or destination number"),
+        campaign: str | None = Query(None, max_length=128, pattern=NO_NUL, description="campaign_id"),
+        flow: str | None = Query(None, max_length=2048, pattern=NO_NUL, description="flow_id (name or URL)"),
+        version: str | None = Query(None, max_length=64, pattern=NO_NUL, description="flow_version"),
+        provider: str | None = Query(None, max_length=32, pattern=NO_NUL),
+        number: str | None = Query(None, max_length=64, pattern=NO_NUL, description="caller or destination number"),
     ) -> None:
         self.values = {
             "since": since, "until": until, "status": status, "direction": direction, "campaign": campaign,
@@ -112,6 +113,8 @@ def encode_cursor(call_start: datetime, call_key: str) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         start, key = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if "\x00" in key:
+            raise ValueError("NUL in the cursor")
         return datetime.fromisoformat(start), str(key)
     except Exception as exc:
         raise InvalidEvent("not a cursor this API gave out", field="cursor") from exc
@@ -141,7 +144,9 @@ def build_router(engine: AsyncEngine, auth: Auth) -> APIRouter:
         summary="One call's CDR and its step trail (cdrs:read)",
         responses=responses(400, 401, 403, 404, 429),
     )
-    async def get_call(call_id: str, principal: Principal = Depends(reader)) -> Response:
+    async def get_call(
+        call_id: str = Path(max_length=200, pattern=NO_NUL), principal: Principal = Depends(reader)
+    ) -> Response:
         """The CDR of ``call_id`` (Switchboard's call id, or the ``call_key``) with ``trail``: each
         callback received, each action run and each reply sent, with times (``switchboard.trail``).
         404 when the call has no CDR yet or is another tenant's."""
@@ -168,7 +173,7 @@ def build_router(engine: AsyncEngine, auth: Auth) -> APIRouter:
     async def list_calls(
         filters: Filters = Depends(),
         limit: int = Query(100, ge=1, le=1000),
-        cursor: str | None = Query(None, max_length=2048, description="next_cursor of the previous page"),
+        cursor: str | None = Query(None, max_length=2048, pattern=NO_NUL, description="the last next_cursor"),
         principal: Principal = Depends(reader),
     ) -> Response:
         where, params = filters.where(principal.tenant.tenant_id)
