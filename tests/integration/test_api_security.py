@@ -149,6 +149,16 @@ def probes(
         ("POST", "/v1/dnc"): {"url": "/v1/dnc", "json": {"numbers": ["+254700000099"]}, "scope": "campaigns:write"},
         ("PUT", "/v1/dnc/lists/{name}"): {"url": "/v1/dnc/lists/probe", **csv, "scope": "campaigns:write"},
         ("GET", "/v1/dnc/lists"): {"url": "/v1/dnc/lists", "scope": "campaigns:read"},
+        ("GET", "/v1/calls/{call_id}"): {"url": f"/v1/calls/{call_id}", "scope": "cdrs:read"},
+        ("GET", "/v1/calls"): {"url": "/v1/calls", "scope": "cdrs:read"},
+        ("GET", "/v1/calls.csv"): {"url": "/v1/calls.csv", "scope": "cdrs:read"},
+        ("GET", "/v1/calls.ndjson"): {"url": "/v1/calls.ndjson", "scope": "cdrs:read"},
+        ("GET", "/v1/reports/summary"): {
+            "url": "/v1/reports/summary", "params": {"group_by": "day"}, "scope": "cdrs:read",
+        },
+        ("GET", "/v1/reports/funnel"): {
+            "url": "/v1/reports/funnel", "params": {"flow": "survey"}, "scope": "cdrs:read",
+        },
     }  # fmt: skip
 
 
@@ -202,6 +212,12 @@ async def test_another_tenants_key_gets_404_on_every_route(stack, keys):
         ("POST", "/v1/dnc"): "adds to the caller's own do-not-call list",
         ("PUT", "/v1/dnc/lists/{name}"): "replaces the caller's own list of that name",
         ("GET", "/v1/dnc/lists"): "lists the caller's own lists",
+        # lists, exports and reports answer with the key's own tenant's rows (none here), never 404
+        ("GET", "/v1/calls"): "the stranger's own (empty) list",
+        ("GET", "/v1/calls.csv"): "the stranger's own (empty) export",
+        ("GET", "/v1/calls.ndjson"): "the stranger's own (empty) export",
+        ("GET", "/v1/reports/summary"): "the stranger's own (empty) report",
+        ("GET", "/v1/reports/funnel"): "the stranger's own (empty) funnel",
     }
     async with httpx.AsyncClient(base_url=stack.config.api_url, headers=bearer(stranger), timeout=30) as api:
         for (method, path), probe in probes(call_id, campaign_id, contact_id).items():

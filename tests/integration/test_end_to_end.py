@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -51,6 +52,18 @@ async def test_outbound_survey_call(stack, http):
     assert row["duration_s"] == call["duration_s"] > 0
     assert row["cost"] == Decimal(call["amount"]) > 0 and row["currency"] == "KES"
     assert row["hangup_cause"] == "NORMAL_CLEARING"
+    # the call's step trail, through the query API: callbacks with the keys pressed, the actions
+    # run (the invalid 9 re-asks, the 3 is thanked), a reply per live callback, the end last
+    r = await http.get(f"{stack.config.api_url}/v1/calls/{body['call_id']}", headers=auth(stack))
+    assert r.status_code == 200, r.text
+    steps = r.json()["trail"]
+    callbacks = [s for s in steps if s["k"] == "cb"]
+    assert callbacks[-1]["e"] == "call.ended"
+    assert [s["d"] for s in callbacks if "d" in s] == ["9", "3"]
+    assert {s["a"] for s in steps if s["k"] == "act"} >= {"SAY", "COLLECT"}
+    replies = [s for s in steps if s["k"] == "reply"]
+    assert len(replies) == sum(1 for s in callbacks if s["e"] in ("call.started", "input.received"))
+    assert all(a["t"] <= b["t"] for a, b in pairwise(steps) if a["k"] != "cb" and b["k"] != "cb")
 
 
 async def test_inbound_ivr_call(stack, http):

@@ -155,7 +155,7 @@ def sink() -> Iterator[SinkStack]:
 async def cdrs(postgres_server) -> AsyncIterator[asyncpg.Connection]:
     """A connection to the test database, its ``cdrs`` table emptied for this test."""
     conn = await asyncpg.connect(postgres_server.database_url)
-    await conn.execute("TRUNCATE cdrs")
+    await conn.execute("TRUNCATE cdrs, cdr_calls")
     yield conn
     await conn.close()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from switchboard.events import encode
+from switchboard.events import CdrRecorded, decode, encode
 from switchboard.testing import dial_attempt, session_ended
 from switchboard.topics import Topic
 from switchboard_cdr_sink.app import GROUP_ID, build_app
@@ -47,6 +47,21 @@ async def test_a_session_ended_lands_as_one_cdr_however_often_it_is_delivered(bu
     assert (first["status"], first["duration_s"], first["flow_id"]) == ("completed", 48, "survey")
     assert corrected["created_at"] == first["created_at"]
     assert await cdrs.fetchval("SELECT count(*) FROM cdrs") == 1
+
+
+async def test_each_committed_cdr_is_published_on_voice_cdrs_as_the_table_holds_it(bus, sink_app, cdrs):
+    ended = session_ended()
+    async with bus.running(sink_app, capture=(Topic.CDRS.value,)):
+        await bus.publish(Topic.SESSIONS_ENDED.value, encode(ended), key=ended.call_key.encode())
+        stored = await row(cdrs, ended.call_key)
+        await bus.settled(GROUP_ID, Topic.SESSIONS_ENDED.value)
+        (record,) = await bus.published(Topic.CDRS.value, key=ended.call_key.encode())
+    cdr = decode(CdrRecorded, record.value)  # the versioned model analytics consumes
+    assert (cdr.call_key, cdr.status, cdr.duration_s, cdr.cost) == (
+        stored["call_key"], stored["status"], stored["duration_s"], stored["cost"],
+    )  # fmt: skip
+    assert cdr.call_start == stored["call_start"] and cdr.recorded_at == stored["updated_at"]
+    assert cdr.inputs == ended.inputs and cdr.trail == ended.trail
 
 
 async def test_a_poison_record_is_dead_lettered_and_the_batch_still_lands(bus, sink_app, cdrs):

@@ -56,3 +56,46 @@ async def test_within_a_batch_the_last_row_of_a_call_wins(engine, cdrs):
 async def test_an_empty_batch_writes_nothing(engine, cdrs):
     assert await upsert_cdrs(engine, []) == 0
     assert await cdrs.fetchval("SELECT count(*) FROM cdrs") == 0
+
+
+async def test_a_redelivered_call_whose_times_differ_updates_its_one_row(engine, cdrs):
+    """The partition time is fixed by the first copy (cdr_calls): a later copy of the same call
+    with its start a month later still lands on the one row, not a second one in another month."""
+    first = session_ended(started_at=datetime(2024, 5, 31, 23, 59, tzinfo=UTC), duration_s=48)
+    later = session_ended(
+        started_at=datetime(2024, 6, 1, 0, 1, tzinfo=UTC), ended_at=datetime(2024, 6, 1, 0, 2, tzinfo=UTC)
+    )
+    await upsert_cdrs(engine, [row_from_session(first)])
+    await upsert_cdrs(engine, [row_from_session(later)])
+    rows = await cdrs.fetch("SELECT call_start, started_at FROM cdrs WHERE call_key = $1", first.call_key)
+    assert len(rows) == 1
+    assert rows[0]["call_start"] == datetime(2024, 5, 31, 23, 59, tzinfo=UTC)
+    assert rows[0]["started_at"] == datetime(2024, 6, 1, 0, 1, tzinfo=UTC)  # the later copy's values
+
+
+async def test_partitions_are_created_ahead_rows_move_out_of_default_and_old_ones_are_dropped(engine, cdrs):
+    from datetime import date
+
+    from switchboard_cdr_sink.partitions import existing, maintain
+
+    await cdrs.execute("TRUNCATE cdr_calls")
+    for name in await existing(cdrs):
+        if name < "cdrs_y2031":
+            await cdrs.execute(f"DROP TABLE {name}")
+    # a row for March 2031 before its partition exists lands in the default partition
+    await upsert_cdrs(engine, [row_from_session(session_ended(started_at=datetime(2031, 3, 9, tzinfo=UTC)))])
+    assert await cdrs.fetchval("SELECT count(*) FROM cdrs_default") == 1
+    done = await maintain(cdrs, ahead=2, today=date(2031, 2, 14))
+    assert done.created == ["cdrs_y2031m02", "cdrs_y2031m03", "cdrs_y2031m04"]
+    assert await cdrs.fetchval("SELECT count(*) FROM cdrs_default") == 0
+    assert await cdrs.fetchval("SELECT count(*) FROM cdrs_y2031m03") == 1
+    assert (await maintain(cdrs, ahead=2, today=date(2031, 2, 14))).created == []  # idempotent
+    # retention of 1 month on 2031-05-02: every month ending on or before 2031-04-01 goes
+    done = await maintain(cdrs, ahead=0, retention_months=1, today=date(2031, 5, 2))
+    assert done.created == ["cdrs_y2031m05"]
+    assert "cdrs_y2031m03" in done.dropped and "cdrs_y2031m04" not in done.dropped
+    assert await cdrs.fetchval("SELECT count(*) FROM cdrs") == 0
+    assert await cdrs.fetchval("SELECT count(*) FROM cdr_calls") == 0
+    for name in done.created:
+        await cdrs.execute(f"DROP TABLE {name}")
+    await cdrs.execute("DROP TABLE IF EXISTS cdrs_y2031m04")

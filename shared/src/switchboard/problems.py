@@ -278,7 +278,8 @@ EXAMPLE_DETAIL = {
 
 
 class BodyLimit:
-    """ASGI middleware: refuse a request body over ``max_bytes`` with 413 before anything parses
+    """ASGI middleware: refuse a URL holding U+0000 (NUL, in the path or as ``%00`` in the query)
+    with 400, and a request body over ``max_bytes`` with 413 before anything parses
     it, from its ``Content-Length`` or, for a chunked body, as soon as the bytes read pass the
     limit. Units: bytes. ``per_path``: ``(path regex, bytes)`` pairs; the first whose regex matches
     the whole path sets that request's limit instead (a streamed upload route's own)."""
@@ -298,7 +299,15 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        max_bytes = self.limit_for(scope.get("path", ""))
+        path = scope.get("path", "")
+        if "\x00" in path or b"%00" in scope.get("query_string", b""):
+            # U+0000 fits no identifier or filter (PostgreSQL text refuses it): one 400 for every route
+            log.warning("request refused", path=path.replace("\x00", "\\0"), status=400, reason="U+0000 in the URL")
+            await problem(400, "U+0000 (NUL) is not allowed in the URL", instance=path.replace("\x00", "%00"))(
+                scope, receive, send
+            )
+            return
+        max_bytes = self.limit_for(path)
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):

@@ -152,6 +152,7 @@ class CallState(BaseModel):
     loops: dict[str, dict[str, Any]] = Field(default_factory=dict, description="FOREACH state by pointer")
     dynamic_doc: dict[str, Any] | None = Field(default=None, description="flow fetched from a customer app")
     pending_replies: list[str] = Field(default_factory=list, description="one-action providers: replies to come")
+    trail: list[dict[str, Any]] = Field(default_factory=list, description="step trail, see switchboard.trail")
     version: int = 0
 
     def clone(self) -> CallState:

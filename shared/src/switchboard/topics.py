@@ -13,6 +13,7 @@ class Topic(StrEnum):
     - ``DIAL_ATTEMPTS``: key = call key (or call id when rejected); producer dialer; consumer cdr-sink.
     - ``SESSIONS_ENDED``: key = call key; producer flow-runner; consumers cdr-sink, dialer.
     - ``FLOW_ERRORS``: key = call key; producer flow-runner; consumers operators, alerting.
+    - ``CDRS``: key = call key; producer cdr-sink (after the database commit); consumers analytics.
     """
 
     CALL_EVENTS = "voice.call-events"
@@ -20,6 +21,7 @@ class Topic(StrEnum):
     DIAL_ATTEMPTS = "voice.dial-attempts"
     SESSIONS_ENDED = "voice.sessions-ended"
     FLOW_ERRORS = "voice.flow-errors"
+    CDRS = "voice.cdrs"
 
     @property
     def dlq(self) -> str:

@@ -19,7 +19,7 @@ from switchboard.logging import configure_logging
 from switchboard.redis import make_redis
 from switchboard.service import redis_check, service_app
 from switchboard.state import StateStore
-from switchboard_api import calls, campaigns, provider_api
+from switchboard_api import calls, campaigns, cdrs, provider_api, reports
 from switchboard_api.auth import Auth
 from switchboard_api.settings import ApiSettings
 from switchboard_api.tenancy import TenantStore
@@ -53,4 +53,7 @@ def build_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(calls.build_router(settings, broker, redis, flows, clients, auth))
     app.include_router(campaigns.build_router(settings, clients, flows, auth, db))
     app.include_router(provider_api.build_router(clients, StateStore(redis), auth))
+    # the CDR routes before /v1/calls/{call_id}/…: /v1/calls.csv must not be read as a call id
+    app.include_router(cdrs.build_router(engine, auth))
+    app.include_router(reports.build_router(engine, auth))
     return app

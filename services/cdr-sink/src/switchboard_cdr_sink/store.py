@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func
-from sqlalchemy.dialects.postgresql import insert
+import asyncpg
+import orjson
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from switchboard.events import CallStatus, DialAttempt, Direction, SessionEnded
@@ -55,11 +56,51 @@ def row_from_rejected_dial(attempt: DialAttempt) -> dict[str, Any]:
         "provider_status": attempt.provider_status[:200],
         "raw_invalid": {},
         "tenant_id": attempt.tenant_id,
+        "trail": [],
     }
 
 
-async def upsert_cdrs(engine: AsyncEngine, rows: list[dict[str, Any]]) -> int:
+COLUMNS: tuple[str, ...] = tuple(c.name for c in cdrs.columns if c.name not in ("created_at", "updated_at"))
+"""The columns the sink writes (``created_at``/``updated_at`` are the database's)."""
+JSON_COLUMNS = frozenset(c.name for c in cdrs.columns if isinstance(c.type, JSONB))
+STAGE = "cdrs_stage"
+_CREATE_STAGE = f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (LIKE cdrs INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+_REGISTER = f"""
+INSERT INTO cdr_calls (call_key, call_start) SELECT call_key, call_start FROM {STAGE}
+ON CONFLICT (call_key) DO NOTHING"""
+_UPSERT = f"""
+INSERT INTO cdrs ({", ".join(COLUMNS)})
+SELECT {", ".join("k.call_start" if c == "call_start" else f"s.{c}" for c in COLUMNS)}
+FROM {STAGE} s JOIN cdr_calls k USING (call_key)
+ON CONFLICT (call_key, call_start) DO UPDATE SET
+{", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c not in ("call_key", "call_start"))}, updated_at = now()"""
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, default=str).decode()
+
+
+def record_of(row: dict[str, Any]) -> tuple[Any, ...]:
+    """``row`` as a tuple in :data:`COLUMNS` order, JSON columns serialised, ``call_start``
+    (the partition time this copy proposes: ``started_at``, else ``ended_at``) filled in."""
+    if row.get("call_start") is None:
+        row = {**row, "call_start": row.get("started_at") or row["ended_at"]}
+    return tuple(_json(row.get(c, [] if c == "trail" else {})) if c in JSON_COLUMNS else row.get(c) for c in COLUMNS)
+
+
+async def upsert_cdrs(
+    engine: AsyncEngine, rows: list[dict[str, Any]], landed: dict[str, tuple[Any, Any]] | None = None
+) -> int:
     """Insert or overwrite ``rows`` in one transaction. Returns how many were written.
+
+    The rows are copied (``COPY … FROM STDIN``, binary) into a temporary staging table, each new
+    call key is registered in ``cdr_calls`` with its partition time, then one
+    ``INSERT … SELECT … ON CONFLICT (call_key, call_start) DO UPDATE`` moves them into ``cdrs``:
+    three round trips a batch whatever its size, no statement rebuilt per batch. A value out of a
+    column's bounds fails the COPY with the column's SQLSTATE (class 22/23), as the insert did.
+
+    ``landed``, when given, gets ``call_key → (call_start, updated_at)`` of each row written (the
+    partition time the row has, which may be an earlier copy's, and the commit's time).
 
     Within one batch the last row for a call key wins (PostgreSQL refuses two conflicting rows in
     one ``INSERT … ON CONFLICT``).
@@ -67,12 +108,21 @@ async def upsert_cdrs(engine: AsyncEngine, rows: list[dict[str, Any]]) -> int:
     unique = list({row["call_key"]: row for row in rows}.values())
     if not unique:
         return 0
-    stmt = insert(cdrs).values(unique)
-    updates: dict[str, Any] = {
-        c.name: stmt.excluded[c.name] for c in cdrs.columns if c.name not in ("call_key", "created_at")
-    }
-    updates["updated_at"] = func.now()
-    stmt = stmt.on_conflict_do_update(index_elements=[cdrs.c.call_key], set_=updates)
-    async with engine.begin() as conn:
-        await conn.execute(stmt)
+    records = [record_of(row) for row in unique]
+    async with engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        db: asyncpg.Connection = raw.driver_connection
+        async with db.transaction():
+            await db.execute(_CREATE_STAGE)
+            try:
+                await db.copy_records_to_table(STAGE, records=records, columns=COLUMNS)
+            except (OverflowError, TypeError, ValueError) as exc:
+                # the driver's encoder refused a value (an integer out of int4, a wrong type)
+                # before PostgreSQL saw it: the row's fault, as for a bound parameter (SQLSTATE 22000)
+                raise asyncpg.DataError(f"invalid input for COPY: {exc}") from exc
+            await db.execute(_REGISTER)
+            written = await db.fetch(_UPSERT + " RETURNING call_key, call_start, updated_at")
+    if landed is not None:
+        for r in written:
+            landed[r[0]] = (r[1], r[2])
     return len(unique)

@@ -91,7 +91,9 @@ class Refused:
     error: BaseException
 
 
-async def land(engine: AsyncEngine, items: list[Pending]) -> list[Refused]:
+async def land(
+    engine: AsyncEngine, items: list[Pending], landed: dict[str, tuple[Any, Any]] | None = None
+) -> list[Refused]:
     """Write ``items`` (upsert, idempotent), isolating the rows PostgreSQL refuses by bisection.
 
     Returns the refused rows with their errors, in order; every other row is committed. Raises the
@@ -104,7 +106,7 @@ async def land(engine: AsyncEngine, items: list[Pending]) -> list[Refused]:
     if not items:
         return []
     try:
-        await upsert_cdrs(engine, [item.row for item in items])
+        await upsert_cdrs(engine, [item.row for item in items], landed)
         return []
     except Exception as exc:
         if not is_refusal(exc):
@@ -112,7 +114,7 @@ async def land(engine: AsyncEngine, items: list[Pending]) -> list[Refused]:
         if len(items) == 1:
             return [Refused(items[0], exc)]
     middle = len(items) // 2
-    return [*await land(engine, items[:middle]), *await land(engine, items[middle:])]
+    return [*await land(engine, items[:middle], landed), *await land(engine, items[middle:], landed)]
 
 
 @dataclass
@@ -179,14 +181,15 @@ class BatchWriter:
         self.backoff_s = backoff_s
         self.backoff_max_s = backoff_max_s
 
-    async def write(self, items: list[Pending]) -> list[Refused]:
+    async def write(self, items: list[Pending], landed: dict[str, tuple[Any, Any]] | None = None) -> list[Refused]:
         """:func:`land` ``items``, retrying any error that is not a refusal. Returns the refused
-        rows. Raises :class:`DatabaseUnavailable` after ``budget_s`` of failures."""
+        rows (``landed``: see :func:`~switchboard_cdr_sink.store.upsert_cdrs`). Raises
+        :class:`DatabaseUnavailable` after ``budget_s`` of failures."""
         deadline = time.monotonic() + self.budget_s
         delay = self.backoff_s
         while True:
             try:
-                refused = await land(self.engine, items)
+                refused = await land(self.engine, items, landed)
             except Exception as exc:
                 name, message = database_error(exc)
                 self.health.retrying(f"{name}: {message}")

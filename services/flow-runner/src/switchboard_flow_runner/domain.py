@@ -14,6 +14,7 @@ from typing import assert_never
 
 from pydantic import BaseModel
 
+from switchboard import trail
 from switchboard.errors import FlowError
 from switchboard.events import (
     DEFAULT_TENANT,
@@ -109,6 +110,7 @@ def take_turn(state: CallState, event: CallEvent, flow: Flow | None, engine: Eng
         first, *rest = state.pending_replies
         state.pending_replies = rest
         state.mark_applied(event.event_id)
+        state.trail = trail.extend(state.trail, trail.turn(event, (), 1))
         return Turn(state, unpack(first.encode()))
     return _finish(apply_event(state, event, flow, engine), event, engine, 0)
 
@@ -125,6 +127,7 @@ def continue_turn(turn: Turn, answer: FetchAnswer, event: CallEvent, engine: Eng
     after = run(before.flow, before.state, None, engine, answer=answer)
     after.actions = [*before.actions, *after.actions]
     after.effects = [*before.effects, *after.effects]
+    after.ran = [*before.ran, *after.ran]
     return _finish(after, event, engine, fetches)
 
 
@@ -141,6 +144,7 @@ def _finish(transition: Transition, event: CallEvent, engine: EngineSettings, fe
     first = replies[0] if replies else Reply(b"{}", "application/json")
     state.pending_replies = [pack(r).decode() for r in replies[1:]]
     state.mark_applied(event.event_id)
+    state.trail = trail.extend(state.trail, trail.turn(event, transition.ran, len(transition.actions)))
     outgoing = [_effect(state, event, n, effect) for n, effect in enumerate(transition.effects)]
     if transition.error is not None:
         outgoing.append(_flow_error(state, transition.error))
@@ -216,4 +220,5 @@ def session_ended(state: CallState | None, event: CallEvent) -> SessionEnded:
         session_data=dict(state.session_data) if state else {},
         flow_error=state.flow_error if state else None,
         raw_invalid=dict(event.raw_invalid),
+        trail=trail.extend(state.trail if state else [], [trail.callback(event)]),
     )

@@ -17,6 +17,7 @@ from dataclasses import replace
 from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
 
+from switchboard import trail
 from switchboard.errors import TransientError
 from switchboard.events import CallEvent, CallEventType, Direction, encode
 from switchboard.flow.actions.base import EngineSettings
@@ -90,6 +91,7 @@ class CallEventHandler:
             await self._live(state, event)
         elif state is not None:  # progress, ringing, transfer: note it, nothing to answer
             state.mark_applied(event.event_id)
+            state.trail = trail.extend(state.trail, [trail.callback(event)])
             if event.call_id and not state.call_id:
                 state.call_id = event.call_id
             await self._save(state)

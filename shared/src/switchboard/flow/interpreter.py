@@ -79,6 +79,8 @@ class Transition:
     fetch: FetchRequest | None = None
     effects: list[Effect] = field(default_factory=list)
     flow: Flow | None = None
+    ran: list[Any] = field(default_factory=list)
+    """The actions run (``Node``s, in order), for the call's step trail."""
 
 
 def build_scope(state: CallState, event: CallEvent | None) -> dict[str, Any]:
@@ -148,7 +150,7 @@ def run(
     except (FlowError, ExpressionError) as exc:
         at = ctx.at or (tuple(state.pc) if state.pc else None)
         pointer = getattr(exc, "pointer", None) or (pointer_of(at) if at else None)
-        return fail(Transition(ctx.state, ctx.out, flow=ctx.flow), FlowFault(str(exc), pointer), settings)
+        return fail(Transition(ctx.state, ctx.out, flow=ctx.flow, ran=ctx.ran), FlowFault(str(exc), pointer), settings)
     except Exception as exc:
         INTERNAL_ERRORS[type(exc).__name__] += 1
         log.exception(
@@ -220,6 +222,7 @@ def _run(ctx: Context, event: CallEvent | None, answer: FetchAnswer | None) -> T
         node = ctx.flow.at(path)
         assert node is not None
         ctx.at = path  # state.pc is written at the stop only: a pydantic assignment per step costs
+        ctx.ran.append(node)
         outcome = node.spec.step(ctx, node)
         if isinstance(outcome, Jump):
             path = _resolve(ctx, outcome.path)
@@ -243,7 +246,7 @@ def _run(ctx: Context, event: CallEvent | None, answer: FetchAnswer | None) -> T
 
 
 def _transition(ctx: Context, *, ended: bool = False, fetch: FetchRequest | None = None) -> Transition:
-    return Transition(ctx.state, ctx.out, ended=ended, fetch=fetch, effects=ctx.effects, flow=ctx.flow)
+    return Transition(ctx.state, ctx.out, ended=ended, fetch=fetch, effects=ctx.effects, flow=ctx.flow, ran=ctx.ran)
 
 
 def fail(transition: Transition, fault: FlowFault | None, settings: EngineSettings) -> Transition:
@@ -261,4 +264,5 @@ def fail(transition: Transition, fault: FlowFault | None, settings: EngineSettin
         internal_error=fault is None,
         effects=transition.effects,
         flow=transition.flow,
+        ran=transition.ran,
     )

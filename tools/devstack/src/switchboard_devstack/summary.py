@@ -1,12 +1,19 @@
-"""The demo's summary, read back from PostgreSQL's ``cdrs`` (never from the demo's own counters)."""
+"""The demo's summary, read back through the reports API (``GET /v1/reports/summary`` and
+``GET /v1/reports/funnel``, scope ``cdrs:read``) with each demo tenant's key: the figures a
+customer's own tooling would see, never the demo's own counters. The demo's tenants are ``local``
+(the outbound campaign, ``.stack/api-key.json``) and ``default`` (the inbound IVR calls,
+``.stack/api-key-default.json``); figures across tenants are the sums of each tenant's."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-import asyncpg
+import httpx
+import orjson
 
 
 @dataclass
@@ -22,46 +29,68 @@ class Summary:
     by_tenant: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def read_summary(database_url: str, *, since_campaign: str | None = None) -> Summary:
-    """Aggregate the CDRs; with ``since_campaign``, outbound figures count that campaign only."""
-    conn = await asyncpg.connect(database_url)
-    try:
-        s = Summary()
-        s.total = await conn.fetchval("SELECT count(*) FROM cdrs")
-        s.by_status = dict(await conn.fetch("SELECT status, count(*) FROM cdrs GROUP BY status ORDER BY 2 DESC"))
-        s.by_direction = dict(await conn.fetch("SELECT direction, count(*) FROM cdrs GROUP BY direction"))
-        row = await conn.fetchrow(
-            "SELECT count(*) FILTER (WHERE status = 'completed')::float / NULLIF(count(*), 0) AS rate "
-            "FROM cdrs WHERE direction = 'outbound'"
-        )
-        s.answer_rate_outbound = row["rate"] or 0.0
-        s.mean_duration_s = float(
-            await conn.fetchval("SELECT coalesce(avg(duration_s), 0) FROM cdrs WHERE status = 'completed'")
-        )
-        s.cost_by_currency = dict(
-            await conn.fetch("SELECT currency, sum(cost) FROM cdrs WHERE currency IS NOT NULL GROUP BY currency")
-        )
-        s.survey_answers = dict(
-            await conn.fetch(
-                "SELECT inputs->>'rating' AS answer, count(*) FROM cdrs WHERE flow_id = 'survey' "
-                "AND inputs ? 'rating' GROUP BY 1 ORDER BY 1"
-            )
-        )
-        s.ivr_choices = dict(
-            await conn.fetch(
-                "SELECT inputs->>'menu' AS choice, count(*) FROM cdrs WHERE flow_id = 'ivr' "
-                "AND inputs ? 'menu' GROUP BY 1 ORDER BY 1"
-            )
-        )
-        s.by_tenant = [
-            dict(row)
-            for row in await conn.fetch(
-                "SELECT tenant_id, direction, count(*) AS calls, "
-                "count(*) FILTER (WHERE status = 'completed') AS answered, "
-                "sum(cost) AS cost, min(currency) AS currency "
-                "FROM cdrs GROUP BY tenant_id, direction ORDER BY tenant_id, direction"
-            )
-        ]
-        return s
-    finally:
-        await conn.close()
+def demo_keys(root: Path) -> dict[str, str]:
+    """Tenant id → API key, for the demo's key files that exist under the stack's ``root``."""
+    keys = {}
+    for name in ("api-key.json", "api-key-default.json"):
+        path = root / name
+        if path.exists():
+            body = orjson.loads(path.read_bytes())
+            keys[str(body["tenant_id"])] = str(body["key"])
+    return keys
+
+
+async def read_summary(api_url: str, keys: dict[str, str]) -> Summary:
+    """Aggregate each tenant's reports into the demo's summary."""
+    s = Summary()
+    status: Counter[str] = Counter()
+    direction: Counter[str] = Counter()
+    survey: Counter[str] = Counter()
+    ivr: Counter[str] = Counter()
+    answered_total = 0
+    duration_total = 0.0
+    outbound_calls = outbound_answered = 0
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
+        for tenant, key in keys.items():
+            headers = {"Authorization": f"Bearer {key}"}
+
+            async def report(path: str, headers: dict[str, str] = headers, **params: str) -> Any:
+                r = await client.get(path, params=params, headers=headers)
+                r.raise_for_status()
+                return r.json()
+
+            for g in (await report("/v1/reports/summary", group_by="status"))["groups"]:
+                status[g["group"]] += g["calls"]
+            for g in (await report("/v1/reports/summary", group_by="direction"))["groups"]:
+                direction[g["group"]] += g["calls"]
+                answered_total += g["answered"]
+                duration_total += g["acd_s"] * g["answered"]
+                costs = {c: Decimal(v) for c, v in g["cost"].items()}
+                for currency, amount in costs.items():
+                    s.cost_by_currency[currency] = s.cost_by_currency.get(currency, Decimal(0)) + amount
+                if g["group"] == "outbound":
+                    outbound_calls += g["calls"]
+                    outbound_answered += g["answered"]
+                cost = next(iter(costs.values()), None)
+                currency = next(iter(costs), None)
+                s.by_tenant.append(
+                    {
+                        "tenant_id": tenant,
+                        "direction": g["group"],
+                        "calls": g["calls"],
+                        "answered": g["answered"],
+                        "cost": cost,
+                        "currency": currency,
+                    }
+                )
+            survey.update((await report("/v1/reports/funnel", flow="survey"))["collects"].get("rating", {}))
+            ivr.update((await report("/v1/reports/funnel", flow="ivr"))["collects"].get("menu", {}))
+    s.total = sum(status.values())
+    s.by_status = dict(status.most_common())
+    s.by_direction = dict(direction)
+    s.answer_rate_outbound = outbound_answered / outbound_calls if outbound_calls else 0.0
+    s.mean_duration_s = duration_total / answered_total if answered_total else 0.0
+    s.survey_answers = dict(sorted(survey.items()))
+    s.ivr_choices = dict(sorted(ivr.items()))
+    s.by_tenant.sort(key=lambda r: (r["tenant_id"], r["direction"]))
+    return s

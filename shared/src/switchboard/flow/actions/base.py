@@ -116,6 +116,7 @@ class Context:
     replace_with: dict[str, Any] | None = None  # a dynamic flow document to continue with
     switch_to: Flow | None = None  # a named flow to continue with
     at: tuple[int | str, ...] | None = None  # the path of the action running (state.pc is set at a stop)
+    ran: list[Any] = field(default_factory=list)  # the Nodes run this turn, in order (the call's step trail)
 
     def render(self, text: Any) -> str:
         return render_template(str(text), self.scope)
