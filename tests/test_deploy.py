@@ -168,3 +168,19 @@ def test_consumers_scale_on_lag_within_the_partitions_and_http_services_on_cpu(
     assert set(of_kind(docs, "HorizontalPodAutoscaler")) == {"webhook-ingress", "api"}
     assert set(of_kind(docs, "PodDisruptionBudget")) >= set(SERVICES)
     assert {"switchboard-migrate", "switchboard-topics"} <= set(of_kind(docs, "Job"))
+
+
+def test_alerts_and_dashboard_use_only_metrics_the_services_export() -> None:
+    """Every metric an alert rule or a dashboard panel reads is one ``switchboard.metrics`` defines."""
+    from prometheus_client import REGISTRY
+
+    import switchboard.metrics  # noqa: F401  (registers the metrics)
+
+    suffixes = ("", "_total", "_bucket", "_count", "_sum")
+    exported = {family.name + suffix for family in REGISTRY.collect() for suffix in suffixes}
+    rules = yaml.safe_load((DEPLOY / "observability" / "alerts.yaml").read_text())
+    exprs = [r["expr"] for g in rules["groups"] for r in g["rules"]]
+    dashboard = yaml.safe_load((DEPLOY / "observability" / "grafana-dashboard.json").read_text())
+    exprs += [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    used = {m for e in exprs for m in re.findall(r"\bswitchboard_[a-z_]+", e)}
+    assert used and used <= exported, used - exported

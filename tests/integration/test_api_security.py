@@ -31,7 +31,7 @@ from .helpers import read_topic, wait_cdr, wait_for
 
 pytestmark = pytest.mark.integration
 
-OPS_ROUTES = {"/health", "/ready", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+OPS_ROUTES = {"/health", "/ready", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
 
 def number() -> str:

@@ -35,6 +35,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_not_exception_type, wait_exponential
 
+from switchboard import metrics
 from switchboard.errors import InvalidEvent, TransientError
 from switchboard.logging import get_logger
 from switchboard.settings import ServiceSettings
@@ -100,6 +101,7 @@ async def publish_dlq(
         all_headers["x-error-field"] = str(field)
     all_headers.update(headers or {})
     await broker.publish(body, f"{topic}.dlq", key=key, headers=all_headers)
+    metrics.DLQ_RECORDS.labels(topic).inc()
     log.error(
         "event dead-lettered",
         topic=topic,

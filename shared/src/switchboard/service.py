@@ -2,7 +2,8 @@
 
 ``service_app`` returns a FastAPI app whose lifespan starts the Kafka broker (consumers) or only
 connects it (producers), and on shutdown stops it (finishing in-flight handlers) and closes the
-other clients. ``/health`` is liveness; ``/ready`` runs each named check (an async callable
+other clients. ``/metrics`` serves :mod:`switchboard.metrics`;
+``/health`` is liveness; ``/ready`` runs each named check (an async callable
 returning a bool) and answers 503 with the failing names when one is false. Errors are answered
 as ``problem+json`` (:func:`switchboard.problems.install`).
 """
@@ -15,10 +16,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from faststream.kafka import KafkaBroker
 
-from switchboard import __version__, problems
+from switchboard import __version__, metrics, problems
 
 Check = Callable[[], Awaitable[bool]]
 
@@ -71,6 +72,10 @@ def service_app(
     app.state.broker = broker  # tests run the app on FastStream's TestKafkaBroker(app.state.broker)
     problems.install(app, max_body_bytes=max_body_bytes, body_limits=body_limits)
     all_checks: dict[str, Check] = {"kafka": lambda: broker.ping(timeout=2), **(checks or {})}
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics (text exposition format)")
+    async def metrics_endpoint() -> Response:
+        return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE_LATEST)
 
     @app.get("/health", tags=["ops"], summary="Liveness")
     async def health() -> dict[str, str]:

@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from switchboard import metrics
 from switchboard.logging import get_logger
 from switchboard_cdr_sink.store import upsert_cdrs
 
@@ -207,4 +208,5 @@ class BatchWriter:
                 continue
             self.health.recovered()
             self.health.written += len(items) - len(refused)
+            metrics.CDRS_WRITTEN.inc(len(items) - len(refused))
             return refused

@@ -26,6 +26,7 @@ import orjson
 from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
 
+from switchboard import metrics
 from switchboard.accounts import ProviderClients
 from switchboard.errors import ProviderError, TransientError
 from switchboard.events import DialAttempt, DialRequest, Direction, encode
@@ -114,7 +115,9 @@ class Dialer:
         # The REST client (made on first use; an httpx client costs ~0.1 s to build) is made
         # before the wait, so the slot's moment goes to the request itself, not to setting up.
         self.clients.client(request.provider, request.account)
+        waited = time.monotonic()
         grant = await self.admit(request, account) if account is not None else None
+        metrics.DIAL_PACING_SECONDS.observe(time.monotonic() - waited)
         if not await self.redis.set(done, request.call_id, nx=True, ex=7 * 24 * 3600):
             # a twin with the same idempotency key got there first: its leases stay, ours go
             if await self.redis.get(done) != request.call_id.encode():
@@ -137,6 +140,9 @@ class Dialer:
         key = (attempt.call_key or request.call_id).encode()
         await self.broker.publish(encode(attempt), Topic.DIAL_ATTEMPTS.value, key=key)
         await self._hand_back(attempt)
+        metrics.DIAL_ATTEMPTS.labels(
+            attempt.provider, "accepted" if attempt.accepted else attempt.provider_status
+        ).inc()
         log.info(
             "dial attempt",
             accepted=attempt.accepted,

@@ -24,8 +24,9 @@ from redis.asyncio import Redis
 from starlette.exceptions import HTTPException
 from tenacity import AsyncRetrying, stop_after_delay, wait_exponential
 
+from switchboard import metrics
 from switchboard.accounts import ProviderClients
-from switchboard.errors import Forbidden, InvalidEvent, ServiceUnavailable
+from switchboard.errors import AuthenticationFailed, Forbidden, InvalidEvent, ServiceUnavailable
 from switchboard.events import CallEvent, encode
 from switchboard.logging import bind_call, get_logger
 from switchboard.problems import responses
@@ -82,8 +83,12 @@ async def read_callback(
     )
 
 
+FALLBACK_HEADER = "X-Switchboard-Fallback"
+RESULTS = ("reply", "fallback", "refused", "unavailable", "error")
+
+
 def as_response(reply: Reply, *, fallback: bool = False) -> Response:
-    headers = {"X-Switchboard-Fallback": "1"} if fallback else None
+    headers = {FALLBACK_HEADER: "1"} if fallback else None
     return Response(reply.body, media_type=reply.content_type, headers=headers)
 
 
@@ -231,6 +236,7 @@ class CallbackHandler:
             except Exception as exc:
                 raise ServiceUnavailable("the event could not be recorded in time; retry later") from exc
             if first is not None:
+                metrics.DUPLICATES.labels(provider.name).inc()
                 log.info("duplicate callback", first_event_id=first, type=event.type)
             return as_response(provider.ack(source))
         assert answered is not None
@@ -244,6 +250,7 @@ class CallbackHandler:
                 raise
             if first is not None:
                 self.replies.forget(event.event_id, answered)
+                metrics.DUPLICATES.labels(provider.name).inc()
                 log.info("duplicate callback", first_event_id=first, type=event.type)
                 awaited[0] = first
                 return await self.replies.wait(event.call_key, first, deadline - time.monotonic())
@@ -292,10 +299,28 @@ def build_router(handler: CallbackHandler) -> APIRouter:
     settings = handler.settings
 
     def endpoint(provider: Provider, source: CallbackSource) -> Callable[..., Awaitable[Response]]:
+        answered = metrics.CALLBACK_SECONDS.labels(provider.name)
+        results = {r: metrics.CALLBACKS.labels(provider.name, r) for r in RESULTS}
+
         async def receive(request: Request) -> Response:
-            if reason := check(request, settings, request.path_params.get("token")):
-                raise Forbidden(f"forbidden: {reason}")
-            return await handler.handle(request, provider, source)
+            started = time.monotonic()
+            result = "error"
+            try:
+                if reason := check(request, settings, request.path_params.get("token")):
+                    result = "refused"
+                    raise Forbidden(f"forbidden: {reason}")
+                response = await handler.handle(request, provider, source)
+                result = "fallback" if FALLBACK_HEADER in response.headers else "reply"
+                return response
+            except (InvalidEvent, AuthenticationFailed):
+                result = "refused"
+                raise
+            except ServiceUnavailable:
+                result = "unavailable"
+                raise
+            finally:
+                results[result].inc()
+                answered.observe(time.monotonic() - started)
 
         return receive
 
