@@ -22,7 +22,6 @@ import os
 import platform
 import shutil
 import signal
-import statistics
 import sys
 import tempfile
 import time
@@ -32,17 +31,11 @@ from typing import Any
 
 import httpx
 
+from common import PeakRss, spread_by_key
 from switchboard_devstack.stack import REPO, Stack, StackConfig
 
 RESULTS = REPO / "bench" / "results" / "campaign_upload.json"
 BATCH = 10_000
-
-
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 def row(i: int) -> str:
@@ -65,25 +58,13 @@ async def one_run(api_url: str, key: str, pid: int, rows: int) -> dict[str, Any]
         r = await api.post("/v1/campaigns", json={"name": "bench upload", "flow": "survey"})
         r.raise_for_status()
         cid = r.json()["campaign_id"]
-        before = rss_kb(pid)
-        peak = before
-        done = False
-
-        async def sample() -> None:
-            nonlocal peak
-            while not done:
-                peak = max(peak, rss_kb(pid))
-                await asyncio.sleep(0.05)
-
-        sampler = asyncio.create_task(sample())
         sent = [0]
-        started = time.monotonic()
-        r = await api.post(
-            f"/v1/campaigns/{cid}/contacts", content=body(rows, sent), headers={"Content-Type": "text/csv"}
-        )
-        elapsed = time.monotonic() - started
-        done = True
-        await sampler
+        async with PeakRss(pid) as rss:
+            started = time.monotonic()
+            r = await api.post(
+                f"/v1/campaigns/{cid}/contacts", content=body(rows, sent), headers={"Content-Type": "text/csv"}
+            )
+            elapsed = time.monotonic() - started
         r.raise_for_status()
         report = r.json()
     return {
@@ -93,14 +74,10 @@ async def one_run(api_url: str, key: str, pid: int, rows: int) -> dict[str, Any]
         "rejected": report["rejected"],
         "seconds": round(elapsed, 2),
         "rows_per_s": round(rows / elapsed),
-        "rss_before_mb": round(before / 1024, 1),
-        "rss_peak_mb": round(peak / 1024, 1),
-        "rss_growth_mb": round((peak - before) / 1024, 1),
+        "rss_before_mb": round(rss.before, 1),
+        "rss_peak_mb": round(rss.peak, 1),
+        "rss_growth_mb": round(rss.growth, 1),
     }
-
-
-def spread(values: list[float]) -> dict[str, float]:
-    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
 
 
 def main() -> None:
@@ -131,7 +108,7 @@ def main() -> None:
     finally:
         stack.down()
         shutil.rmtree(root, ignore_errors=True)
-    summary = {k: spread([r[k] for r in runs]) for k in ("seconds", "rows_per_s", "rss_growth_mb", "rss_peak_mb")}
+    summary = spread_by_key(runs, ("seconds", "rows_per_s", "rss_growth_mb", "rss_peak_mb"))
     for k, v in summary.items():
         print(f"{k:14} min {v['min']}  median {v['median']}  max {v['max']}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

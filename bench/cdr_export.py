@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import signal
-import statistics
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from common import PeakRss, spread_by_key
 from switchboard_devstack.stack import REPO, Stack, StackConfig
 
 RESULTS = REPO / "bench" / "results" / "cdr_export.json"
@@ -52,49 +52,29 @@ FROM generate_series(1, $1) i;
 """
 
 
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 async def export(stack: Stack, path: str, rows: int) -> dict[str, float]:
-    pid = stack.pid("api")
-    before = rss_mib(pid)
-    peak = before
-    done = False
-
-    async def sample() -> None:
-        nonlocal peak
-        while not done:
-            peak = max(peak, rss_mib(pid))
-            await asyncio.sleep(0.1)
-
-    sampler = asyncio.create_task(sample())
     size = lines = 0
-    t0 = time.perf_counter()
     headers = {"Authorization": f"Bearer {stack.api_key()}"}
-    async with (
-        httpx.AsyncClient(base_url=stack.config.api_url, headers=headers, timeout=600) as client,
-        client.stream("GET", path, params={"campaign": "export"}) as r,
-    ):
-        r.raise_for_status()
-        async for chunk in r.aiter_bytes():
-            size += len(chunk)
-            lines += chunk.count(b"\n")
-    elapsed = time.perf_counter() - t0
-    done = True
-    await sampler
+    async with PeakRss(stack.pid("api"), every_s=0.1) as rss:
+        t0 = time.perf_counter()
+        async with (
+            httpx.AsyncClient(base_url=stack.config.api_url, headers=headers, timeout=600) as client,
+            client.stream("GET", path, params={"campaign": "export"}) as r,
+        ):
+            r.raise_for_status()
+            async for chunk in r.aiter_bytes():
+                size += len(chunk)
+                lines += chunk.count(b"\n")
+        elapsed = time.perf_counter() - t0
     data_lines = lines - (1 if path.endswith(".csv") else 0)
     assert data_lines == rows, f"{path}: {data_lines} lines for {rows} rows"
     return {
         "rows_per_s": round(rows / elapsed),
         "mb_per_s": round(size / elapsed / 1e6, 1),
         "seconds": round(elapsed, 1),
-        "rss_before_mib": round(before, 1),
-        "rss_peak_mib": round(peak, 1),
-        "rss_growth_mib": round(peak - before, 1),
+        "rss_before_mib": round(rss.before, 1),
+        "rss_peak_mib": round(rss.peak, 1),
+        "rss_growth_mib": round(rss.growth, 1),
     }
 
 
@@ -147,14 +127,7 @@ def main() -> None:
     finally:
         stack.down()
         shutil.rmtree(root, ignore_errors=True)
-    summary = {
-        name: {
-            "min": min(r[name] for r in runs),
-            "median": statistics.median(r[name] for r in runs),
-            "max": max(r[name] for r in runs),
-        }
-        for name in runs[0]
-    }
+    summary = spread_by_key(runs)
     print(json.dumps(summary, indent=2))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(

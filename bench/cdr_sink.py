@@ -26,7 +26,6 @@ import json
 import os
 import shutil
 import signal
-import statistics
 import sys
 import tempfile
 import time
@@ -40,6 +39,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 sys.path.insert(0, str(Path(__file__).parent))
+from common import spread_by_key
 from profiles import start as start_profile
 from profiles import summarise
 from switchboard.events import CallStatus, Direction, SessionEnded, encode
@@ -169,14 +169,7 @@ def main() -> None:
     finally:
         stack.down()
         shutil.rmtree(root, ignore_errors=True)
-    summary = {
-        name: {
-            "min": min(r[name] for r in runs),
-            "median": statistics.median(r[name] for r in runs),
-            "max": max(r[name] for r in runs),
-        }
-        for name in runs[0]
-    }
+    summary = spread_by_key(runs)
     print(json.dumps(summary, indent=2))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
