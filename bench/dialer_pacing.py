@@ -132,6 +132,7 @@ async def one_run(stack: Stack, args: argparse.Namespace, *, kill: str | None) -
         "min_gap_ms": round(min(gaps) * 1000, 1) if gaps else None,
         "p1_gap_ms": round(sorted(gaps)[len(gaps) // 100] * 1000, 1) if gaps else None,
         "max_gap_ms": round(max(gaps) * 1000, 1) if gaps else None,
+        "max_gap_after_s": round(times[gaps.index(max(gaps))] - times[0], 2) if gaps else None,
         "max_live_sim": max((s[0] for s in samples), default=0),
         "max_live_leases": max((s[1] for s in samples), default=0),
         "leases_left_after_drain": leftover,

@@ -4,14 +4,19 @@ request rings once at the simulator, and no live-call lease is left behind once 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import time
 import uuid
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 
-from switchboard.events import CampaignPolicy, DialRequest, encode
+from switchboard.events import CampaignPolicy, DialRequest, Direction, SessionEnded, encode
+from switchboard.pacing import Admission, Lease
 from switchboard.redis import lease_call_key, lease_key
 from switchboard.topics import Topic
 
@@ -63,3 +68,47 @@ async def test_a_replica_killed_mid_run_leaks_nothing(stack):
         await redis.aclose()
         if replica in stack.replicas():
             stack.stop(replica)
+
+
+async def test_ends_are_released_while_a_replica_is_frozen(stack):
+    """Every replica reads every end (no group): with the first dialer frozen (SIGSTOP, so its
+    group membership stands and its ``dialer-ends`` partitions are not read), a second replica
+    still releases the leases of calls whose ends sit on those partitions, before any session
+    timeout or rebalance could hand them over."""
+    replica = stack.start_replica("dialer")
+    redis = aioredis.from_url(stack.config.redis_url)
+    admission = Admission(redis, lease_s=120)
+    account = f"frozen-{uuid.uuid4().hex[:8]}"
+    call_ids = [f"call-{uuid.uuid4().hex}" for _ in range(16)]  # keys spread over every partition
+    producer = AIOKafkaProducer(bootstrap_servers=stack.config.kafka_bootstrap)
+    await producer.start()
+    frozen = stack.pid("dialer")
+    try:
+        await asyncio.sleep(5)  # the replica's join settled (Tansu holds a rebalance 3 s)
+        for call_id in call_ids:
+            assert (await admission.admit(call_id, [Lease("account", account, 100)])).granted
+        os.kill(frozen, signal.SIGSTOP)
+        started = time.monotonic()
+        for call_id in call_ids:
+            end = SessionEnded(
+                call_key=f"sim-{call_id}",
+                call_id=call_id,
+                provider="africastalking",
+                direction=Direction.OUTBOUND,
+                caller_number="+254700000001",
+                destination_number="+254711000000",
+                status="completed",
+                ended_at=datetime.now(UTC),
+            )
+            await producer.send_and_wait(Topic.SESSIONS_ENDED.value, encode(end), key=end.call_key.encode())
+
+        async def released() -> bool:
+            return await redis.zcard(lease_key("account", account)) == 0
+
+        await wait_for(released, 3, 0.1)  # under the 6 s session timeout: no rebalance involved
+        assert time.monotonic() - started < 4
+    finally:
+        os.kill(frozen, signal.SIGCONT)
+        await producer.stop()
+        await redis.aclose()
+        stack.stop(replica)

@@ -41,7 +41,7 @@ def build_app(settings: DialerSettings | None = None) -> FastAPI:
         max_workers=min(settings.dialer_concurrency, settings.kafka_partitions),
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         session_timeout_ms=settings.dialer_session_timeout_ms,
-        heartbeat_interval_ms=settings.dialer_session_timeout_ms // 3,
+        heartbeat_interval_ms=settings.dialer_heartbeat_ms,
     )
     async def on_dial_request() -> None:
         # The message from the context and no parameters: a ``KafkaMessage`` parameter costs a

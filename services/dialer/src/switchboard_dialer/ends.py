@@ -1,9 +1,20 @@
-"""The dialer's side of a call's end: ``voice.sessions-ended``, consumer group ``dialer-ends``.
+"""The dialer's side of a call's end: ``voice.sessions-ended``, read twice.
 
 :meth:`Ends.on_session_ended` gives back the live-call leases the call held (account, tenant,
 campaign; :mod:`switchboard.pacing`), so the next call of a full scope may be placed. Releasing is
 idempotent (a redelivered end frees nothing twice); an end without a call id (an inbound call)
 frees nothing. A record that does not parse is logged and skipped: the cdr-sink dead-letters it.
+
+Two readers, because a consumer group alone pauses a campaign when a replica dies: until the
+group hands the dead member's partitions over (the session timeout plus a rebalance, 3–14 s
+measured), the ends on them are not read and their calls keep the account's slots.
+
+- Consumer group ``dialer-ends`` (committed offsets): every end is applied at least once, across
+  restarts of the whole dialer.
+- Every replica also reads **all** partitions without a group, from the newest record at its
+  start (``SB_DIALER_BROADCAST_ENDS``, default on): an end is released by whichever reader sees it
+  first, so a dead replica's partitions never hold capacity while the group rebalances. This
+  reader commits nothing; a failure in it is logged and left to the group reader.
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ from switchboard.topics import Topic
 from switchboard_dialer.settings import DialerSettings
 
 GROUP_ID = "dialer-ends"
+"""The consumer group that applies every end at least once."""
 log = get_logger(__name__)
 
 
@@ -46,7 +58,7 @@ def subscribe(broker: KafkaBroker, ends: Ends, settings: DialerSettings) -> None
         auto_offset_reset="earliest",
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         session_timeout_ms=settings.dialer_session_timeout_ms,
-        heartbeat_interval_ms=settings.dialer_session_timeout_ms // 3,
+        heartbeat_interval_ms=settings.dialer_heartbeat_ms,
     )
     async def on_end() -> None:
         msg = broker.context.get_local("message")
@@ -65,3 +77,21 @@ def subscribe(broker: KafkaBroker, ends: Ends, settings: DialerSettings) -> None
             max_retries=settings.consumer_max_retries,
             transient_retry_s=settings.transient_retry_s,
         )
+
+    if not settings.dialer_broadcast_ends:
+        return
+
+    @broker.subscriber(
+        Topic.SESSIONS_ENDED.value,
+        group_id=None,
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="latest",
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
+    )
+    async def on_end_broadcast() -> None:
+        msg = broker.context.get_local("message")
+        try:
+            event = decode(SessionEnded, msg.body)
+            await ends.on_session_ended(event)
+        except Exception as exc:  # the group reader applies it
+            log.debug("broadcast end not applied", error=str(exc)[:200])

@@ -18,7 +18,11 @@ class DialerSettings(ServiceSettings):
     lease's life when the call's end is never seen. ``SB_DIALER_CONCURRENCY``: requests in flight at once.
     ``SB_DIALER_SESSION_TIMEOUT_MS``: how soon the consumer groups give a dead replica's partitions
     to the others (6 s, Apache Kafka's default minimum; the client's own default is 10 s): until
-    then the calls whose ends sit on its ``voice.sessions-ended`` partitions keep their leases.
+    then the calls whose ends sit on its ``voice.sessions-ended`` partitions keep their leases,
+    unless ``SB_DIALER_BROADCAST_ENDS`` (default on) has every replica read every end as well
+    (:mod:`switchboard_dialer.ends`). ``SB_DIALER_HEARTBEAT_MS``: how often a replica's consumers
+    heartbeat (500 ms): a survivor learns of a rebalance at its next heartbeat and places nothing
+    new until it has rejoined, so this bounds part of the pause when a replica dies.
     ``SB_DIALER_FETCH_WAIT_MS``: broker-side fetch wait (default: 500 ms where the broker long-polls,
     100 ms on Tansu, where an idle consumer polls at that rate and a request waits up to it).
     Provider accounts (all providers, named ones too): :mod:`switchboard.accounts`.
@@ -38,6 +42,8 @@ class DialerSettings(ServiceSettings):
     pace_max_ahead_s: float = Field(default=2.0, gt=0)
     dialer_admit_poll_s: float = Field(default=0.1, gt=0)
     dialer_session_timeout_ms: int = Field(default=6000, ge=1000)
+    dialer_heartbeat_ms: int = Field(default=500, ge=100)
+    dialer_broadcast_ends: bool = True
     dialer_concurrency: int = 8
     dialer_fetch_wait_ms: int | None = Field(default=None, ge=1)
     database_url: str = "postgresql://switchboard@127.0.0.1:5432/switchboard"
