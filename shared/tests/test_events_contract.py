@@ -53,3 +53,28 @@ def test_a_record_from_before_tenants_is_the_default_tenants(model):
     )
     assert raw.pop("tenant_id") == "acme"
     assert model.model_validate(raw).tenant_id == DEFAULT_TENANT
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("1970-01-01T00:30:00+01:00", False),  # 1969 in UTC
+        ("1970-01-01T00:00:00+00:00", True),
+        ("1971-06-01T12:00:00+14:00", True),
+        ("2998-12-31T23:59:59-12:00", True),
+        ("2999-12-31T23:30:00-01:00", False),  # 3000 in UTC
+        ("2999-12-31T22:30:00-01:00", True),
+        ("1969-12-31T23:59:59", False),  # naive: taken as UTC
+    ],
+)
+def test_timestamps_are_bounded_by_their_utc_year(text: str, ok: bool) -> None:
+    from datetime import datetime
+
+    from switchboard.events import in_years
+
+    value = datetime.fromisoformat(text)
+    if ok:
+        assert in_years(value) is value
+    else:
+        with pytest.raises(ValueError, match="years 1970 to 2999"):
+            in_years(value)

@@ -67,6 +67,8 @@ ends of ``datetime``'s range the conversion to UTC for ``timestamptz`` overflows
 
 def in_years(value: datetime) -> datetime:
     """``value`` when it falls in :data:`YEARS` (naive values are taken as UTC), else ``ValueError``."""
+    if YEARS[0] < value.year < YEARS[1]:  # an offset is under a day: no year boundary to check
+        return value
     try:
         year = value.astimezone(UTC).year if value.tzinfo else value.year
     except OverflowError:
