@@ -29,6 +29,7 @@ from switchboard.events import (
     DialRequest,
     FlowErrorEvent,
     SessionEnded,
+    StatusCallbackPosted,
 )
 from switchboard.topics import Topic
 
@@ -41,6 +42,7 @@ TOPIC_MODELS: dict[Topic, type] = {
     Topic.SESSIONS_ENDED: SessionEnded,
     Topic.FLOW_ERRORS: FlowErrorEvent,
     Topic.CDRS: CdrRecorded,
+    Topic.STATUS_CALLBACKS: StatusCallbackPosted,
 }
 
 

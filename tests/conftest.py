@@ -32,6 +32,15 @@ def stack() -> Iterator[Stack]:
     shutil.copytree(REPO / "flows", flows)
     config = StackConfig.ephemeral(root, speed=50.0, partitions=4, flows_dir=flows)
     config.extra_env.update({"SB_REPLY_TIMEOUT_S": "1.5", "SIM_RING_S": "2", "SB_LOG_LEVEL": "INFO"})
+    # status callbacks: short backoff and give-up, so retries and the dead-letter topic show in seconds
+    config.extra_env.update(
+        {
+            "SB_NOTIFY_BACKOFF_INITIAL_S": "0.2",
+            "SB_NOTIFY_BACKOFF_MAX_S": "1",
+            "SB_NOTIFY_GIVE_UP_S": "8",
+            "SB_NOTIFY_TIMEOUT_S": "2",
+        }
+    )
     # two more Africa's Talking accounts: one with its own caller ID, one whose key the provider refuses
     config.extra_env["SB_ACCOUNTS"] = json.dumps(
         {

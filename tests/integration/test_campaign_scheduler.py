@@ -298,3 +298,14 @@ async def test_a_restart_mid_campaign_loses_and_repeats_nothing(db_url):
         assert sorted(published.to()) == sorted(phones)
     finally:
         await after.close()
+
+
+async def test_a_campaigns_status_callback_rides_on_each_dial_request(pool):
+    clock = FakeClock(MONDAY_14_UTC)
+    hook = {"url": "https://crm.example.com/calls", "events": ["answered", "completed"]}
+    cid = await campaign(pool, clock, ["+254700100200"], status_callback=hook)
+    published = Published()
+    await scheduler(pool, clock, published).take(cid)
+    (request,) = published.of(cid)
+    assert request.status_callback is not None
+    assert request.status_callback.model_dump() == hook

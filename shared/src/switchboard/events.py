@@ -207,6 +207,27 @@ class CampaignPolicy(_Event):
     max_attempts: int = Field(default=1, ge=1, le=10)
 
 
+StatusCallbackEvent = Literal["initiated", "ringing", "answered", "completed"]
+"""A call's progress a customer's application may ask to be told of (Twilio's
+``StatusCallbackEvent`` vocabulary): ``initiated`` the provider accepted the dial (or refused it:
+then ``completed`` follows with status ``failed``), ``ringing`` the callee's phone rings (providers
+that report it), ``answered`` the call was answered, ``completed`` its CDR was committed (the CDR is
+in the body)."""
+
+
+def _completed_only() -> list[StatusCallbackEvent]:
+    return ["completed"]
+
+
+class StatusCallback(_Event):
+    """Where to POST a call's progress (docs/status-callbacks.md): ``url`` (http or https) and the
+    ``events`` wanted (default: ``completed`` only, as Twilio). Signed per tenant, retried with
+    backoff, delivered in order per call by the notifier."""
+
+    url: Annotated[str, StringConstraints(max_length=MAX_URL, pattern=r"^https?://[^\s\x00]+$")]
+    events: list[StatusCallbackEvent] = Field(default_factory=_completed_only, min_length=1, max_length=4)
+
+
 class DialRequest(_Event):
     """A request to place one outbound call.
 
@@ -236,6 +257,7 @@ class DialRequest(_Event):
     tenant_max_live_calls: int | None = Field(
         default=None, ge=1, description="the tenant's live-call cap the dialer enforces; None: counted only"
     )
+    status_callback: StatusCallback | None = Field(default=None, description="where to POST the call's progress")
     requested_at: datetime = Field(default_factory=utcnow)
 
     @property
@@ -266,6 +288,7 @@ class DialAttempt(_Event):
     flow: str
     campaign_id: str | None = None
     session_data: dict[str, Any] = Field(default_factory=dict)
+    status_callback: StatusCallback | None = Field(default=None, description="the request's, for the notifier")
     requested_at: Timestamp
     attempted_at: Timestamp = Field(default_factory=utcnow)
 
@@ -388,6 +411,33 @@ class CdrRecorded(_Event):
     recorded_at: datetime = Field(default_factory=utcnow, description="when the cdr-sink committed it")
 
 
+class StatusCallbackPosted(_Event):
+    """A status callback: the JSON body the notifier POSTs to a call's ``status_callback`` URL,
+    signed (``X-Switchboard-Signature``, docs/status-callbacks.md), and publishes on
+    ``voice.status-callbacks`` once the customer's server took it (or on its ``.dlq`` when it was
+    given up on). ``sequence`` orders a call's events (initiated 1, ringing 2, answered 3,
+    completed 4); ``to`` is the person called on an outbound call, ``from`` the caller ID;
+    ``occurred_at`` when Switchboard learnt of it (UTC); ``cdr`` on ``completed`` only.
+
+    Producer: notifier. Topic ``voice.status-callbacks``, key ``call_key``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True, serialize_by_alias=True)
+
+    schema_version: Literal[1] = 1
+    event: StatusCallbackEvent
+    sequence: int = Field(ge=1, le=4)
+    call_id: str | None = None
+    call_key: str
+    tenant_id: str = DEFAULT_TENANT
+    provider: str
+    direction: Direction
+    to: str
+    from_: str = Field(alias="from")
+    campaign_id: str | None = None
+    occurred_at: datetime
+    cdr: CdrRecorded | None = None
+
+
 EVENT_MODELS: tuple[type[_Event], ...] = (
     CallEvent,
     DialRequest,
@@ -395,6 +445,7 @@ EVENT_MODELS: tuple[type[_Event], ...] = (
     SessionEnded,
     FlowErrorEvent,
     CdrRecorded,
+    StatusCallbackPosted,
 )
 
 E = TypeVar("E", bound=BaseModel)

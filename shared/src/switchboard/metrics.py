@@ -18,6 +18,9 @@ What each metric counts, and where it is counted (one place each):
 - ``switchboard_dial_pacing_seconds``: histogram of how long a dial request waited for its pace
   slot and leases (s).
 - ``switchboard_cdrs_written_total``: CDR rows the cdr-sink committed.
+- ``switchboard_status_callbacks_total{result}``: status callbacks POSTed by the notifier;
+  ``result`` is ``delivered`` (2xx), ``retry`` (failed, tried again later) or ``given_up`` (sent
+  to ``voice.status-callbacks.dlq``).
 
 Consumer lag is not exported by the services: KEDA and a Kafka exporter read it from the brokers'
 committed offsets, which is where it is true. Labels are bounded: providers, a handful of results,
@@ -37,6 +40,7 @@ __all__ = [
     "DIAL_PACING_SECONDS",
     "DLQ_RECORDS",
     "DUPLICATES",
+    "STATUS_CALLBACKS",
     "exposition",
 ]
 
@@ -56,6 +60,9 @@ DIAL_PACING_SECONDS = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0),
 )
 CDRS_WRITTEN = Counter("switchboard_cdrs_written_total", "CDR rows committed by the cdr-sink")
+STATUS_CALLBACKS = Counter(
+    "switchboard_status_callbacks_total", "Status callbacks POSTed by the notifier, by result", ["result"]
+)
 
 
 def exposition() -> bytes:

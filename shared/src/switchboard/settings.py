@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_STATUS_CALLBACK_SECRET = "dev-status-callback-secret"
 
 
 class ServiceSettings(BaseSettings):
@@ -65,4 +67,19 @@ class ServiceSettings(BaseSettings):
                 raise ValueError("SB_KAFKA_IDEMPOTENCE must be true in production (Apache Kafka)")
             if "127.0.0.1" in self.redis_url or "localhost" in self.redis_url:
                 raise ValueError("SB_REDIS_URL points at loopback in production")
+
+        return self
+
+
+class StatusCallbackSettings(ServiceSettings):
+    """``SB_STATUS_CALLBACK_SECRET``: the platform secret each tenant's status-callback signing key
+    derives from (:func:`switchboard.status_callbacks.tenant_key`; the api shows a tenant its key,
+    the notifier signs with it). Required in production (``ValueError`` otherwise)."""
+
+    status_callback_secret: SecretStr = SecretStr(DEV_STATUS_CALLBACK_SECRET)
+
+    @model_validator(mode="after")
+    def refuse_dev_secret_in_production(self) -> StatusCallbackSettings:
+        if self.env == "prod" and self.status_callback_secret.get_secret_value() == DEV_STATUS_CALLBACK_SECRET:
+            raise ValueError("SB_STATUS_CALLBACK_SECRET must be set in production")
         return self

@@ -13,7 +13,11 @@ class Topic(StrEnum):
     - ``DIAL_ATTEMPTS``: key = call key (or call id when rejected); producer dialer; consumer cdr-sink.
     - ``SESSIONS_ENDED``: key = call key; producer flow-runner; consumers cdr-sink, dialer.
     - ``FLOW_ERRORS``: key = call key; producer flow-runner; consumers operators, alerting.
-    - ``CDRS``: key = call key; producer cdr-sink (after the database commit); consumers analytics.
+    - ``CDRS``: key = call key; producer cdr-sink (after the database commit); consumers analytics,
+      notifier.
+    - ``STATUS_CALLBACKS``: key = call key; producer notifier (each status callback delivered: the
+      body POSTed, the URL and the answer in headers); consumers audit, analytics. Its ``.dlq`` holds
+      the callbacks given up on.
     """
 
     CALL_EVENTS = "voice.call-events"
@@ -22,6 +26,7 @@ class Topic(StrEnum):
     SESSIONS_ENDED = "voice.sessions-ended"
     FLOW_ERRORS = "voice.flow-errors"
     CDRS = "voice.cdrs"
+    STATUS_CALLBACKS = "voice.status-callbacks"
 
     @property
     def dlq(self) -> str:

@@ -32,9 +32,10 @@ from faststream.kafka import KafkaBroker
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
+from switchboard import status_callbacks
 from switchboard.accounts import ProviderClients
 from switchboard.errors import NotFound, ServiceUnavailable, Unprocessable
-from switchboard.events import DialRequest, encode
+from switchboard.events import DialRequest, StatusCallback, encode
 from switchboard.flow.repository import FlowRepository
 from switchboard.flow.validate import validate
 from switchboard.logging import get_logger
@@ -56,7 +57,8 @@ IDEMPOTENCY_TTL_S = 7 * 24 * 3600
 class CallRequest(BaseModel):
     """``POST /v1/calls``: ``to`` (E.164 or international digits), the ``flow`` to run when
     answered, ``session_data`` for it (``$sessionData``), optional ``caller_id`` (E.164),
-    ``campaign_id`` and ``idempotency_key`` (a repeated key places the call once)."""
+    ``campaign_id``, ``idempotency_key`` (a repeated key places the call once) and
+    ``status_callback`` (where the call's progress is POSTed: docs/status-callbacks.md)."""
 
     to: E164
     flow: str = Field(min_length=1, max_length=200)
@@ -66,6 +68,7 @@ class CallRequest(BaseModel):
     caller_id: E164 | None = None
     campaign_id: str | None = Field(default=None, max_length=128)  # cdrs.campaign_id varchar(128)
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+    status_callback: StatusCallback | None = None
 
 
 class CallAnswer(BaseModel):
@@ -190,6 +193,22 @@ def build_router(
         return JSONResponse(body, status_code=502, media_type="application/problem+json")
 
     @router.get(
+        "/v1/status-callbacks/key",
+        tags=["calls"],
+        summary="The tenant's status-callback signing key (calls:read)",
+        responses=responses(401, 403, 429),
+    )
+    async def status_callback_key(principal: Principal = Depends(auth.require("calls:read"))) -> dict[str, str]:
+        """``{"key", "algorithm", "signed"}``: the key the notifier signs this tenant's status
+        callbacks with (HMAC-SHA256 of ``<X-Switchboard-Timestamp>.<body>``; docs/status-callbacks.md)."""
+        secret = settings.status_callback_secret.get_secret_value()
+        return {
+            "key": status_callbacks.tenant_key(secret, principal.tenant.tenant_id),
+            "algorithm": "HMAC-SHA256",
+            "signed": "<X-Switchboard-Timestamp>.<raw body>",
+        }
+
+    @router.get(
         "/voice/", tags=["voice"], summary="Voice service status (calls:read)", responses=responses(401, 403, 429)
     )
     async def status(principal: Principal = Depends(auth.require("calls:read"))) -> dict[str, str]:
@@ -252,6 +271,7 @@ def build_router(
                 campaign_id=call.campaign_id,
                 idempotency_key=f"{tenant}:{key}" if key else None,
                 tenant_max_live_calls=principal.tenant.policy.max_live_calls,
+                status_callback=call.status_callback,
             ),
         )
 

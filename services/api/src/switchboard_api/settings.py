@@ -6,10 +6,10 @@ from pathlib import Path
 
 from pydantic import Field
 
-from switchboard.settings import ServiceSettings
+from switchboard.settings import StatusCallbackSettings
 
 
-class ApiSettings(ServiceSettings):
+class ApiSettings(StatusCallbackSettings):
     """``SB_API_HOST``/``SB_API_PORT``: where the control-plane API listens (default
     127.0.0.1:8084; keep it inside the cluster or behind the gateway: it is not the ingress).
     ``SB_DATABASE_URL``: PostgreSQL holding tenants and API keys (``postgresql://…``).

@@ -27,6 +27,7 @@ from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
 
 from switchboard import metrics
+from switchboard import status_callbacks as sc
 from switchboard.accounts import ProviderClients
 from switchboard.errors import ProviderError, TransientError
 from switchboard.events import DialAttempt, DialRequest, Direction, encode
@@ -70,6 +71,7 @@ class Dialer:
         self.clients = clients
         self.store = StateStore(redis)
         self.admission = Admission(redis, lease_s=settings.call_lease_s, max_ahead_s=settings.pace_max_ahead_s)
+        self.outbox = sc.Outbox(redis)
 
     def scopes(self, request: DialRequest, account: Account) -> tuple[list[Lease], list[Pace]]:
         """The leases and pace scopes a request needs: the account's (``<provider>/<account>``),
@@ -137,6 +139,8 @@ class Dialer:
             await self.store.link_call_id(request.call_id, attempt.call_key)
         else:  # refused: the call never went live
             await self.admission.release(request.call_id)
+        if request.status_callback is not None:
+            await self._subscribe_status(request, attempt)
         key = (attempt.call_key or request.call_id).encode()
         await self.broker.publish(encode(attempt), Topic.DIAL_ATTEMPTS.value, key=key)
         await self._hand_back(attempt)
@@ -152,6 +156,32 @@ class Dialer:
             late_ms=round((sent_us - grant.at_us) / 1000, 1) if grant else None,
         )
         return attempt
+
+    async def _subscribe_status(self, request: DialRequest, attempt: DialAttempt) -> None:
+        """Record where the call's status callbacks go and queue ``initiated`` (the notifier
+        POSTs it; nothing here waits on the customer). A refused dial is keyed as its CDR is
+        (``<provider>:rejected:<call id>``), so its ``completed`` follows."""
+        assert request.status_callback is not None
+        call_key = attempt.call_key or f"{attempt.provider}:rejected:{request.call_id}"
+        await self.outbox.subscribe(
+            call_key,
+            url=request.status_callback.url,
+            events=list(request.status_callback.events),
+            tenant_id=request.tenant_id,
+            call_id=request.call_id,
+        )
+        call = sc.call_fields(
+            call_id=request.call_id,
+            call_key=call_key,
+            tenant_id=request.tenant_id,
+            provider=attempt.provider,
+            direction=Direction.OUTBOUND.value,
+            to=request.to,
+            from_=attempt.caller_id,
+            campaign_id=request.campaign_id,
+            occurred_at=attempt.attempted_at,
+        )
+        await self.outbox.enqueue(call_key, "initiated", sc.body("initiated", call))
 
     async def _ask_provider(self, request: DialRequest) -> DialAttempt:
         """The provider's answer as a DialAttempt (``Provider.client(...).place_call``). Raises

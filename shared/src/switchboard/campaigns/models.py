@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from switchboard.events import StatusCallback
 from switchboard.phone import E164
 
 State = Literal["draft", "running", "paused", "completed", "cancelled"]
@@ -96,7 +97,8 @@ class CampaignSpec(_Model):
     (``$sessionData``), under the contact's own columns. ``caller_ids``: the numbers calls come
     from, used in turn (default: the account's number). ``starts_at``/``ends_at``: no call before
     or after (UTC). ``retry``: outcome (``busy``, ``no-answer``, ``failed``, ``machine``) → rule;
-    an outcome without a rule is final. ``windows``: calling windows (none: any time)."""
+    an outcome without a rule is final. ``windows``: calling windows (none: any time).
+    ``status_callback``: where each call's progress is POSTed (docs/status-callbacks.md)."""
 
     name: str = Field(min_length=1, max_length=200)
     flow: str = Field(min_length=1, max_length=200)
@@ -109,6 +111,7 @@ class CampaignSpec(_Model):
     windows: Windows | None = None
     starts_at: datetime | None = None
     ends_at: datetime | None = None
+    status_callback: StatusCallback | None = None
 
     @field_validator("retry")
     @classmethod

@@ -37,7 +37,7 @@ from switchboard.campaigns.dnc import hits
 from switchboard.campaigns.models import Windows
 from switchboard.campaigns.outcomes import complete_if_done, record_outcome
 from switchboard.campaigns.windows import Clock, allowed, next_open, system_clock
-from switchboard.events import CampaignPolicy, DialRequest
+from switchboard.events import CampaignPolicy, DialRequest, StatusCallback
 from switchboard.logging import get_logger
 
 log = get_logger(__name__)
@@ -190,6 +190,9 @@ class Scheduler:
                 max_concurrent=policy.get("max_concurrent"),
                 ring_timeout_s=int(policy.get("ring_timeout_s") or 30),
             ),
+            status_callback=StatusCallback.model_validate(policy["status_callback"])
+            if policy.get("status_callback")
+            else None,
             requested_at=self.clock(),
         )
 

@@ -73,7 +73,7 @@ class CampaignStore:
             f"session_data, policy, retry, windows, starts_at, ends_at) "
             f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {COLUMNS}",
             new_campaign_id(), tenant_id, spec.name, spec.flow, spec.provider, spec.account,
-            list(spec.caller_ids), spec.session_data, spec.policy.model_dump(mode="json"),
+            list(spec.caller_ids), spec.session_data, policy_json(spec),
             {k: v.model_dump() for k, v in spec.retry.items()},
             spec.windows.model_dump(mode="json") if spec.windows else None, spec.starts_at, spec.ends_at,
         )  # fmt: skip
@@ -234,3 +234,11 @@ class LazyPool:
         if self.pool is not None:
             await self.pool.close()
             self.pool = None
+
+
+def policy_json(spec: CampaignSpec) -> dict[str, Any]:
+    """The ``policy`` column: the pacing, and the status callback when the campaign names one."""
+    policy: dict[str, Any] = spec.policy.model_dump(mode="json")
+    if spec.status_callback is not None:
+        policy["status_callback"] = spec.status_callback.model_dump(mode="json")
+    return policy

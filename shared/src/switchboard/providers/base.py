@@ -208,6 +208,7 @@ def dial_attempt(
         flow=request.flow,
         campaign_id=request.campaign_id,
         session_data=request.session_data,
+        status_callback=request.status_callback,
         requested_at=request.requested_at,
     )
 

@@ -13,7 +13,7 @@ console = Console()
 
 @app.command()
 def up(speed: float = typer.Option(None, help="simulator time factor (default: SIM_SPEED or 1)")) -> None:
-    """Start Tansu, Redis, PostgreSQL and the six services; return when all are ready."""
+    """Start Tansu, Redis, PostgreSQL and the seven services; return when all are ready."""
     config = StackConfig()
     if speed:
         config.speed = speed

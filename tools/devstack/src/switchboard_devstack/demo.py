@@ -170,7 +170,7 @@ def run_demo(*, provider: str, outbound: int, inbound: int, speed: float) -> int
     if any(stack.status().values()):
         console.print("[yellow]a stack is already running; stopping it first[/]")
         stack.down()
-    with console.status("starting Tansu, Redis, PostgreSQL and the six services…"):
+    with console.status("starting Tansu, Redis, PostgreSQL and the seven services…"):
         stack.up()
     try:
         console.print(f"Local tenant [bold]local[/]: its API key is in {config.api_key_file}")

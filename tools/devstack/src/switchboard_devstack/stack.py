@@ -1,4 +1,4 @@
-"""The local stack: Tansu, redis-server, PostgreSQL and the six services, as processes.
+"""The local stack: Tansu, redis-server, PostgreSQL and the seven services, as processes.
 
 One implementation serves ``make up``/``make down``, the demo and the test fixtures (which give
 it a temporary folder and free ports). Everything lives under ``root`` (default ``.stack/``):
@@ -56,6 +56,7 @@ PORT_VARIABLES = {
     "runner_port": "SB_STACK_RUNNER_PORT",
     "dialer_port": "SB_STACK_DIALER_PORT",
     "sink_port": "SB_STACK_SINK_PORT",
+    "notifier_port": "SB_STACK_NOTIFIER_PORT",
     "sim_port": "SB_STACK_SIM_PORT",
 }
 
@@ -98,6 +99,7 @@ class StackConfig:
     runner_port: int = field(default_factory=lambda: _env_int("SB_STACK_RUNNER_PORT", 8081))
     dialer_port: int = field(default_factory=lambda: _env_int("SB_STACK_DIALER_PORT", 8082))
     sink_port: int = field(default_factory=lambda: _env_int("SB_STACK_SINK_PORT", 8083))
+    notifier_port: int = field(default_factory=lambda: _env_int("SB_STACK_NOTIFIER_PORT", 8085))
     sim_port: int = field(default_factory=lambda: _env_int("SB_STACK_SIM_PORT", 8090))
     flows_dir: Path = field(default_factory=lambda: Path(os.environ.get("SB_FLOWS_DIR", REPO / "flows")))
     speed: float = field(default_factory=lambda: float(os.environ.get("SIM_SPEED", "1")))
@@ -127,6 +129,7 @@ class StackConfig:
                 "runner_port",
                 "dialer_port",
                 "sink_port",
+                "notifier_port",
                 "sim_port",
             )
         }
@@ -203,6 +206,9 @@ class StackConfig:
             "SB_DIALER_PORT": str(self.dialer_port),
             "SB_SINK_HOST": self.host,
             "SB_SINK_PORT": str(self.sink_port),
+            "SB_NOTIFIER_HOST": self.host,
+            "SB_NOTIFIER_PORT": str(self.notifier_port),
+            "SB_NOTIFY_ALLOW_PRIVATE": "true",  # a laptop's receivers listen on 127.0.0.1
             "SB_FLOWS_DIR": str(self.flows_dir),
             "SB_CALLBACK_URL": self.callback_url,
             "SB_CALLBACK_SECRET": self.callback_secret,
@@ -236,6 +242,7 @@ SERVICES = {
     # name: (module, health path, port attribute)
     "provider-sim": ("switchboard_provider_sim", "/health", "sim_port"),
     "cdr-sink": ("switchboard_cdr_sink", "/ready", "sink_port"),
+    "notifier": ("switchboard_notifier", "/ready", "notifier_port"),
     "flow-runner": ("switchboard_flow_runner", "/ready", "runner_port"),
     "dialer": ("switchboard_dialer", "/ready", "dialer_port"),
     "webhook-ingress": ("switchboard_ingress", "/ready", "ingress_port"),
@@ -607,6 +614,7 @@ class Stack:
             "flow-runner": c.url(c.runner_port) + "/ready",
             "dialer": c.url(c.dialer_port) + "/ready",
             "cdr-sink": c.url(c.sink_port) + "/ready",
+            "notifier": c.url(c.notifier_port) + "/ready",
             "provider-sim": f"{c.sim_url}  (docs: {c.sim_url}/docs)",
             "kafka (Tansu)": c.kafka_bootstrap,
             "redis": c.redis_url,
