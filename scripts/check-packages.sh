@@ -15,6 +15,7 @@ check switchboard-webhook-ingress switchboard_ingress.app
 check switchboard-api "switchboard_api.app, switchboard_api.local"
 check switchboard-flow-runner switchboard_flow_runner.app
 check switchboard-dialer switchboard_dialer.app
+check switchboard-notifier switchboard_notifier.app
 check switchboard-cdr-sink "switchboard_cdr_sink.app, switchboard_cdr_sink.migrate"
 check switchboard-provider-sim switchboard_provider_sim.app
 check switchboard-cli switchboard_cli.main

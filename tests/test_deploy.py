@@ -27,7 +27,14 @@ from cloudcoil.models.keda.v1alpha1 import ScaledObject
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent
-SERVICES = {"webhook-ingress": 8080, "api": 8084, "flow-runner": 8081, "dialer": 8082, "cdr-sink": 8083}
+SERVICES = {
+    "webhook-ingress": 8080,
+    "api": 8084,
+    "flow-runner": 8081,
+    "dialer": 8082,
+    "cdr-sink": 8083,
+    "notifier": 8085,
+}
 K8S_VERSION = "1.37.0"
 
 
