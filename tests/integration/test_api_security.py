@@ -123,6 +123,7 @@ def probes(
         ("POST", "/v1/calls/{call_id}/transfer"): {
             "url": f"/v1/calls/{call_id}/transfer", "json": {"phone_number": "+254700000020"}, "scope": "calls:write",
         },
+        ("GET", "/v1/status-callbacks/key"): {"url": "/v1/status-callbacks/key", "scope": "calls:read"},
         ("GET", "/v1/queues"): {
             "url": "/v1/queues", "params": {"phone_numbers": "+254711000301"}, "scope": "calls:read",
         },

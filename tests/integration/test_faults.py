@@ -36,7 +36,12 @@ async def test_late_reply_gets_hold_and_redirect_then_the_real_reply(stack, http
         assert [el.tag for el in root] == ["Say", "Redirect"] and root[0].text == "Please hold."
         again = root[1].text
         assert "fallback=1" in again
-        r = await http.post(url + "?fallback=2", data=at_callback(sid))  # redirects are capped
+        r = await http.post(url + "?fallback=1", data=at_callback(sid))  # later holds: the hold tone
+        root = ET.fromstring(r.content)
+        assert [el.tag for el in root] == ["Play", "Redirect"] and "fallback=2" in root[1].text
+        tone = await http.get(root[0].get("url"))
+        assert tone.status_code == 200 and tone.headers["content-type"] == "audio/wav"
+        r = await http.post(url + "?fallback=7", data=at_callback(sid))  # redirects are capped (12 s)
         root = ET.fromstring(r.content)
         assert [el.tag for el in root] == ["Say"] and "Sorry" in root[0].text
     finally:

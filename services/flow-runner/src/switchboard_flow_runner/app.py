@@ -50,6 +50,8 @@ def build_app(settings: FlowRunnerSettings | None = None) -> FastAPI:
         auto_offset_reset="earliest",
         max_workers=min(settings.runner_concurrency, settings.kafka_partitions),  # no idle consumers
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        session_timeout_ms=settings.runner_session_timeout_ms,
+        heartbeat_interval_ms=settings.runner_heartbeat_ms,
     )
     async def on_call_event() -> None:
         # The message from the context and no parameters: a ``KafkaMessage`` parameter costs a

@@ -22,6 +22,10 @@ class FlowRunnerSettings(ServiceSettings):
     where the broker long-polls, 5 ms on Tansu, which answers an empty fetch only when the wait runs
     out: a caller waits on this hop, so there an idle consumer polls 200 times a second).
     ``SB_COMMIT_INTERVAL_S``: processed offsets are committed this often, not once per message.
+    ``SB_RUNNER_SESSION_TIMEOUT_MS`` (6 s, Apache Kafka's default minimum; the client's own is 10 s)
+    and ``SB_RUNNER_HEARTBEAT_MS`` (500 ms): a runner that died is noticed, and its partitions
+    handed over, within the session timeout plus a rebalance, while its callers hear the hold
+    (``SB_FALLBACK_MAX_HOLD_S`` on the ingress must cover both and a restart: docs/operations.md).
     Limits (FLOW-LANGUAGE.md): ``SB_ACTION_BUDGET`` actions per callback, ``SB_FOREACH_CAP`` items per
     FOREACH, ``SB_MAX_DEPTH`` nesting, ``SB_WEBHOOK_TIMEOUT_MS`` and ``SB_WEBHOOK_MAX_BYTES`` per
     request, ``SB_MAX_FETCHES`` requests per callback.
@@ -44,6 +48,8 @@ class FlowRunnerSettings(ServiceSettings):
     error_message: str = EngineSettings.error_message
     runner_concurrency: int = 8
     runner_fetch_wait_ms: int | None = Field(default=None, ge=1)
+    runner_session_timeout_ms: int = Field(default=6000, ge=1000)
+    runner_heartbeat_ms: int = Field(default=500, ge=100)
 
     @property
     def fetch_max_wait_ms(self) -> int:

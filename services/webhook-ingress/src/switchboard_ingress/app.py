@@ -13,7 +13,7 @@ from switchboard.logging import configure_logging
 from switchboard.redis import make_redis
 from switchboard.replies import ReplyListener
 from switchboard.service import redis_check, service_app
-from switchboard_ingress import callbacks
+from switchboard_ingress import callbacks, hold
 from switchboard_ingress.settings import IngressSettings
 
 
@@ -37,4 +37,5 @@ def build_app(settings: IngressSettings | None = None) -> FastAPI:
         closers=[clients.aclose, redis.aclose],
     )
     app.include_router(callbacks.build_router(handler))
+    app.include_router(hold.build_router())
     return app

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, cast
@@ -36,6 +37,7 @@ from switchboard.redis import as_bytes, seen_key
 from switchboard.replies import ReplyListener
 from switchboard.topics import Topic
 from switchboard_ingress.guard import check
+from switchboard_ingress.hold import hold_audio_url_for
 from switchboard_ingress.settings import IngressSettings
 
 log = get_logger(__name__)
@@ -279,7 +281,10 @@ class CallbackHandler:
             awaited = event_id if isinstance(event_id, str) else event_id[0]
             log.warning("reply deadline passed; fallback sent", awaited=awaited)
             url = with_retry_of(str(request.url), awaited)
-            return as_response(provider.fallback(url, self.policy), fallback=True)
+            policy = self.policy
+            if policy.hold_audio_url is None:  # the ingress's own tone, on the origin the provider used
+                policy = dataclasses.replace(policy, hold_audio_url=hold_audio_url_for(url))
+            return as_response(provider.fallback(url, policy), fallback=True)
         return as_response(reply)
 
 

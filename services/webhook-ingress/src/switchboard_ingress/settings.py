@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Literal
 
@@ -14,8 +15,13 @@ from switchboard.settings import ServiceSettings
 class IngressSettings(ServiceSettings):
     """``SB_INGRESS_HOST``/``SB_INGRESS_PORT``: where to listen (default 127.0.0.1:8080).
     ``SB_REPLY_TIMEOUT_S``: how long a live callback waits for the flow-runner before the fallback.
-    ``SB_FALLBACK_MODE``: ``redirect`` (hold prompt, then the provider posts again and gets the late
+    ``SB_FALLBACK_MODE``: ``redirect`` (hold, then the provider posts again and gets the late
     reply; at most ``SB_FALLBACK_MAX_REDIRECTS`` times) or ``hangup`` (apology, end of call).
+    ``SB_FALLBACK_MAX_HOLD_S``: the longest a caller is held before the apology (default 20 s: a
+    flow-runner's restart plus a consumer-group rebalance); unless ``SB_FALLBACK_MAX_REDIRECTS`` is
+    set, the redirects are ``ceil(max hold / reply timeout) - 1`` (each round waits a reply timeout).
+    The first hold says ``SB_HOLD_MESSAGE``; later ones play ``SB_HOLD_AUDIO_URL`` (default: the
+    ingress's own hold tone, :mod:`switchboard_ingress.hold`).
     ``SB_REPLY_TIMEOUT_S`` is the whole budget of a live callback (duplicate guard, publish, wait):
     keep it under the provider's own timeout (Africa's Talking drops a call after about 5 s).
     ``SB_PUBLISH_TIMEOUT_S`` bounds one publish; ``SB_PUBLISH_RETRY_S`` how long an event that could
@@ -31,8 +37,10 @@ class IngressSettings(ServiceSettings):
     ingress_port: int = 8080
     reply_timeout_s: float = Field(default=3.0, gt=0)
     fallback_mode: Literal["redirect", "hangup"] = "redirect"
-    fallback_max_redirects: int = 2
+    fallback_max_redirects: int | None = Field(default=None, ge=0)
+    fallback_max_hold_s: float = Field(default=20.0, gt=0, le=300)
     hold_message: str = "Please hold."
+    hold_audio_url: str | None = None
     apology_message: str = "Sorry, we cannot take your call right now. Please try again later."
     publish_timeout_s: float = Field(default=2.0, gt=0)
     publish_retry_s: float = Field(default=20.0, ge=0)
@@ -46,8 +54,17 @@ class IngressSettings(ServiceSettings):
             hold_message=self.hold_message,
             apology_message=self.apology_message,
             mode=self.fallback_mode,
-            max_redirects=self.fallback_max_redirects,
+            max_redirects=self.max_redirects,
+            hold_audio_url=self.hold_audio_url,
         )
+
+    @property
+    def max_redirects(self) -> int:
+        """Hold-and-redirects per late callback (``SB_FALLBACK_MAX_REDIRECTS``, else from the
+        maximum hold and the reply timeout)."""
+        if self.fallback_max_redirects is not None:
+            return self.fallback_max_redirects
+        return max(0, math.ceil(self.fallback_max_hold_s / self.reply_timeout_s) - 1)
 
     @property
     def is_local(self) -> bool:

@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from pydantic import BaseModel, Field, SecretStr
 
 from switchboard.events import CallEvent, CallStatus, DialAttempt, DialRequest
-from switchboard.providers.actions import Hangup, ProviderAction, Redirect, Say
+from switchboard.providers.actions import Hangup, Play, ProviderAction, Redirect, Say
 from switchboard.providers.capabilities import Capabilities
 
 CallbackSource = Literal["callback", "events"]
@@ -110,19 +110,23 @@ class ParsedCallback:
 
 @dataclass(frozen=True)
 class FallbackPolicy:
-    """What a late reply turns into (ARCHITECTURE §4). ``mode``: ``redirect`` (hold prompt and a
+    """What a late reply turns into (ARCHITECTURE §4). ``mode``: ``redirect`` (hold and a
     redirect back to the same URL, where the provider allows it) or ``hangup`` (straight to the
-    apology); ``max_redirects``: hold-and-redirects per callback before the apology."""
+    apology); ``max_redirects``: hold-and-redirects per callback before the apology. The first hold
+    says ``hold_message``; the later ones play ``hold_audio_url`` (hold music or a comfort tone)
+    when it is set, so a caller held through a restart hears the prompt once, not over and over."""
 
     hold_message: str = "Please hold."
     apology_message: str = "Sorry, we are unable to continue this call. Goodbye."
     mode: Literal["redirect", "hangup"] = "redirect"
     max_redirects: int = 2
+    hold_audio_url: str | None = None
 
 
 def hold_and_redirect(url: str, policy: FallbackPolicy) -> list[ProviderAction]:
-    """A hold prompt and a redirect back to ``url`` (counted in its ``fallback`` query parameter),
-    or, after ``policy.max_redirects`` or in ``hangup`` mode, the apology and the end of the call.
+    """A hold (the prompt the first time, then ``policy.hold_audio_url`` if set) and a redirect
+    back to ``url`` (counted in its ``fallback`` query parameter), or, after
+    ``policy.max_redirects`` or in ``hangup`` mode, the apology and the end of the call.
     For providers whose replies may redirect to a URL (Africa's Talking ``<Redirect>``)."""
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
@@ -133,7 +137,10 @@ def hold_and_redirect(url: str, policy: FallbackPolicy) -> list[ProviderAction]:
     if policy.mode == "redirect" and 0 <= count < policy.max_redirects:
         query["fallback"] = str(count + 1)
         again = urlunsplit(parts._replace(query=urlencode(query)))
-        return [Say(text=policy.hold_message), Redirect(url=again)]
+        hold: ProviderAction = (
+            Play(url=policy.hold_audio_url) if count > 0 and policy.hold_audio_url else Say(text=policy.hold_message)
+        )
+        return [hold, Redirect(url=again)]
     return [Say(text=policy.apology_message), Hangup()]
 
 
