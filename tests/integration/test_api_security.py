@@ -219,6 +219,7 @@ async def test_another_tenants_key_gets_404_on_every_route(stack, keys):
         ("GET", "/v1/calls.ndjson"): "the stranger's own (empty) export",
         ("GET", "/v1/reports/summary"): "the stranger's own (empty) report",
         ("GET", "/v1/reports/funnel"): "the stranger's own (empty) funnel",
+        ("GET", "/v1/status-callbacks/key"): "the stranger's own signing key",
     }
     async with httpx.AsyncClient(base_url=stack.config.api_url, headers=bearer(stranger), timeout=30) as api:
         for (method, path), probe in probes(call_id, campaign_id, contact_id).items():
@@ -398,3 +399,12 @@ def test_the_cli_creates_a_tenant_and_a_key_lists_and_revokes_it(stack):
         assert runner.invoke(cli, ["keys", "revoke", key_id, *db]).exit_code == 0
         assert runner.invoke(cli, ["keys", "revoke", key_id, *db]).exit_code == 1
         assert api.get("/voice/", headers=bearer(key)).status_code == 401
+
+
+async def test_each_tenant_gets_its_own_status_callback_key(stack, keys):
+    """``GET /v1/status-callbacks/key`` answers the key's own tenant's signing key."""
+    _, stranger = await keys.tenant(Policy())
+    async with httpx.AsyncClient(base_url=stack.config.api_url, timeout=30) as api:
+        mine = (await api.get("/v1/status-callbacks/key", headers=bearer(stack.api_key()))).json()["key"]
+        theirs = (await api.get("/v1/status-callbacks/key", headers=bearer(stranger))).json()["key"]
+    assert len(mine) == len(theirs) == 64 and mine != theirs
