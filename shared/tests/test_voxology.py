@@ -124,3 +124,23 @@ def test_a_type_that_is_not_a_string_is_refused_naming_it(kind):
     with pytest.raises(InvalidEvent) as err:
         parse_callback(body)
     assert err.value.field == "type"
+
+
+def test_the_fallback_holds_and_redirects_back_then_apologises() -> None:
+    import orjson
+
+    from switchboard.providers import PROVIDERS
+    from switchboard.providers.base import FallbackPolicy
+
+    vox = PROVIDERS["voxology"]
+    policy = FallbackPolicy(max_redirects=2, hold_audio_url="https://sb.test/providers/media/hold.wav")
+    first = orjson.loads(vox.fallback("https://sb.test/providers/voxology/t/s/callback?retry_of=e1", policy).body)
+    assert [a["type"] for a in first["actions"]] == ["SAY", "REDIRECT"]
+    assert first["actions"][1]["params"] == {
+        "url": "https://sb.test/providers/voxology/t/s/callback?retry_of=e1&fallback=1",
+        "method": "POST",
+    }
+    second = orjson.loads(vox.fallback(first["actions"][1]["params"]["url"], policy).body)
+    assert [a["type"] for a in second["actions"]] == ["PLAY", "REDIRECT"]
+    last = orjson.loads(vox.fallback("https://sb.test/cb?fallback=2", policy).body)
+    assert [a["type"] for a in last["actions"]] == ["SAY", "HANGUP"]

@@ -59,6 +59,27 @@ async def test_late_reply_gets_hold_and_redirect_then_the_real_reply(stack, http
     assert r.headers.get("x-switchboard-fallback") is None
 
 
+async def test_voxology_late_reply_holds_with_a_redirect_then_gets_the_real_reply(stack, http):
+    """Voxology has no retry of its own, but a REDIRECT fetches a new script (voxology.md §2): the
+    hold names the callback URL with ``retry_of``, and the follow-up gets the flow's reply."""
+    pid = int((stack.run_dir / "flow-runner.pid").read_text())
+    call_id = f"vox-{uuid.uuid4().hex}"
+    call = {"call_id": call_id, "direction": "inbound", "caller_no": "+15550000001", "api_no": "+15550000100"}
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        r = await http.post(stack.config.vox_callback_url, json={"type": "init_call", **call})
+        assert r.status_code == 200 and r.headers.get("x-switchboard-fallback") == "1"
+        actions = r.json()["actions"]
+        assert [a["type"] for a in actions] == ["SAY", "REDIRECT"], actions
+        again = actions[1]["params"]["url"]
+        assert "fallback=1" in again and "retry_of=" in again
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    r = await http.post(again, json={"type": "live_call", **call})
+    assert r.status_code == 200 and "x-switchboard-fallback" not in r.headers, r.text
+    assert r.json()["actions"] and r.json()["actions"][0]["type"] != "REDIRECT"
+
+
 async def test_a_key_press_survives_the_fallback(stack, http):
     """The runner is stopped when the caller presses 1: the caller hears the hold prompt, and the
     provider's follow-up (which carries no digits: AT re-posts the call's fields after a Redirect)

@@ -14,7 +14,7 @@ import orjson
 
 from switchboard.errors import InvalidEvent, ProviderError
 from switchboard.events import CallEvent, CallStatus, DialAttempt, DialRequest
-from switchboard.providers.actions import Hangup, ProviderAction, Say
+from switchboard.providers.actions import ProviderAction, Redirect
 from switchboard.providers.base import (
     Account,
     CallbackRequest,
@@ -27,6 +27,7 @@ from switchboard.providers.base import (
     classify_by_duration,
     classify_q850,
     dial_attempt,
+    hold_and_redirect,
 )
 from switchboard.providers.voxology.callbacks import dedupe_key, parse_callback
 from switchboard.providers.voxology.capabilities import CAPABILITIES
@@ -96,7 +97,18 @@ class Voxology:
         return [Reply(body, content_type)]
 
     def fallback(self, url: str, policy: FallbackPolicy) -> Reply:
-        (reply,) = self.render([Say(text=policy.apology_message), Hangup()])
+        """The hold and a ``REDIRECT`` back to ``url`` (voxology.md §2: "Fetch a new script", the
+        follow-up a ``live_call`` callback to that URL, which carries ``retry_of``), up to
+        ``policy.max_redirects`` times; then the apology. The flow renderer leaves ``Redirect`` out
+        (Voxology calls back by itself when a list runs out); a hold must name the URL to come back
+        to, so it is written here."""
+        actions = hold_and_redirect(url, policy)
+        if isinstance(actions[-1], Redirect):
+            body, content_type = render(actions[:-1], step=0)
+            doc = orjson.loads(body)
+            doc["actions"].append({"type": "REDIRECT", "params": {"url": actions[-1].url, "method": "POST"}})
+            return Reply(orjson.dumps(doc), content_type)
+        (reply,) = self.render(actions)
         return reply
 
     def ack(self, source: CallbackSource) -> Reply:
