@@ -192,3 +192,39 @@ async def test_api_burst_every_request_answered_each_call_placed_once(stack: Sta
     assert not dropped, dropped[:3]
     assert five == 0 and set(statuses) <= {200, 202}, statuses
     assert all(counts.get(n) == 1 for n in numbers), "each call placed exactly once"
+
+
+@pytest.mark.parametrize("calls", size(20, 200))
+async def test_a_rolling_sigterm_restart_of_the_consumers_drops_no_call(stack: Stack, http, calls: int) -> None:
+    """An upgrade as Kubernetes rolls it (deploy/k8s: two replicas, maxUnavailable 0): with a second
+    flow-runner and cdr-sink running, SIGTERM and start again, one after the other, the
+    flow-runner, the cdr-sink and the notifier during ``calls`` live calls: every call ends as its
+    flow says, no key press or CDR is lost, nothing is dead-lettered."""
+    parts = ("flow-runner", "cdr-sink", "notifier")
+    replicas = [await asyncio.to_thread(stack.start_replica, name) for name in ("flow-runner", "cdr-sink")]
+
+    async def rolling_restart() -> dict[str, float]:
+        t0 = time.monotonic()
+        for name in parts:
+            await asyncio.to_thread(stack.restart, name)
+        return {"restarts_s": time.monotonic() - t0}
+
+    try:
+        await asyncio.sleep(4)  # the replicas' groups settled (Tansu holds a rebalance 3 s)
+        run = await drive(
+            http, stack, calls=calls, rate=calls / 20, fault=rolling_restart, fault_after_s=2, straddle=True
+        )
+    finally:
+        for replica in replicas:
+            stack.stop(replica)
+        for name in parts:
+            if not stack.status()[name]:
+                stack.start(name)
+        await healthy(stack)
+    figures = run.figures()
+    report(f"rolling-sigterm[{calls}]", figures)
+    assert not [x.session_id for x in run.outcomes if x.errors or x.dead_air], "dead air or a failed callback"
+    assert not [(x.session_id, x.pressed, x.cdr_inputs) for x in lost_presses(run.outcomes)], "key press lost"
+    assert figures["cdrs"] == calls, "a CDR is missing"
+    assert figures["apologies"] == 0 and figures["balance"] == calls
+    assert run.dlq == 0

@@ -87,28 +87,6 @@ def build_app(settings: NotifierSettings | None = None) -> FastAPI:
     outbox = sc.Outbox(redis)
     courier = Courier(settings, redis, broker)
 
-    def subscribe(topic: Topic, handle: Any) -> None:
-        @broker.subscriber(topic.value, group_id=GROUP_ID, ack_policy=AckPolicy.ACK, auto_offset_reset="latest")
-        async def on_record() -> None:
-            msg = broker.context.get_local("message")
-            body: bytes = msg.body
-            try:
-                work = handle(body)
-            except ValidationError as exc:  # the topic's own consumers dead-letter it
-                log.warning("record not understood; no status callback", topic=topic.value, error=str(exc)[:200])
-                return
-            if work is None:
-                return
-            await run_guarded(
-                broker,
-                topic.value,
-                body=body,
-                key=msg.raw_message.key,
-                handle=work,
-                max_retries=settings.consumer_max_retries,
-                transient_retry_s=settings.transient_retry_s,
-            )
-
     def call_event(body: bytes) -> Any:
         """The work for one ``voice.call-events`` record (a zero-argument coroutine function), or
         None: most callbacks are neither ringing nor answered and are not parsed."""
@@ -121,8 +99,30 @@ def build_app(settings: NotifierSettings | None = None) -> FastAPI:
         record = decode(CdrRecorded, body)
         return lambda: on_cdr(outbox, record)
 
-    subscribe(Topic.CALL_EVENTS, call_event)
-    subscribe(Topic.CDRS, cdr)
+    handlers = {Topic.CALL_EVENTS.value: call_event, Topic.CDRS.value: cdr}
+
+    # One consumer for both topics: two consumers in one group rejoin each other's rebalances.
+    @broker.subscriber(*handlers, group_id=GROUP_ID, ack_policy=AckPolicy.ACK, auto_offset_reset="latest")
+    async def on_record() -> None:
+        msg = broker.context.get_local("message")
+        body: bytes = msg.body
+        topic: str = msg.raw_message.topic
+        try:
+            work = handlers[topic](body)
+        except ValidationError as exc:  # the topic's own consumers dead-letter it
+            log.warning("record not understood; no status callback", topic=topic, error=str(exc)[:200])
+            return
+        if work is None:
+            return
+        await run_guarded(
+            broker,
+            topic,
+            body=body,
+            key=msg.raw_message.key,
+            handle=work,
+            max_retries=settings.consumer_max_retries,
+            transient_retry_s=settings.transient_retry_s,
+        )
 
     async def start_courier() -> None:
         courier.start()
