@@ -104,3 +104,30 @@ def lease_call_key(call_id: str) -> str:
     """``sb:lease:call:<call id>``: set of the ``sb:lease:*`` keys holding one call, so its end
     releases them all."""
     return f"sb:lease:call:{call_id}"
+
+
+# Status callbacks (switchboard.status_callbacks): one call's keys share a hash tag; the due set is
+# one key for every call, so the outbox scripts need one Redis (or one cluster slot), as pacing does.
+NOTIFY_DUE_KEY = "sb:notify:due"
+"""Sorted set: call keys with a status callback to try, scored by when (ms, Redis clock)."""
+
+
+def notify_cfg_key(call_key: str) -> str:
+    """``sb:notify:{<call key>}:cfg``: hash of where the call's callbacks go (url, events, tenant,
+    call id, the parties, campaign)."""
+    return f"sb:notify:{{{call_key}}}:cfg"
+
+
+def notify_queue_key(call_key: str) -> str:
+    """``sb:notify:{<call key>}:q``: sorted set of the call's queued callbacks by sequence."""
+    return f"sb:notify:{{{call_key}}}:q"
+
+
+def notify_sent_key(call_key: str) -> str:
+    """``sb:notify:{<call key>}:sent``: set of the call's events delivered or given up."""
+    return f"sb:notify:{{{call_key}}}:sent"
+
+
+def notify_tries_key(call_key: str) -> str:
+    """``sb:notify:{<call key>}:tries``: hash of tries per event."""
+    return f"sb:notify:{{{call_key}}}:tries"

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from switchboard.events import CdrRecorded, StatusCallbackEvent, StatusCallbackPosted
+from switchboard.redis import NOTIFY_DUE_KEY, notify_cfg_key, notify_queue_key, notify_sent_key
 
 TIMESTAMP_HEADER = "X-Switchboard-Timestamp"
 SIGNATURE_HEADER = "X-Switchboard-Signature"
@@ -64,34 +65,15 @@ def headers(key: str, body: bytes, *, now: float | None = None) -> dict[str, str
 
 def body(event: StatusCallbackEvent, call: dict[str, Any], *, cdr: CdrRecorded | None = None) -> bytes:
     """The JSON a callback POSTs (:class:`~switchboard.events.StatusCallbackPosted`): ``event``,
-    its ``sequence`` (:data:`RANK`), the call's ids and parties (``call``, from :func:`call_fields`)
-    and, on ``completed``, the ``cdr``."""
+    its ``sequence`` (:data:`RANK`), the call's ids and parties (``call``: the model's fields) and,
+    on ``completed``, the ``cdr``."""
     posted = StatusCallbackPosted.model_validate({"event": event, "sequence": RANK[event], **call, "cdr": cdr})
     return posted.model_dump_json(by_alias=True).encode()
 
 
-# --- the outbox in Redis ----------------------------------------------------------------------
-# sb:notify:cfg:<call key>  hash   url, events (JSON list), tenant_id, call_id: a call's subscription
-# sb:notify:q:<call key>    zset   queued callbacks of the call (JSON item), scored by RANK
-# sb:notify:due             zset   call keys with a callback to try, scored by when (ms, Redis clock)
-# sb:notify:sent:<call key> set    events delivered or given up (a redelivered event is not queued again)
-# Every per-call key lives KEEP_S; the due set is pruned as calls finish.
+# --- the outbox in Redis (keys: switchboard.redis, notify_*) -------------------------------------
 KEEP_S = 2 * 24 * 3600
-
-
-def cfg_key(call_key: str) -> str:
-    return f"sb:notify:cfg:{call_key}"
-
-
-def queue_key(call_key: str) -> str:
-    return f"sb:notify:q:{call_key}"
-
-
-def sent_key(call_key: str) -> str:
-    return f"sb:notify:sent:{call_key}"
-
-
-DUE_KEY = "sb:notify:due"
+"""How long a call's outbox keys live."""
 
 ENQUEUE = """
 -- KEYS: cfg, queue, sent, due. ARGV: event, rank, item JSON, call key, seconds to keep.
@@ -99,9 +81,7 @@ ENQUEUE = """
 local events = redis.call('HGET', KEYS[1], 'events')
 if not events or not string.find(events, '"' .. ARGV[1] .. '"', 1, true) then return 0 end
 if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then return 0 end
-for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[2], ARGV[2])) do
-  return 0  -- one item per event and call
-end
+if redis.call('ZCOUNT', KEYS[2], ARGV[2], ARGV[2]) > 0 then return 0 end  -- one per event and call
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 local t = redis.call('TIME')
@@ -110,66 +90,76 @@ return 1
 """
 
 
-def call_fields(
-    *,
-    call_id: str | None,
-    call_key: str,
-    tenant_id: str,
-    provider: str,
-    direction: str,
-    to: str,
-    from_: str,
-    campaign_id: str | None,
-    occurred_at: Any,
-) -> dict[str, Any]:
-    """The call part of a callback body (see :func:`body`)."""
-    return {
-        "call_id": call_id,
-        "call_key": call_key,
-        "tenant_id": tenant_id,
-        "provider": provider,
-        "direction": direction,
-        "to": to,
-        "from": from_,
-        "campaign_id": campaign_id,
-        "occurred_at": occurred_at,
-    }
-
-
 class Outbox:
-    """Queues a call's callbacks in Redis for the notifier (module comment above for the keys).
+    r"""Queues a call's callbacks in Redis for the notifier.
 
-    Producers: the dialer (``subscribe`` when it places a call with a ``status_callback``, and the
-    ``initiated`` event), the notifier (``ringing``, ``answered`` from ``voice.call-events``,
-    ``completed`` from ``voice.cdrs``). Raises redis-py's errors."""
+    The dialer :meth:`subscribe`\ s a call it places with a ``status_callback`` (where to, which
+    events, the call's ids and parties) and queues ``initiated``; the notifier queues ``ringing``
+    and ``answered`` (``voice.call-events``) and ``completed`` (``voice.cdrs``) for a subscribed
+    call. Raises redis-py's errors."""
 
     def __init__(self, redis: Any) -> None:
         self.redis = redis
         self._enqueue = redis.register_script(ENQUEUE)
 
-    async def subscribe(self, call_key: str, *, url: str, events: list[str], tenant_id: str, call_id: str) -> None:
-        """Remember where ``call_key``'s callbacks go."""
+    async def subscribe(
+        self,
+        call_key: str,
+        *,
+        url: str,
+        events: list[str],
+        tenant_id: str,
+        call_id: str,
+        to: str,
+        from_: str,
+        campaign_id: str | None,
+    ) -> None:
+        """Remember where ``call_key``'s callbacks go, and the parties every callback names (``to``
+        the person called, ``from`` the caller ID: the dialer's words, the same on every provider)."""
+        cfg = {
+            "url": url,
+            "events": orjson.dumps(events),
+            "tenant_id": tenant_id,
+            "call_id": call_id,
+            "to": to,
+            "from": from_,
+            "campaign_id": campaign_id or "",
+        }
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                cfg_key(call_key),
-                mapping={"url": url, "events": orjson.dumps(events), "tenant_id": tenant_id, "call_id": call_id},
-            )
-            pipe.expire(cfg_key(call_key), KEEP_S)
+            pipe.hset(notify_cfg_key(call_key), mapping=cfg)
+            pipe.expire(notify_cfg_key(call_key), KEEP_S)
             await pipe.execute()
 
-    async def subscription(self, call_key: str) -> dict[str, str] | None:
-        """``{"url", "events", "tenant_id", "call_id"}`` of the call, or None when it asked for nothing."""
-        raw = await self.redis.hgetall(cfg_key(call_key))
-        return {k.decode(): v.decode() for k, v in raw.items()} if raw else None
-
-    async def enqueue(self, call_key: str, event: StatusCallbackEvent, payload: bytes) -> bool:
-        """Queue ``payload`` (:func:`body`) as the call's ``event`` if the call asked for it and it
-        is not queued or delivered already; True when queued."""
-        cfg = await self.subscription(call_key)
-        if cfg is None:
+    async def queue(
+        self,
+        call_key: str,
+        event: StatusCallbackEvent,
+        *,
+        provider: str,
+        direction: str,
+        occurred_at: Any,
+        cdr: CdrRecorded | None = None,
+    ) -> bool:
+        """Queue ``event`` for ``call_key`` (its body: :func:`body`) if the call subscribed to it and
+        it is neither queued nor delivered already; True when queued."""
+        raw = await self.redis.hgetall(notify_cfg_key(call_key))
+        if not raw:
             return False
+        cfg = {k.decode(): v.decode() for k, v in raw.items()}
+        call = {
+            "call_id": cfg["call_id"],
+            "call_key": call_key,
+            "tenant_id": cfg["tenant_id"],
+            "provider": provider,
+            "direction": direction,
+            "to": cfg["to"],
+            "from": cfg["from"],
+            "campaign_id": cfg["campaign_id"] or None,
+            "occurred_at": occurred_at,
+        }
+        payload = body(event, call, cdr=cdr)
         item = orjson.dumps(
             {"e": event, "u": cfg["url"], "t": cfg["tenant_id"], "b": payload.decode(), "at": int(time.time() * 1000)}
         )
-        keys = [cfg_key(call_key), queue_key(call_key), sent_key(call_key), DUE_KEY]
+        keys = [notify_cfg_key(call_key), notify_queue_key(call_key), notify_sent_key(call_key), NOTIFY_DUE_KEY]
         return bool(await self._enqueue(keys=keys, args=[event, RANK[event], item, call_key, KEEP_S]))

@@ -169,19 +169,17 @@ class Dialer:
             events=list(request.status_callback.events),
             tenant_id=request.tenant_id,
             call_id=request.call_id,
-        )
-        call = sc.call_fields(
-            call_id=request.call_id,
-            call_key=call_key,
-            tenant_id=request.tenant_id,
-            provider=attempt.provider,
-            direction=Direction.OUTBOUND.value,
             to=request.to,
             from_=attempt.caller_id,
             campaign_id=request.campaign_id,
+        )
+        await self.outbox.queue(
+            call_key,
+            "initiated",
+            provider=attempt.provider,
+            direction=Direction.OUTBOUND.value,
             occurred_at=attempt.attempted_at,
         )
-        await self.outbox.enqueue(call_key, "initiated", sc.body("initiated", call))
 
     async def _ask_provider(self, request: DialRequest) -> DialAttempt:
         """The provider's answer as a DialAttempt (``Provider.client(...).place_call``). Raises

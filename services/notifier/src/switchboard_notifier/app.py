@@ -37,46 +37,26 @@ LIVE_EVENTS: dict[CallEventType, sc.StatusCallbackEvent] = {
 
 async def on_call_event(outbox: sc.Outbox, event: CallEvent) -> None:
     """Queue ``ringing`` / ``answered`` for a call that asked for them."""
-    kind = LIVE_EVENTS.get(event.type)
-    if kind is None:
-        return
-    cfg = await outbox.subscription(event.call_key)
-    if cfg is None:
-        return
-    outbound = event.direction.value == "outbound"
-    call = sc.call_fields(
-        call_id=cfg.get("call_id") or event.call_id,
-        call_key=event.call_key,
-        tenant_id=cfg["tenant_id"],
-        provider=event.provider,
-        direction=event.direction.value,
-        # AT reports an outbound call with callerNumber = the person called (spec §3)
-        to=event.caller_number if outbound else event.destination_number,
-        from_=event.destination_number if outbound else event.caller_number,
-        campaign_id=None,
-        occurred_at=event.received_at,
-    )
-    await outbox.enqueue(event.call_key, kind, sc.body(kind, call))
+    if kind := LIVE_EVENTS.get(event.type):
+        await outbox.queue(
+            event.call_key,
+            kind,
+            provider=event.provider,
+            direction=event.direction.value,
+            occurred_at=event.received_at,
+        )
 
 
 async def on_cdr(outbox: sc.Outbox, cdr: CdrRecorded) -> None:
     """Queue ``completed`` with the CDR for a call that asked for it."""
-    cfg = await outbox.subscription(cdr.call_key)
-    if cfg is None:
-        return
-    outbound = cdr.direction.value == "outbound"
-    call = sc.call_fields(
-        call_id=cdr.call_id,
-        call_key=cdr.call_key,
-        tenant_id=cdr.tenant_id,
+    await outbox.queue(
+        cdr.call_key,
+        "completed",
         provider=cdr.provider,
         direction=cdr.direction.value,
-        to=cdr.caller_number if outbound else cdr.destination_number,
-        from_=cdr.destination_number if outbound else cdr.caller_number,
-        campaign_id=cdr.campaign_id,
         occurred_at=cdr.ended_at,
+        cdr=cdr,
     )
-    await outbox.enqueue(cdr.call_key, "completed", sc.body("completed", call, cdr=cdr))
 
 
 def build_app(settings: NotifierSettings | None = None) -> FastAPI:

@@ -28,18 +28,19 @@ from tenacity import RetryCallState, wait_exponential_jitter
 from switchboard import metrics
 from switchboard.kafka import publish_dlq
 from switchboard.logging import get_logger
-from switchboard.status_callbacks import DUE_KEY, KEEP_S, headers, queue_key, sent_key, tenant_key
+from switchboard.redis import NOTIFY_DUE_KEY, notify_queue_key, notify_sent_key, notify_tries_key
+from switchboard.status_callbacks import KEEP_S, headers, tenant_key
 from switchboard.topics import Topic
 from switchboard_notifier.settings import NotifierSettings
 
 log = get_logger(__name__)
 
 CLAIM = """
--- KEYS: due. ARGV: now ms (ignored: Redis TIME), visibility ms, limit.
+-- KEYS: due. ARGV: visibility ms, limit. Now is Redis's clock.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local calls = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
-for _, c in ipairs(calls) do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), c) end
+local calls = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+for _, c in ipairs(calls) do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), c) end
 return calls
 """
 
@@ -101,7 +102,7 @@ class Courier:
         while True:
             try:
                 free = max(1, self.settings.notify_concurrency - len(self._inflight))
-                calls = await self._claim(keys=[DUE_KEY], args=[0, self.visibility_ms, free])
+                calls = await self._claim(keys=[NOTIFY_DUE_KEY], args=[self.visibility_ms, free])
                 for raw in calls:
                     task = asyncio.create_task(self._deliver_next(raw.decode()))
                     self._inflight.add(task)
@@ -121,25 +122,25 @@ class Courier:
 
     async def deliver_next(self, call_key: str) -> None:
         """POST ``call_key``'s first queued callback and reschedule the call (module docstring)."""
-        head = await self.redis.zrange(queue_key(call_key), 0, 0)
+        head = await self.redis.zrange(notify_queue_key(call_key), 0, 0)
         if not head:
-            await self.redis.zrem(DUE_KEY, call_key)
+            await self.redis.zrem(NOTIFY_DUE_KEY, call_key)
             return
         raw = cast(bytes, head[0])
         item = orjson.loads(raw)
         payload: bytes = item["b"].encode()
-        attempts_key = f"sb:notify:tries:{call_key}"
+        attempts_key = notify_tries_key(call_key)
         attempt = int(await self.redis.hincrby(attempts_key, item["e"], 1))
         await self.redis.expire(attempts_key, KEEP_S)
         try:
             status = await self._post(item["u"], payload, tenant_key(self.secret, item["t"]))
         except Undeliverable as exc:
-            age_s = time.time() - item["at"] / 1000
-            metrics.STATUS_CALLBACKS.labels("retry" if age_s < self.settings.notify_give_up_s else "given_up").inc()
-            if age_s < self.settings.notify_give_up_s:
+            given_up = time.time() - item["at"] / 1000 >= self.settings.notify_give_up_s
+            metrics.STATUS_CALLBACKS.labels("given_up" if given_up else "retry").inc()
+            if not given_up:
                 delay = _backoff(self.settings, attempt)
                 now_ms = int(time.time() * 1000)
-                await self.redis.zadd(DUE_KEY, {call_key: now_ms + int(delay * 1000)})
+                await self.redis.zadd(NOTIFY_DUE_KEY, {call_key: now_ms + int(delay * 1000)})
                 log.info(
                     "status callback failed; retried later",
                     call_key=call_key,
@@ -171,15 +172,15 @@ class Courier:
     async def _done(self, call_key: str, event: str, raw: bytes) -> None:
         """The event is finished with (delivered or given up): the call's next one is due now."""
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.sadd(sent_key(call_key), event)
-            pipe.expire(sent_key(call_key), KEEP_S)
-            pipe.zrem(queue_key(call_key), raw)
-            pipe.zcard(queue_key(call_key))
+            pipe.sadd(notify_sent_key(call_key), event)
+            pipe.expire(notify_sent_key(call_key), KEEP_S)
+            pipe.zrem(notify_queue_key(call_key), raw)
+            pipe.zcard(notify_queue_key(call_key))
             left = (await pipe.execute())[3]
         if left:
-            await self.redis.zadd(DUE_KEY, {call_key: 0})
+            await self.redis.zadd(NOTIFY_DUE_KEY, {call_key: 0})
         else:
-            await self.redis.zrem(DUE_KEY, call_key)
+            await self.redis.zrem(NOTIFY_DUE_KEY, call_key)
 
     async def _post(self, url: str, payload: bytes, key: str) -> int:
         if not self.settings.notify_allow_private:
