@@ -17,6 +17,20 @@ def test_a_session_row_has_every_column_as_plain_values():
     assert row["inputs"] == {"rating": "4"} and row["session_data"] == {"firstName": "Amina"}
 
 
+def test_a_session_row_is_the_events_dump_with_plain_values():
+    event = session_ended(
+        campaign_id="c-9",
+        attempt=2,
+        recordings=["https://r.example/1.mp3"],
+        flow_error="boom",
+        raw_invalid={"dtmf": "x"},
+        trail=[{"k": "cb", "t": 0}],
+    )
+    dumped = event.model_dump(exclude={"schema_version"}, mode="python")
+    dumped.update(direction="outbound", status="completed", provider_status=None)
+    assert row_from_session(event) == dumped
+
+
 def test_a_refused_dial_is_a_failed_call_of_zero_seconds():
     row = row_from_rejected_dial(dial_attempt())
     assert row["call_key"] == "africastalking:rejected:c-1"  # never collides with a real session

@@ -29,7 +29,9 @@ from aiokafka.errors import (
     RequestTimedOutError,
     TopicAlreadyExistsError,
 )
-from faststream.kafka import KafkaBroker
+from aiokafka.partitioner import DefaultPartitioner
+from faststream.exceptions import IncorrectState
+from faststream.kafka import KafkaBroker, KafkaPublishMessage
 from pydantic import ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -57,8 +59,78 @@ def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
         linger_ms=0,
         enable_idempotence=settings.kafka_idempotence,
         request_timeout_ms=10_000,
+        max_batch_size=MAX_BATCH_BYTES,
         logger=FASTSTREAM_LOG,
     )
+
+
+MAX_BATCH_BYTES = 512 * 1024
+"""The producer's largest record batch (aiokafka's default is 16 KiB): room for a
+:class:`KeyedBatches` request, well under a broker's default ``message.max.bytes`` (1 MiB)."""
+RECORD_OVERHEAD_BYTES = 64
+"""A record's framing in a batch beyond its key and value (length, attributes, deltas, headers
+count; FastStream's ``correlation_id`` header is counted apart), rounded up."""
+
+
+class KeyedBatches:
+    """Publishes many keyed records to one topic with one produce request per partition and
+    chunk, instead of one call per record (a FastStream ``publish`` costs ~20 µs of CPU per
+    record here, a batch ~6 µs: ``bench/cdr_sink.py``).
+
+    Each record goes to the partition Kafka's default partitioner gives its key (murmur2 of the
+    key modulo the partition count, as aiokafka and the Java client choose it for a keyed
+    record), so a key's records keep the partition and order they would have had one by one.
+    The topic's partition count is read once from the cluster (metadata through the broker's
+    admin client) and cached; a restarted process reads it again.
+    """
+
+    def __init__(self, broker: KafkaBroker, topic: str, *, max_bytes: int = MAX_BATCH_BYTES // 2) -> None:
+        self.broker = broker
+        self.topic = topic
+        self.max_bytes = max_bytes
+        self._partitions: list[int] | None = None
+        self._partitioner = DefaultPartitioner()
+
+    async def partitions(self) -> list[int]:
+        """The topic's partition ids. Raises ``KafkaError`` when the cluster cannot be read."""
+        if self._partitions is None:
+            try:
+                admin = self.broker.config.admin_client
+            except IncorrectState:  # FastStream's in-memory test broker: no cluster, one partition
+                self._partitions = [0]
+                return self._partitions
+            (described,) = await admin.describe_topics([self.topic])
+            ids = sorted(p["partition"] for p in described["partitions"])
+            if not ids:
+                raise KafkaConnectionError(f"no partitions known for {self.topic}")
+            self._partitions = ids
+        return self._partitions
+
+    async def publish(self, records: list[tuple[bytes, bytes]]) -> None:
+        """Send ``records`` (key, value) and wait until Kafka has acknowledged every one
+        (``acks=all``). Raises what the producer raises (``KafkaError``, timeouts)."""
+        if not records:
+            return
+        ids = await self.partitions()
+        by_partition: dict[int, list[tuple[bytes, bytes]]] = {}
+        for key, value in records:
+            by_partition.setdefault(self._partitioner(key, ids, ids), []).append((key, value))
+        deliveries = []
+        for partition, items in by_partition.items():
+            chunk: list[KafkaPublishMessage] = []
+            size = 0
+            for key, value in items:
+                length = len(key) + len(value) + RECORD_OVERHEAD_BYTES + 64
+                if chunk and size + length > self.max_bytes:
+                    deliveries.append(await self._send(chunk, partition))
+                    chunk, size = [], 0
+                chunk.append(KafkaPublishMessage(value, key=key))
+                size += length
+            deliveries.append(await self._send(chunk, partition))
+        await asyncio.gather(*(d for d in deliveries if asyncio.isfuture(d)))
+
+    async def _send(self, chunk: list[KafkaPublishMessage], partition: int) -> Any:
+        return await self.broker.publish_batch(*chunk, topic=self.topic, partition=partition, no_confirm=True)
 
 
 async def create_topics(

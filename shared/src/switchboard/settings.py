@@ -35,6 +35,9 @@ class ServiceSettings(BaseSettings):
     ``SB_CALL_LEASE_S``: how long a live-call lease (:mod:`switchboard.pacing`) counts when the
     call's end is never seen (a replica died, an end was lost): longer than the longest call plus
     the time its end takes to arrive.
+    ``SB_GC_THRESHOLDS`` (``gen0,gen1,gen2``, default ``10000,20,20``): the garbage collector's
+    thresholds, set with the start-up heap frozen when the service starts
+    (:func:`switchboard.service.settle_heap`).
     """
 
     model_config = SettingsConfigDict(env_prefix="SB_", extra="ignore", env_file=".env")

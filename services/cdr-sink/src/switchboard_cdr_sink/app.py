@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 from typing import Any
 
 import orjson
@@ -16,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from switchboard.events import DialAttempt, SessionEnded, decode
-from switchboard.kafka import make_broker, publish_dlq
+from switchboard.kafka import KeyedBatches, make_broker, publish_dlq
 from switchboard.logging import configure_logging, get_logger
 from switchboard.service import service_app
 from switchboard.topics import Topic
@@ -60,18 +59,12 @@ def cdr_body(row: dict[str, Any], call_start: Any, recorded_at: Any) -> bytes:
     return orjson.dumps(body, default=str, option=orjson.OPT_UTC_Z)
 
 
-async def publish_cdrs(broker: Any, items: list[Pending], landed: dict[str, tuple[Any, Any]]) -> None:
+async def publish_cdrs(cdrs: KeyedBatches, items: list[Pending], landed: dict[str, tuple[Any, Any]]) -> None:
     """Publish each landed call's final row (the last of the batch per call key), keyed by call
-    key, before the offsets are committed: a crash in between publishes them again (at least once)."""
+    key, before the offsets are committed: a crash in between publishes them again (at least once).
+    One produce request per partition, every one acknowledged by Kafka before this returns."""
     last = {item.row["call_key"]: item.row for item in items}
-    # handed to the producer one by one without waiting (it batches them), then every delivery
-    # awaited at once: acknowledged by Kafka before the handler returns and offsets are committed
-    deliveries = [
-        await broker.publish(cdr_body(row, *landed[key]), Topic.CDRS.value, key=key.encode(), no_confirm=True)
-        for key, row in last.items()
-        if key in landed
-    ]
-    await asyncio.gather(*(d for d in deliveries if inspect.isawaitable(d)))  # in memory: none
+    await cdrs.publish([(key.encode(), cdr_body(row, *landed[key])) for key, row in last.items() if key in landed])
 
 
 def source_headers(record: Any) -> dict[str, str]:
@@ -90,6 +83,7 @@ def build_app(settings: CdrSinkSettings | None = None) -> FastAPI:
     broker = make_broker(settings, client_id="cdr-sink")
     health = SinkHealth()
     writer = BatchWriter(engine, health, budget_s=settings.transient_retry_s)
+    cdr_topic = KeyedBatches(broker, Topic.CDRS.value)
 
     async def dead_letter_invalid(record: Any, error: ValidationError) -> None:
         first = error.errors()[0] if error.error_count() else None
@@ -133,7 +127,7 @@ def build_app(settings: CdrSinkSettings | None = None) -> FastAPI:
         landed: dict[str, tuple[Any, Any]] = {}
         refused = await writer.write(items, landed)
         if settings.cdr_publish and landed:
-            await publish_cdrs(broker, items, landed)
+            await publish_cdrs(cdr_topic, items, landed)
         for record, error in invalid:
             await dead_letter_invalid(record, error)
         for refusal in refused:

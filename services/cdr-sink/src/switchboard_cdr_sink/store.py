@@ -19,7 +19,11 @@ from switchboard_cdr_sink.schema import cdrs
 
 
 def row_from_session(event: SessionEnded) -> dict[str, Any]:
-    row = event.model_dump(exclude={"schema_version"})
+    """The event's fields as a row. A copy of the validated fields rather than ``model_dump``
+    (half the cost per record): SessionEnded has no nested models, only enums, which are turned
+    into their values here (a test holds this equal to ``model_dump``)."""
+    row = dict(vars(event))
+    del row["schema_version"]
     row["direction"] = event.direction.value
     row["status"] = event.status.value
     row["provider_status"] = None
@@ -68,10 +72,14 @@ _CREATE_STAGE = f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (LIKE cdrs INCLUDING D
 _REGISTER = f"""
 INSERT INTO cdr_calls (call_key, call_start) SELECT call_key, call_start FROM {STAGE}
 ON CONFLICT (call_key) DO NOTHING"""
+_CALL_START = "(SELECT k.call_start FROM cdr_calls k WHERE k.call_key = s.call_key)"
+"""A staged row's partition time, looked up by primary key, one index probe per row. (A join
+here was planned as a hash join over all of ``cdr_calls`` (the staging table has no statistics),
+a cost that grew with every CDR ever written: 33 of 72 ms per 2,000-row batch at 120,000 calls.)"""
 _UPSERT = f"""
 INSERT INTO cdrs ({", ".join(COLUMNS)})
-SELECT {", ".join("k.call_start" if c == "call_start" else f"s.{c}" for c in COLUMNS)}
-FROM {STAGE} s JOIN cdr_calls k USING (call_key)
+SELECT {", ".join(_CALL_START if c == "call_start" else f"s.{c}" for c in COLUMNS)}
+FROM {STAGE} s
 ON CONFLICT (call_key, call_start) DO UPDATE SET
 {", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c not in ("call_key", "call_start"))}, updated_at = now()"""
 
