@@ -32,6 +32,8 @@ def stack() -> Iterator[Stack]:
     shutil.copytree(REPO / "flows", flows)
     config = StackConfig.ephemeral(root, speed=50.0, partitions=4, flows_dir=flows)
     config.extra_env.update({"SB_REPLY_TIMEOUT_S": "1.5", "SIM_RING_S": "2", "SB_LOG_LEVEL": "INFO"})
+    # tracing on, as an operator with a collector runs it: every service appends its spans here
+    config.extra_env.update({"SB_TRACE_EXPORTER": "jsonl", "SB_TRACE_FILE": str(root / "traces.jsonl")})
     # a late reply: "Please hold.", then the hold tone, for up to 12 s (7 redirects of 1.5 s rounds)
     config.extra_env["SB_FALLBACK_MAX_HOLD_S"] = "12"
     # status callbacks: short backoff and give-up, so retries and the dead-letter topic show in seconds

@@ -38,3 +38,13 @@ async def test_metrics_count_callbacks_dials_and_cdrs(stack, http):
     assert after_ingress[count] > before_ingress.get(count, 0)
     assert after_sink[written] >= before_sink.get(written, 0) + 1
     assert ("switchboard_dial_pacing_seconds_count", ()) in await scrape(http, dialer)
+    # FastStream's Prometheus middleware on every broker: messages processed per handler
+    runner = await scrape(http, stack.config.url(stack.config.runner_port))
+    processed = [
+        value
+        for (name, labels), value in runner.items()
+        if name == "faststream_received_processed_messages_total"
+        and dict(labels).get("app_name") == "flow-runner"
+        and dict(labels).get("handler") == "voice.call-events"
+    ]
+    assert processed and sum(processed) >= 1, sorted({name for name, _ in runner if name.startswith("faststream")})

@@ -12,6 +12,7 @@ import argparse
 import inspect
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from pydantic_settings import BaseSettings
 
@@ -68,3 +69,27 @@ def parse_command_line(
             help="; ".join(f"{name}: {text}" for name, text in commands.items()) + f" (default: {names[0]})",
         )
     return parser.parse_args(argv)
+
+
+def serve(app: Any, *, host: str, port: int, drain_s: float) -> None:
+    """Run ``app`` under uvicorn until SIGTERM/SIGINT, the way every service runs.
+
+    On SIGTERM uvicorn stops accepting connections, lets the requests in flight finish for up to
+    ``drain_s`` seconds (``SB_DRAIN_S``: the ingress answers the callbacks it holds), then runs the
+    app's shutdown: drains (the ingress records what it accepted), the broker's stop (consumers
+    commit what they processed and leave their group), closers. Kubernetes'
+    ``terminationGracePeriodSeconds`` (45 s in ``deploy/k8s``) must exceed ``drain_s`` plus that
+    shutdown. ``log_config=None``: uvicorn keeps to the root logger, which
+    :func:`switchboard.logging.configure_logging` renders as JSON like every other line.
+    """
+    import uvicorn
+
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=max(1, round(drain_s)),
+    )

@@ -32,12 +32,15 @@ from aiokafka.errors import (
 from aiokafka.partitioner import DefaultPartitioner
 from faststream.exceptions import IncorrectState
 from faststream.kafka import KafkaBroker, KafkaPublishMessage
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from prometheus_client import REGISTRY
 from pydantic import ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_not_exception_type, wait_exponential
 
-from switchboard import metrics
+from switchboard import metrics, tracing
 from switchboard.errors import InvalidEvent, TransientError
 from switchboard.logging import get_logger
 from switchboard.settings import ServiceSettings
@@ -51,7 +54,16 @@ FASTSTREAM_LOG.setLevel(logging.WARNING)
 def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
     """A FastStream Kafka broker for ``settings.kafka_bootstrap`` with acks=all, linger 0.
     FastStream's own log keeps its warnings and errors (a message it cannot hand to a handler
-    must not fail silently) but not its two INFO lines per message."""
+    must not fail silently) but not its two INFO lines per message.
+
+    Middlewares: FastStream's Prometheus middleware (``faststream_received_messages_total``,
+    ``faststream_received_processed_messages_duration_seconds``, ``faststream_published_messages_total``
+    … by handler and topic, labelled ``app_name`` = ``client_id``) on the process's registry, and,
+    when tracing is on (:mod:`switchboard.tracing`), its OpenTelemetry middleware: a span per
+    publish and per message processed, the context carried in the records' headers."""
+    middlewares: list[Any] = [KafkaPrometheusMiddleware(registry=REGISTRY, app_name=client_id)]
+    if (tracer_provider := tracing.provider(client_id)) is not None:
+        middlewares.append(KafkaTelemetryMiddleware(tracer_provider=tracer_provider))
     return KafkaBroker(
         settings.kafka_bootstrap.split(","),
         client_id=client_id,
@@ -61,6 +73,7 @@ def make_broker(settings: ServiceSettings, *, client_id: str) -> KafkaBroker:
         request_timeout_ms=10_000,
         max_batch_size=MAX_BATCH_BYTES,
         logger=FASTSTREAM_LOG,
+        middlewares=middlewares,
     )
 
 

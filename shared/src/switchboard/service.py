@@ -20,8 +20,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from faststream.kafka import KafkaBroker
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-from switchboard import __version__, metrics, problems
+from switchboard import __version__, metrics, problems, tracing
 
 Check = Callable[[], Awaitable[bool]]
 
@@ -87,6 +88,10 @@ def service_app(
             await close()
 
     app = FastAPI(title=title, version=__version__, lifespan=lifespan)
+    if tracing.enabled():  # make_broker created the process's provider from SB_TRACE_EXPORTER
+        FastAPIInstrumentor.instrument_app(
+            app, excluded_urls="/health$,/ready$,/metrics$", exclude_spans=["receive", "send"]
+        )
     app.state.broker = broker  # tests run the app on FastStream's TestKafkaBroker(app.state.broker)
     problems.install(app, max_body_bytes=max_body_bytes, body_limits=body_limits)
     all_checks: dict[str, Check] = {"kafka": lambda: broker.ping(timeout=2), **(checks or {})}

@@ -35,6 +35,8 @@ class ServiceSettings(BaseSettings):
     ``SB_CALL_LEASE_S``: how long a live-call lease (:mod:`switchboard.pacing`) counts when the
     call's end is never seen (a replica died, an end was lost): longer than the longest call plus
     the time its end takes to arrive.
+    ``SB_DRAIN_S`` (30, at most 40: under Kubernetes' 45 s grace period): on SIGTERM, how long
+    the requests in flight may take before the service shuts down (:func:`switchboard.entrypoint.serve`).
     ``SB_GC_THRESHOLDS`` (``gen0,gen1,gen2``, default ``10000,20,20``): the garbage collector's
     thresholds, set with the start-up heap frozen when the service starts
     (:func:`switchboard.service.settle_heap`).
@@ -61,6 +63,9 @@ class ServiceSettings(BaseSettings):
     transient_retry_s: float = Field(default=30.0, ge=0)
     max_body_bytes: int = Field(default=1 << 20, ge=1024, description="request bodies over this get 413")
     call_lease_s: float = Field(default=2 * 3600, gt=0, description="a live-call lease's life without an end")
+    drain_s: float = Field(
+        default=30.0, gt=0, le=40, description="on SIGTERM, how long requests in flight may take (s)"
+    )
 
     @model_validator(mode="after")
     def refuse_unsafe_production(self) -> ServiceSettings:

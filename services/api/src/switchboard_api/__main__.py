@@ -12,8 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-import uvicorn
-
+from switchboard.entrypoint import serve
 from switchboard_api.settings import ApiSettings
 
 
@@ -29,9 +28,7 @@ def main() -> None:
         return
     from switchboard_api.app import build_app
 
-    uvicorn.run(
-        build_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning", access_log=False
-    )
+    serve(build_app(settings), host=settings.api_host, port=settings.api_port, drain_s=settings.drain_s)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import uvicorn
-
-from switchboard.entrypoint import parse_command_line
+from switchboard.entrypoint import parse_command_line, serve
 from switchboard_cdr_sink.settings import CdrSinkSettings
 
 DESCRIPTION = (
@@ -27,9 +25,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     from switchboard_cdr_sink.app import build_app
 
-    uvicorn.run(
-        build_app(settings), host=settings.sink_host, port=settings.sink_port, log_level="warning", access_log=False
-    )
+    serve(build_app(settings), host=settings.sink_host, port=settings.sink_port, drain_s=settings.drain_s)
 
 
 if __name__ == "__main__":

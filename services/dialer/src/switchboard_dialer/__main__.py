@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import uvicorn
-
-from switchboard.entrypoint import parse_command_line
+from switchboard.entrypoint import parse_command_line, serve
 from switchboard_dialer.settings import DialerSettings
 
 DESCRIPTION = (
@@ -22,9 +20,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from switchboard_dialer.app import build_app
 
     settings = DialerSettings()
-    uvicorn.run(
-        build_app(settings), host=settings.dialer_host, port=settings.dialer_port, log_level="warning", access_log=False
-    )
+    serve(build_app(settings), host=settings.dialer_host, port=settings.dialer_port, drain_s=settings.drain_s)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import uvicorn
-
-from switchboard.entrypoint import parse_command_line
+from switchboard.entrypoint import parse_command_line, serve
 from switchboard_flow_runner.settings import FlowRunnerSettings
 
 DESCRIPTION = (
@@ -21,9 +19,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from switchboard_flow_runner.app import build_app
 
     settings = FlowRunnerSettings()
-    uvicorn.run(
-        build_app(settings), host=settings.runner_host, port=settings.runner_port, log_level="warning", access_log=False
-    )
+    serve(build_app(settings), host=settings.runner_host, port=settings.runner_port, drain_s=settings.drain_s)
 
 
 if __name__ == "__main__":

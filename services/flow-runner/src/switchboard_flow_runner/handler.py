@@ -17,7 +17,7 @@ from dataclasses import replace
 from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
 
-from switchboard import trail
+from switchboard import tracing, trail
 from switchboard.errors import TransientError
 from switchboard.events import CallEvent, CallEventType, Direction, encode
 from switchboard.flow.actions.base import EngineSettings
@@ -114,21 +114,23 @@ class CallEventHandler:
             state = new_inbound_state(event, flow_name, tenant_id)  # its call id is linked when it is saved
         engine = await self.engine_for(state.provider, state.tenant_id)
         flow = None if state.pending_replies else await self.flows.flow_for(state)
-        turn = take_turn(state, event, flow, engine)
-        while turn.fetch is not None:
-            turn = continue_turn(turn, await self.fetcher.fetch(turn.fetch), event, engine)
+        with tracing.span("flow.turn", **{"switchboard.flow": state.flow_ref}):
+            turn = take_turn(state, event, flow, engine)
+            while turn.fetch is not None:
+                turn = continue_turn(turn, await self.fetcher.fetch(turn.fetch), event, engine)
         if any(out.topic is Topic.FLOW_ERRORS for out in turn.outgoing):
             log.warning("flow error; caller gets the apology", error=turn.state.flow_error, flow=state.flow_ref)
         # Published before the save: a crash in between redelivers the event and publishes them
         # again (dial requests carry idempotency keys; flow errors are reports), never loses them.
         for out in turn.outgoing:
             await self.broker.publish(encode(out.event), out.topic.value, key=out.key)
-        await self._save(
-            turn.state,
-            reply_to=event.event_id if event.expects_reply else None,
-            reply=turn.reply,
-            link=turn.state.version == 0,
-        )
+        with tracing.span("flow.reply", **{"switchboard.expects_reply": event.expects_reply}):
+            await self._save(
+                turn.state,
+                reply_to=event.event_id if event.expects_reply else None,
+                reply=turn.reply,
+                link=turn.state.version == 0,
+            )
 
     async def _replay(self, state: CallState, event: CallEvent) -> None:
         # Its reply was stored and published with the state (switchboard.replies, crash story 2).

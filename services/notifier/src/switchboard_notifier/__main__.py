@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import uvicorn
-
-from switchboard.entrypoint import parse_command_line
+from switchboard.entrypoint import parse_command_line, serve
 from switchboard_notifier.settings import NotifierSettings
 
 DESCRIPTION = (
@@ -23,13 +21,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from switchboard_notifier.app import build_app
 
     settings = NotifierSettings()
-    uvicorn.run(
-        build_app(settings),
-        host=settings.notifier_host,
-        port=settings.notifier_port,
-        log_level="warning",
-        access_log=False,
-    )
+    serve(build_app(settings), host=settings.notifier_host, port=settings.notifier_port, drain_s=settings.drain_s)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,7 @@ import inspect
 from collections.abc import Sequence
 from importlib.metadata import version
 
-import uvicorn
-
+from switchboard.entrypoint import serve
 from switchboard_provider_sim.settings import SimSettings
 
 DESCRIPTION = (
@@ -39,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from switchboard_provider_sim.app import build_app
 
     settings = SimSettings()
-    uvicorn.run(build_app(settings), host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    serve(build_app(settings), host=settings.host, port=settings.port, drain_s=5)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import uvicorn
-
-from switchboard.entrypoint import parse_command_line
+from switchboard.entrypoint import parse_command_line, serve
 from switchboard_ingress.settings import IngressSettings
 
 DESCRIPTION = (
@@ -22,13 +20,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from switchboard_ingress.app import build_app
 
     settings = IngressSettings()
-    uvicorn.run(
-        build_app(settings),
-        host=settings.ingress_host,
-        port=settings.ingress_port,
-        log_level="warning",
-        access_log=False,
-    )
+    serve(build_app(settings), host=settings.ingress_host, port=settings.ingress_port, drain_s=settings.drain_s)
 
 
 if __name__ == "__main__":
