@@ -136,9 +136,36 @@ def test_sessiondata_templates_and_voxology_style():
     assert spoken(t.actions) == ["Hi +254700000001"]
 
 
+def test_voxology_assignments_with_comments_and_session_data_targets():
+    """voxology.md §4: an assignment object may carry a ``comment``; ``$sessionData.x`` sets session
+    data, read back as such, kept for later callbacks, and copied to a second leg by a later DIAL."""
+    flow = build_flow(
+        {
+            "actions": [
+                {"comment": "the agent's number", "$target": "'+254700000200'"},
+                {"comments": "remember who called", "$sessionData.caller": "$callerNo", "$sessionData.tries": 1},
+                {"type": "SAY", "params": {"text": "Calling ${target} for ${sessionData.caller}."}},
+                {"type": "DIAL", "params": {"no": "${target}", "flow": "survey"}, "session_data": "$sessionData"},
+                {"$sessionData.after": "'not on the other leg'"},
+                {"type": "HANGUP"},
+            ]
+        },
+        name="legs",
+    )
+    t = run(flow, state(caller_number="+254700000001", session_data={}), event(), SETTINGS)
+    assert spoken(t.actions) == ["Calling +254700000200 for +254700000001."]
+    assert t.state.session_data == {"caller": "+254700000001", "tries": 1, "after": "not on the other leg"}
+    assert "caller" not in t.state.variables and t.state.variables["target"] == "+254700000200"
+    (leg,) = [e for e in t.effects if type(e).__name__ == "PlaceCall"]
+    assert leg.to == "+254700000200" and leg.session_data == {"caller": "+254700000001", "tries": 1}
+
+
 @pytest.mark.parametrize(
     ("doc", "pointer", "fragment"),
     [
+        ({"actions": [{"comment": "nothing to set"}]}, "/actions/0/type", "missing or non-string 'type'"),
+        ({"actions": [{"$sessionData": "1"}]}, "/actions/0", "native variable"),
+        ({"actions": [{"$sessionData.a.b": "1"}]}, "/actions/0", "not a variable name"),
         ({"actions": [{"type": "SAYY", "params": {"text": "x"}}]}, "/actions/0/type", "did you mean 'SAY'"),
         ({"actions": [{"type": "SAY", "params": {"txt": "x"}}]}, "/actions/0/params/txt", "did you mean 'text'"),
         ({"actions": [{"type": "GOTO", "params": {"label": "nowhere"}}]}, "/actions/0/params/label", "undefined label"),

@@ -77,6 +77,14 @@ def test_schema_refuses_unknown_params():
         jsonschema.validate({"actions": [{"type": "SAY", "params": {"txt": "x"}}]}, language_schema())
 
 
+def test_schema_takes_voxology_assignments_with_a_comment_and_session_data_targets():
+    schema = language_schema()
+    jsonschema.validate({"actions": [{"comment": "who", "$target": "'+1555'", "$sessionData.leg": "'a'"}]}, schema)
+    for refused in ({"comment": "only a comment"}, {}, {"$x": "1", "note": "not a comment key"}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({"actions": [refused]}, schema)
+
+
 def test_the_whole_flows_folder_validates_as_the_readme_shows():
     """``switchboard flows validate flows/*.yaml``: routes.yaml is checked as routes, not as a flow."""
     paths = sorted(str(p) for p in (REPO / "flows").glob("*.yaml"))

@@ -104,12 +104,27 @@ class Flow:
         return self.nodes.get(path)
 
 
+NOTE_KEYS = ("comment", "comments")
+"""Free text an action may carry, ignored when it runs (voxology.md §4)."""
+
+
+def _is_assignment(action: dict[str, Any]) -> bool:
+    """An object without ``type`` whose keys are ``$name`` targets (at least one), besides an
+    optional ``comment``/``comments``: how Voxology's published flows write assignments, e.g.
+    ``{"comment": "who to call", "$target": "'+15550000200'"}``."""
+    keys = [str(k) for k in action]
+    return any(k.startswith("$") for k in keys) and all(k.startswith("$") or k in NOTE_KEYS for k in keys)
+
+
 def _normalise(action: Any, pointer: str, problems: list[Problem]) -> dict[str, Any]:
     if not isinstance(action, dict):
         problems.append(Problem(pointer, "an action must be an object with a 'type'"))
         return {"type": "?"}
-    if "type" not in action and action and all(str(k).startswith("$") for k in action):
-        return {"type": "SET", "params": dict(action), "_bare": True}  # Voxology assignment object
+    if "type" not in action and _is_assignment(action):  # Voxology's assignment object (voxology.md §4)
+        targets = {k: v for k, v in action.items() if str(k).startswith("$")}
+        assignment: dict[str, Any] = {"type": "SET", "params": targets, "_bare": True}
+        assignment.update({k: action[k] for k in NOTE_KEYS if k in action})
+        return assignment
     out = dict(action)
     kind = out.get("type")
     if not isinstance(kind, str):

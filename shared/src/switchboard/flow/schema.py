@@ -62,10 +62,16 @@ def language_schema() -> dict[str, Any]:
     variants.append(
         {
             "title": "assignment (Voxology)",
-            "description": '{"$name": "expression"}: a SET',
+            "description": '{"$name": "expression"} or {"$sessionData.name": "expression"}, with an optional '
+            '"comment": a SET',
             "type": "object",
+            "properties": {"comment": {"type": "string"}, "comments": {"type": "string"}},
+            "patternProperties": {
+                r"^\$(sessionData\.)?[A-Za-z_][A-Za-z0-9_]*$": {"type": ["string", "number", "boolean"]}
+            },
             "minProperties": 1,
-            "patternProperties": {r"^\$[A-Za-z_][A-Za-z0-9_]*$": {"type": ["string", "number", "boolean"]}},
+            # no "type", and at least one target besides the comments
+            "not": {"anyOf": [{"required": ["type"]}, {"propertyNames": {"enum": ["comment", "comments"]}}]},
             "additionalProperties": False,
         }
     )

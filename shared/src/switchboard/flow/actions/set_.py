@@ -1,7 +1,16 @@
 """SET: ``params: {"name": "expression", ..}`` assigns variables (``$name``). Voxology's bare
-assignment object ``{"$name": "expression"}`` (no ``type``) is read as a SET.
+assignment object ``{"$name": "expression"}`` (no ``type``; a ``comment`` beside the targets is
+allowed) is read as a SET.
 
-Examples: ``{"type": "SET", "params": {"tries": "int($tries) + 1"}}``, ``{"$target": "'+254700000200'"}``
+A target ``$sessionData.<key>`` sets the call's session data instead of a call variable: read back as
+``$sessionData.<key>`` for the rest of the call (later callbacks too), kept in the CDR, and handed to
+a second leg by a later ``DIAL`` with ``session_data: "$sessionData"`` (a copy as of that DIAL:
+what is set afterwards stays on this leg). Sources: voxology.md §4 (assignment objects; DIAL's
+top-level ``session_data``, e.g. ``"$sessionData"``), §5 (user-defined data read as
+``$sessionData.key``).
+
+Examples: ``{"type": "SET", "params": {"tries": "int($tries) + 1"}}``, ``{"$target": "'+254700000200'"}``,
+``{"comment": "remember the choice", "$sessionData.choice": "$keyPresses"}``
 """
 
 from __future__ import annotations
@@ -16,7 +25,8 @@ from switchboard.flow.document import Node
 from switchboard.flow.expressions import evaluate
 from switchboard.flow.variables import NATIVE_VARIABLES
 
-NAME = re.compile(r"^\$?[A-Za-z_][A-Za-z0-9_]*$")
+NAME = re.compile(r"^\$?(?:sessionData\.)?[A-Za-z_][A-Za-z0-9_]*$")
+SESSION_DATA = "sessionData."
 
 
 class SetParams(BaseModel):
@@ -47,6 +57,10 @@ class SetAction(Action[SetParams]):
         for key, expression in (node.params.model_extra or {}).items():
             name = str(key).lstrip("$")
             value = evaluate(expression, ctx.scope) if isinstance(expression, str) else expression
-            ctx.state.variables[name] = value
-            ctx.scope[name] = value
+            if name.startswith(SESSION_DATA):
+                ctx.state.session_data[name.removeprefix(SESSION_DATA)] = value
+                ctx.scope["sessionData"] = ctx.state.session_data
+            else:
+                ctx.state.variables[name] = value
+                ctx.scope[name] = value
         return NEXT
