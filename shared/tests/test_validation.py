@@ -166,3 +166,36 @@ def test_say_then_reject_loads_runs_and_renders_for_africas_talking():
     assert t.actions == [Say(text="Your balance is 120 shillings."), Reject()] and t.ended
     body, _ = render(t.actions)
     assert body.endswith(b"<Response><Say>Your balance is 120 shillings.</Say><Reject /></Response>")
+
+
+CONFERENCE_WITH_EVENTS = {
+    "actions": [
+        {
+            "type": "CONFERENCE",
+            "params": {"name": "standup", "max_participants": 2, "end_on_exit": "true", "event": "join"},
+            "events": {
+                "on_enter": [{"type": "SAY", "params": {"text": "Welcome."}}],
+                "on_enter_error_max_participants": [{"type": "SAY", "params": {"text": "Someone else answered."}}],
+            },
+        }
+    ]
+}
+
+
+def warnings_of(doc: dict, provider: str | None) -> list[tuple[str, str]]:
+    return [(p.pointer, p.message) for p in build_flow(doc, name="c", provider=provider).warnings]
+
+
+def test_what_a_provider_drops_of_a_conference_is_a_warning_at_its_pointer():
+    """africastalking.md §4/Unknowns: <Conference> has no documented attributes; voxology.md §4:
+    CONFERENCE's events are not sent yet. Neither is dropped without a word."""
+    at = dict(warnings_of(CONFERENCE_WITH_EVENTS, "africastalking"))
+    for key in ("params/name", "params/max_participants", "params/end_on_exit", "params/event", "events"):
+        assert "Africa's Talking does not carry this out" in at[f"/actions/0/{key}"], at
+    vox = dict(warnings_of(CONFERENCE_WITH_EVENTS, "voxology"))
+    assert set(vox) == {"/actions/0/events", "/actions/0/params/event"}, vox
+    assert "on_enter" in vox["/actions/0/events"]
+    assert warnings_of(CONFERENCE_WITH_EVENTS, None) == []  # no provider: nothing to drop
+    bare = {"actions": [{"type": "CONFERENCE", "params": {"name": "x"}}]}
+    assert dict(warnings_of(bare, "voxology")) == {}
+    assert list(dict(warnings_of(bare, "africastalking"))) == ["/actions/0/params/name"]

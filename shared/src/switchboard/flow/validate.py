@@ -163,6 +163,11 @@ class _Checker:
             caps = PROVIDERS[self.provider].capabilities
             if kind not in caps.actions:
                 self.add(f"{pointer}/type", f"{caps.display_name} cannot carry out {kind}")
+            for key, why in caps.dropped.get(kind, {}).items():
+                top, _, param = key.partition("/")
+                used = params.get(param) if param else action.get(top)
+                if used not in (None, "", [], {}, False):
+                    self.add(f"{pointer}/{key}", f"{caps.display_name} does not carry this out: {why}", "warning")
         if len(path) // 2 > self.max_depth:
             self.add(pointer, f"nested deeper than {self.max_depth} levels")
 
