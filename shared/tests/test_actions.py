@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from switchboard.flow.actions.base import EngineSettings, FetchAnswer, PlaceCall
-from switchboard.flow.document import build_flow
+from switchboard.flow.document import FlowInvalid, build_flow
 from switchboard.flow.interpreter import run
 from switchboard.providers.actions import (
     Conference,
@@ -190,3 +192,48 @@ def test_nesting_limit_at_run_time():
         inner = [{"type": "IF", "condition": "true", "then": inner}]
     t = run(flow(*inner, check=False), state(), event(), EngineSettings(max_depth=2))
     assert t.ended and "nesting deeper than 2" in str(t.error)
+
+
+def test_an_application_written_for_voxology_gets_voxologys_request_on_any_provider():
+    """voxology.md §3: ``key_presses`` is a list of ``{name, digits}``; the tutorial application
+    read ``key_presses[0].digits`` and, given Switchboard's string, never saw the caller's key."""
+    doc = {
+        "dialect": "voxology",
+        "actions": [
+            {
+                "type": "COLLECT",
+                "name": "menu",
+                "params": {"num_digits": 1},
+                "actions": [{"type": "SAY", "params": {"text": "Press 1."}}],
+            },
+            {"type": "REDIRECT", "params": {"url": "https://app.test/next"}},
+        ],
+    }
+    f = build_flow(doc, name="vox-app")
+    t = run(f, state(), event(), S)  # Africa's Talking call
+    t = run(f, t.state, event("1"), S)
+    body = t.fetch.body
+    assert body["type"] == "live_call" and body["key_presses"] == [{"name": "menu", "digits": "1"}]
+    assert (body["caller_no"], body["api_no"], body["subaccount_id"]) == ("+254700000001", "+254711000200", "0")
+    assert body["session_data"] == t.state.session_data and "call_key" not in body
+    # its answer continues the call in the same dialect: the next request is Voxology's too
+    answer = {"actions": [{"type": "WEBHOOK", "params": {"url": "https://app.test/log"}}]}
+    after = run(f, t.state, None, S, answer=FetchAnswer(data=answer))
+    assert after.fetch.kind == "webhook" and after.fetch.body["key_presses"] == [{"name": "menu", "digits": "1"}]
+
+
+def test_the_dialect_defaults_by_the_provider_the_call_runs_on():
+    f = flow({"type": "REDIRECT", "params": {"url": "https://app.test/next"}})
+    on_at = run(f, state(), event(), S).fetch.body
+    assert on_at["key_presses"] is None or isinstance(on_at["key_presses"], str)  # Switchboard's call JSON
+    assert on_at["call_key"] == "africastalking:S1"
+    vox = state(provider="voxology", call_key="voxology:S1")
+    on_vox = run(f, vox, event(provider="voxology", call_key="voxology:S1"), S).fetch.body
+    assert on_vox["type"] == "init_call" and on_vox["key_presses"] == [] and "call_key" not in on_vox
+    pinned = build_flow({"dialect": "switchboard", "actions": f.actions}, name="pinned")
+    assert (
+        run(pinned, vox, event(provider="voxology", call_key="voxology:S1"), S).fetch.body["call_key"] == "voxology:S1"
+    )
+    with pytest.raises(FlowInvalid) as refused:
+        build_flow({"dialect": "twiml", "actions": []}, name="bad")
+    assert [p.pointer for p in refused.value.problems] == ["/dialect"]

@@ -24,6 +24,36 @@ from typing import Any
 from switchboard.events import CallEvent
 from switchboard.state import CallState
 
+DIALECTS = ("switchboard", "voxology")
+"""How a flow's customer application expects REDIRECT and WEBHOOK requests: Switchboard's call
+JSON (below) or the request Voxology sends (``switchboard.providers.voxology.application``)."""
+
+
+def dialect_of(flow_dialect: str | None, provider: str) -> str:
+    """The flow's ``dialect`` when it names one; else ``voxology`` for a call on Voxology (an
+    application behind a Voxology number expects Voxology's requests) and ``switchboard`` elsewhere."""
+    return flow_dialect or ("voxology" if provider == "voxology" else "switchboard")
+
+
+def dynamic_flow(ctx: Any, url: str | None, actions: list[dict[str, Any]]) -> dict[str, Any]:
+    """The flow document an application's answer continues the call with: its ``actions``, in
+    the dialect of the flow that called it (an application keeps getting the requests it expects)."""
+    doc: dict[str, Any] = {"name": f"dynamic:{url}", "actions": actions}
+    if ctx.flow.dialect:
+        doc["dialect"] = ctx.flow.dialect
+    return doc
+
+
+def application_request(
+    dialect: str, state: CallState, event: CallEvent | None, scope: dict[str, Any]
+) -> dict[str, Any]:
+    """The body REDIRECT and WEBHOOK post to a customer application in ``dialect``."""
+    if dialect == "voxology":
+        from switchboard.providers.voxology.application import application_request as voxology_request
+
+        return voxology_request(state, event, scope)
+    return call_json(state, event, scope)
+
 
 def call_json(state: CallState, event: CallEvent | None, scope: dict[str, Any]) -> dict[str, Any]:
     return {

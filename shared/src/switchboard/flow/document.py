@@ -98,6 +98,9 @@ class Flow:
     source: str = ""
     warnings: list[Problem] = field(default_factory=list)
     doc: Any = None
+    dialect: str | None = None
+    """``switchboard`` or ``voxology``: the requests its REDIRECT/WEBHOOK applications expect
+    (:func:`switchboard.flow.calljson.dialect_of`; None: by the provider the call runs on)."""
 
     def at(self, path: Path_) -> Node[Any] | None:
         """The action at ``path``, or None past the end of its list."""
@@ -225,6 +228,10 @@ def build_flow(doc: Any, *, name: str, source: str = "", check: bool = True, pro
             elif isinstance(label, str):
                 labels[label] = path
     version = hashlib.sha256(json.dumps(_stable(doc), sort_keys=True, default=str).encode()).hexdigest()[:12]
+    dialect = doc.get("dialect")
+    if dialect is not None and dialect not in ("switchboard", "voxology"):
+        problems.append(Problem("/dialect", f"dialect {dialect!r}: expected 'switchboard' or 'voxology'"))
+        dialect = None
     flow = Flow(
         name=str(doc.get("name") or name),
         version=version,
@@ -233,6 +240,7 @@ def build_flow(doc: Any, *, name: str, source: str = "", check: bool = True, pro
         labels=labels,
         source=source,
         doc=doc,
+        dialect=dialect,
     )
     if check:
         problems.extend(validate(flow, provider=provider))

@@ -87,6 +87,11 @@ def language_schema() -> dict[str, Any]:
             "version": {"type": ["string", "number"]},
             "comment": {"type": "string"},
             "comments": {"type": "string"},
+            "dialect": {
+                "enum": ["switchboard", "voxology"],
+                "description": "the requests REDIRECT and WEBHOOK applications expect: Switchboard's call JSON "
+                "or Voxology's callback (default: voxology on Voxology calls, switchboard elsewhere)",
+            },
             "actions": _ACTION_LIST,
         },
         "required": ["actions"],

@@ -20,7 +20,7 @@ from switchboard.flow.actions.base import (
     Outcome,
 )
 from switchboard.flow.actions.webhook import Method, check_url, replacement
-from switchboard.flow.calljson import call_json
+from switchboard.flow.calljson import application_request, dialect_of, dynamic_flow
 from switchboard.flow.document import Node
 from switchboard.state import Waiting, WaitingForRedirect
 
@@ -59,7 +59,9 @@ class RedirectAction(Action[RedirectParams]):
                 kind="actions",
                 url=url,
                 method=params.method,
-                body=call_json(ctx.state, ctx.event, ctx.scope),
+                body=application_request(
+                    dialect_of(ctx.flow.dialect, ctx.state.provider), ctx.state, ctx.event, ctx.scope
+                ),
                 timeout_ms=ctx.settings.webhook_timeout_ms,
             )
         )
@@ -74,5 +76,5 @@ class RedirectAction(Action[RedirectParams]):
         actions = replacement(answer.data)
         if actions is None:
             raise FlowError(f"REDIRECT to {waiting.url} answered no 'actions' list")
-        ctx.replace_with = {"name": f"dynamic:{waiting.url}", "actions": actions}
+        ctx.replace_with = dynamic_flow(ctx, waiting.url, actions)
         return NEXT

@@ -23,7 +23,7 @@ from switchboard.flow.actions.base import (
     FetchRequest,
     Outcome,
 )
-from switchboard.flow.calljson import call_json
+from switchboard.flow.calljson import application_request, dialect_of, dynamic_flow
 from switchboard.flow.document import Node
 from switchboard.state import Waiting, WaitingForWebhook
 
@@ -72,7 +72,11 @@ class WebhookAction(Action[WebhookParams]):
 
     def step(self, ctx: Context, node: Node[WebhookParams]) -> Outcome:
         params = node.params
-        body = _render_body(ctx, params.body) if params.body is not None else call_json(ctx.state, None, ctx.scope)
+        if params.body is not None:
+            body = _render_body(ctx, params.body)
+        else:
+            dialect = dialect_of(ctx.flow.dialect, ctx.state.provider)
+            body = application_request(dialect, ctx.state, None, ctx.scope)
         ctx.state.waiting = WaitingForWebhook(url=params.url, save_as=params.save_as)
         return Fetch(
             FetchRequest(
@@ -93,5 +97,5 @@ class WebhookAction(Action[WebhookParams]):
             ctx.scope["webhook"] = ctx.state.variables["webhook"]
         actions = replacement(answer.data) if isinstance(answer.data, dict) else None
         if actions is not None:
-            ctx.replace_with = {"name": f"dynamic:{waiting.url}", "actions": actions}
+            ctx.replace_with = dynamic_flow(ctx, waiting.url, actions)
         return NEXT
