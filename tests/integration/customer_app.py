@@ -36,6 +36,27 @@ def build(received: list[dict[str, Any]], base: dict[str, str]) -> FastAPI:
             }
         return {"actions": [{"type": "SAY", "params": {"text": f"The application saw {digits}."}}, {"type": "HANGUP"}]}
 
+    @app.post("/voxology")
+    async def voxology_tutorial(request: Request) -> dict[str, Any]:
+        """Written for Voxology's callbacks (voxology.md §3), as its tutorial application is: it
+        reads ``key_presses`` as a list of ``{name, digits}`` and asks again until it finds one."""
+        call = await request.json()
+        received.append(call)
+        presses = call.get("key_presses") or []
+        if presses and isinstance(presses, list) and presses[-1].get("digits"):
+            return {"actions": [{"type": "SAY", "params": {"text": f"Voxology app heard {presses[-1]['digits']}."}}]}
+        return {
+            "actions": [
+                {
+                    "type": "COLLECT",
+                    "name": "pick",
+                    "params": {"num_digits": 1, "timeout": 5000},
+                    "actions": [{"type": "SAY", "params": {"text": "Pick a key."}}],
+                },
+                {"type": "REDIRECT", "params": {"url": base["url"] + "/voxology"}},
+            ]
+        }
+
     @app.post("/lookup")
     async def lookup(request: Request) -> dict[str, Any]:
         received.append(await request.json())

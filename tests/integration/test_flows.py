@@ -135,6 +135,26 @@ async def test_dynamic_flow_from_a_customer_application(stack, http):
         assert second["event"]["digits"] == "7" and second["collected"] == {"choice": "7"}
 
 
+async def test_an_application_written_for_voxology_runs_unchanged_on_africas_talking(stack, http):
+    """Issue 16, item 3: the tutorial-style application reads Voxology's request (``key_presses``
+    as a list of ``{name, digits}``). Marked ``dialect: voxology``, the flow sends it that request
+    on Africa's Talking, so it hears the key instead of asking again until stopped."""
+    async with customer_app.serve() as (url, received):
+        flow = {
+            "name": "vox-tutorial",
+            "dialect": "voxology",
+            "actions": [{"type": "REDIRECT", "params": {"url": f"{url}/voxology"}}],
+        }
+        (stack.config.flows_dir / "vox-tutorial.json").write_text(json.dumps(flow))
+        await add_routes(stack, {"+254711000430": "vox-tutorial"})
+        call = await inbound(http, stack, "+254711000430", digits=["4"])
+        assert says(call)[:2] == ["Pick a key.", "Voxology app heard 4."]
+        first, second = received[0], received[1]
+        assert first["type"] == "init_call" and first["key_presses"] == [] and "call_key" not in first
+        assert second["type"] == "live_call" and second["key_presses"] == [{"name": "pick", "digits": "4"}]
+        assert second["caller_no"] == call["caller_number"] and second["api_no"] == "+254711000430"
+
+
 async def test_webhook_answer_is_saved_and_used(stack, http):
     async with customer_app.serve() as (url, received):
         flow = {
