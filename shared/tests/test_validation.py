@@ -187,15 +187,35 @@ def warnings_of(doc: dict, provider: str | None) -> list[tuple[str, str]]:
 
 
 def test_what_a_provider_drops_of_a_conference_is_a_warning_at_its_pointer():
-    """africastalking.md §4/Unknowns: <Conference> has no documented attributes; voxology.md §4:
-    CONFERENCE's events are not sent yet. Neither is dropped without a word."""
+    """africastalking.md §4/Unknowns: <Conference> has no documented attributes, so nothing of a
+    CONFERENCE but the joining is carried there, and it is not dropped without a word; Voxology
+    carries all of it (voxology.md §4)."""
     at = dict(warnings_of(CONFERENCE_WITH_EVENTS, "africastalking"))
     for key in ("params/name", "params/max_participants", "params/end_on_exit", "params/event", "events"):
         assert "Africa's Talking does not carry this out" in at[f"/actions/0/{key}"], at
-    vox = dict(warnings_of(CONFERENCE_WITH_EVENTS, "voxology"))
-    assert set(vox) == {"/actions/0/events", "/actions/0/params/event"}, vox
-    assert "on_enter" in vox["/actions/0/events"]
+    assert warnings_of(CONFERENCE_WITH_EVENTS, "voxology") == []
     assert warnings_of(CONFERENCE_WITH_EVENTS, None) == []  # no provider: nothing to drop
     bare = {"actions": [{"type": "CONFERENCE", "params": {"name": "x"}}]}
     assert dict(warnings_of(bare, "voxology")) == {}
     assert list(dict(warnings_of(bare, "africastalking"))) == ["/actions/0/params/name"]
+
+
+def test_a_conference_event_takes_say_play_or_hangup_at_its_pointer():
+    doc = {
+        "actions": [
+            {
+                "type": "CONFERENCE",
+                "params": {"name": "x"},
+                "events": {
+                    "on_enter": [{"type": "GOTO", "params": {"label": "a"}}, {"type": "SAY", "params": {"txt": "x"}}],
+                    "on_enter_error_max_participants": {"type": "HANGUP"},
+                },
+            }
+        ]
+    }
+    with pytest.raises(FlowInvalid) as refused:
+        build_flow(doc, name="c", provider="voxology")
+    pointers = {p.pointer: p.message for p in refused.value.problems}
+    assert "takes SAY, PLAY, HANGUP, not GOTO" in pointers["/actions/0/events/on_enter/0/type"]
+    assert "/actions/0/events/on_enter/1/params" in pointers
+    assert "list of actions" in pointers["/actions/0/events/on_enter_error_max_participants"]

@@ -7,10 +7,13 @@ import pytest
 
 from switchboard.errors import FlowError, InvalidEvent
 from switchboard.events import CallEventType, Direction
+from switchboard.flow.actions.base import EngineSettings
 from switchboard.flow.document import FlowInvalid, build_flow
+from switchboard.flow.interpreter import run
 from switchboard.providers.actions import Dequeue, Dial, GetDigits, Hangup, Redirect, Say
 from switchboard.providers.voxology import dedupe_key, parse_callback, render
 from switchboard.providers.voxology.callbacks import PROVIDER
+from switchboard.testing import event, state
 
 LIVE = {
     "type": "live_call",
@@ -144,3 +147,39 @@ def test_the_fallback_holds_and_redirects_back_then_apologises() -> None:
     assert [a["type"] for a in second["actions"]] == ["PLAY", "REDIRECT"]
     last = orjson.loads(vox.fallback("https://sb.test/cb?fallback=2", policy).body)
     assert [a["type"] for a in last["actions"]] == ["SAY", "HANGUP"]
+
+
+def test_conference_events_are_rendered_for_voxology_to_run_in_place():
+    """voxology.md §4: CONFERENCE ``params.event`` and ``events.on_enter[]`` /
+    ``events.on_enter_error_max_participants[]``, nested lists run in place (rule 1)."""
+    flow = build_flow(
+        {
+            "actions": [
+                {
+                    "type": "CONFERENCE",
+                    "params": {"name": "ward-${sessionData.ward}", "max_participants": 2, "event": "join"},
+                    "events": {
+                        "on_enter": [{"type": "SAY", "params": {"text": "You are connected."}}],
+                        "on_enter_error_max_participants": [
+                            {"type": "say", "params": {"text": "Someone else already answered."}},
+                            {"type": "HANGUP"},
+                        ],
+                    },
+                }
+            ]
+        },
+        name="conf",
+        provider="voxology",
+    )
+    vox = state(provider="voxology", call_key="voxology:S1", session_data={"ward": "7"})
+    turn = run(flow, vox, event(provider="voxology", call_key="voxology:S1"), EngineSettings())
+    body, _ = render(turn.actions)
+    (conference,) = [a for a in orjson.loads(body)["actions"] if a["type"] == "CONFERENCE"]
+    assert conference["params"] == {"name": "ward-7", "end_on_exit": "false", "max_participants": 2, "event": "join"}
+    assert conference["events"] == {
+        "on_enter": [{"type": "SAY", "params": {"text": "You are connected."}}],
+        "on_enter_error_max_participants": [
+            {"type": "SAY", "params": {"text": "Someone else already answered."}},
+            {"type": "HANGUP"},
+        ],
+    }

@@ -124,6 +124,53 @@ async def test_published_voxology_script_through_the_simulator(stack, http):
     ]
 
 
+CONFERENCE_FLOW = {
+    "name": "doctor-line",
+    "actions": [
+        {"type": "SAY", "params": {"text": "Connecting you to the doctor."}},
+        {
+            "type": "CONFERENCE",
+            "params": {"name": "doctor-${callerNo}", "max_participants": 2, "event": "join"},
+            "events": {
+                "on_enter": [{"type": "SAY", "params": {"text": "You are the first on the line."}}],
+                "on_enter_error_max_participants": [
+                    {"type": "SAY", "params": {"text": "Someone else already answered. Goodbye."}},
+                    {"type": "HANGUP"},
+                ],
+            },
+        },
+        {"type": "SAY", "params": {"text": "The conference has ended."}},
+        {"type": "HANGUP"},
+    ],
+}
+
+
+async def test_conference_events_run_on_voxology_an_empty_room_and_a_full_one(stack, http):
+    """Issue 16, item 4: CONFERENCE ``events`` reach Voxology (voxology.md §4) and the simulator
+    plays them: ``on_enter`` when the caller joins, ``on_enter_error_max_participants`` when the
+    room is full (someone else already answered), which ends this call there."""
+    (stack.config.flows_dir / "doctor-line.json").write_text(json.dumps(CONFERENCE_FLOW))
+    await add_routes(stack, {"+15550000330": "doctor-line"}, provider="voxology")
+
+    async def call_from(caller: str) -> dict:
+        r = await http.post(
+            f"{stack.config.sim_url}/sim/voxology/inbound", json={"caller": caller, "to": "+15550000330"}
+        )
+        return await sim_call(http, stack, r.json()["session_id"])
+
+    alone = await call_from("+15550000401")
+    assert says(alone) == [
+        "Connecting you to the doctor.",
+        "You are the first on the line.",
+        "The conference has ended.",
+    ], alone["transcript"]
+    room = f"{stack.config.sim_url}/sim/voxology/conferences/doctor-+15550000402"
+    seated = await http.post(room, json={"participants": 2})  # the caller and the doctor: full
+    assert seated.json()["participants"] == 2
+    refused = await call_from("+15550000402")
+    assert says(refused) == ["Connecting you to the doctor.", "Someone else already answered. Goodbye."]
+
+
 async def test_dynamic_flow_from_a_customer_application(stack, http):
     async with customer_app.serve() as (url, received):
         await add_routes(stack, {"+254711000400": f"{url}/voice"})

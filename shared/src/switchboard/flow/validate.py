@@ -146,6 +146,11 @@ class _Checker:
                 f"{pointer}/params",
                 {k: v for k, v in params.items() if k not in EXPRESSION_PARAMS.get(kind, ()) and k != "actions"},
             )
+        if kind == "CONFERENCE" and "events" in action:
+            from switchboard.flow.actions.conference import event_problems
+
+            for where, message in event_problems(action["events"]):
+                self.add(f"{pointer}{where}", message)
         if kind == "SESSIONDATA" or (kind == "DIAL" and isinstance(action.get("session_data"), dict)):
             self.strings(f"{pointer}/session_data", action.get("session_data") or {})
         if kind == "GOTO":

@@ -91,10 +91,16 @@ class Hangup(_Action):
 
 
 class Conference(_Action):
+    """Join a conference room. ``event``: Voxology's ``params.event`` (``join``); ``events``: an
+    event's name (``on_enter``, ``on_enter_error_max_participants``) → what the provider plays or
+    does then, in place (voxology.md §4; providers that have none warn at validation)."""
+
     kind: Literal["conference"] = "conference"
     name: str
     max_participants: int | None = None
     end_on_exit: bool = False
+    event: str | None = None
+    events: dict[str, list[Say | Play | Hangup]] = Field(default_factory=dict)
 
 
 class Pause(_Action):

@@ -4,6 +4,8 @@
   session_data?, timeout?, max_call_time?}``; 401 for a bad key, 400 for a missing or malformed
   number, else 200 ``{"call_id": …}`` (the spec's assumption) and the phone rings.
 - ``POST /sim/voxology/inbound``: a caller dials a Voxology number.
+- ``POST /sim/voxology/conferences/{name}``: ``{"participants": n}`` people join that room (someone
+  already answered), for a flow's full-room branch; answers how many are in it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from fastapi.responses import JSONResponse
 
 from switchboard_provider_sim.africastalking.gateway import Gateway
 from switchboard_provider_sim.phone import InboundCall, SimCall
-from switchboard_provider_sim.voxology.runner import new_call_id
+from switchboard_provider_sim.voxology.runner import VoxologyRunner, new_call_id
 
 E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 
@@ -49,6 +51,13 @@ def build_router(gw: Gateway) -> APIRouter:
         )
         gw.start(sim)
         return {"call_id": sim.session_id}
+
+    @router.post("/sim/voxology/conferences/{name}", tags=["control"])
+    async def seat(name: str, request: Request) -> dict[str, Any]:
+        body = await request.json()
+        runner = gw.runners["voxology"]
+        assert isinstance(runner, VoxologyRunner)
+        return {"name": name, "participants": runner.seat(name, int(body.get("participants", 1)))}
 
     @router.post("/sim/voxology/inbound", tags=["control"])
     async def inbound(req: InboundCall) -> dict[str, str]:

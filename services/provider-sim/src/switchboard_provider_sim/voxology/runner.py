@@ -2,7 +2,8 @@
 and ``end_call`` in the spec's JSON shape; runs the call-flow actions answered.
 
 Provider-facing actions are carried out (SAY, PLAY, COLLECT, RECORD, TRANSFER, QUEUE, CONFERENCE,
-REDIRECT, REJECT, HANGUP, PAUSE, DETECT); COLLECT appends ``{name, digits}`` to ``key_presses``
+REDIRECT, REJECT, HANGUP, PAUSE, DETECT); CONFERENCE keeps rooms with their participants, refuses a
+full one (``max_participants``) and runs its ``events`` in place; COLLECT appends ``{name, digits}`` to ``key_presses``
 (``""`` when nothing was pressed) and RECORD appends ``{name, id}`` to ``recordings``. When the
 list runs out on a live call, a ``live_call`` goes to the configured URL (capped at 100 per call,
 §4 rule 4). Server-side actions (IF, GOTO, FOREACH …) are not run by this simulator: Switchboard
@@ -35,6 +36,35 @@ def iso(value: datetime) -> str:
 
 class VoxologyRunner(PhoneBase):
     crash_end = EndCall("failed")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rooms: dict[str, int] = {}
+        """Conference name → participants in it now (simulated callers and ``seat`` ones)."""
+
+    def seat(self, room: str, participants: int) -> int:
+        """Put ``participants`` more (simulated) people in ``room``; returns how many are in it."""
+        self.rooms[room] = self.rooms.get(room, 0) + participants
+        return self.rooms[room]
+
+    async def conference(self, call: SimCall, action: dict[str, Any], params: dict[str, Any]) -> None:
+        """voxology.md §4: join ``params.name`` unless ``max_participants`` are already in it; the
+        matching ``events`` list (``on_enter`` or ``on_enter_error_max_participants``) runs in
+        place (rule 1); the caller stays until the room's time is up, then the list goes on."""
+        room = str(params.get("name", ""))
+        events = action.get("events") or {}
+        limit = int(params.get("max_participants") or 0)
+        if limit and self.rooms.get(room, 0) >= limit:
+            self.note(call, "conference-full", name=room, participants=self.rooms.get(room, 0))
+            await self.execute(call, list(events.get("on_enter_error_max_participants") or []))
+            return
+        self.rooms[room] = self.rooms.get(room, 0) + 1
+        self.note(call, "conference", name=room, participants=self.rooms[room], event=params.get("event"))
+        try:
+            await self.execute(call, list(events.get("on_enter") or []))
+            await self.pass_time(call, 20.0)
+        finally:
+            self.rooms[room] -= 1
 
     async def post(self, call: SimCall, url: str, kind: str, status: str = "live-in-progress") -> httpx.Response:
         started = call.started or datetime.now(UTC)
@@ -140,8 +170,7 @@ class VoxologyRunner(PhoneBase):
                 await self.pass_time(call, self.settings.queue_patience_s)
                 raise EndCall("completed")
             elif kind == "CONFERENCE":
-                self.note(call, "conference", name=params.get("name"))
-                await self.pass_time(call, 20.0)
+                await self.conference(call, action, params)
             elif kind == "REDIRECT":
                 self.note(call, "redirect", url=params.get("url"))
                 return str(params.get("url"))

@@ -26,11 +26,4 @@ CAPABILITIES = Capabilities(
         }
     ),
     max_per_reply=None,
-    dropped={
-        "CONFERENCE": {
-            "params/event": "Switchboard does not send CONFERENCE's 'event' to Voxology yet (voxology.md §4)",
-            "events": "Switchboard does not send CONFERENCE events (on_enter, "
-            "on_enter_error_max_participants) to Voxology yet (voxology.md §4): their actions never run",
-        }
-    },
 )

@@ -74,7 +74,15 @@ def _one(action: ProviderAction, step: int) -> dict[str, Any] | None:
         conf: dict[str, Any] = {"name": action.name, "end_on_exit": "true" if action.end_on_exit else "false"}
         if action.max_participants:
             conf["max_participants"] = action.max_participants
-        return {"type": "CONFERENCE", "params": conf}
+        if action.event:
+            conf["event"] = action.event
+        rendered: dict[str, Any] = {"type": "CONFERENCE", "params": conf}
+        if action.events:  # run by Voxology in place (voxology.md §4 rule 1)
+            rendered["events"] = {
+                name: [r for a in actions if (r := _one(a, step)) is not None]
+                for name, actions in action.events.items()
+            }
+        return rendered
     if isinstance(action, Redirect):
         return None  # Voxology's loop calls back by itself when the list runs out
     if isinstance(action, Reject):
