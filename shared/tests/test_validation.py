@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from switchboard.flow.actions.base import EngineSettings
 from switchboard.flow.document import FlowInvalid, build_flow, load_flow
@@ -28,6 +29,25 @@ def problems_of(path: Path, provider: str | None = "africastalking") -> list[tup
 )
 def test_published_voxology_scripts_are_accepted(name):
     assert [p for p in problems_of(HERE / name) if p[0] == "error"] == []
+
+
+CORPUS = yaml.safe_load((HERE / "corpus.yaml").read_text())
+
+
+@pytest.mark.parametrize("provider", ["voxology", "africastalking", "telesign"])
+@pytest.mark.parametrize("name", sorted({entry["flow"] for entry in CORPUS}))
+def test_the_corpus_is_accepted_where_it_runs_and_refused_with_a_reason_elsewhere(name, provider):
+    """Where corpus.yaml runs a flow on a provider, it loads there without errors; where it does
+    not, validation refuses it before any call (or warns at what the provider would drop)."""
+    runs_on = {p for entry in CORPUS if entry["flow"] == name for p in entry["providers"]}
+    problems = problems_of(HERE / name, provider=provider)
+    errors = [p for p in problems if p[0] == "error"]
+    if provider in runs_on:
+        assert errors == [], errors
+    elif name == "conference-events.json" and provider == "africastalking":
+        assert errors == [] and find(problems, "/actions/1/events", "does not carry this out", "warning")
+    else:
+        assert errors and all(p.startswith("/actions/") for _, p, _ in errors), problems
 
 
 @pytest.mark.parametrize("path", sorted(p.name for p in FLOWS.glob("*.yaml") if p.stem != "routes"))

@@ -171,6 +171,34 @@ async def test_conference_events_run_on_voxology_an_empty_room_and_a_full_one(st
     assert says(refused) == ["Connecting you to the doctor.", "Someone else already answered. Goodbye."]
 
 
+CORPUS = yaml.safe_load((VOX / "corpus.yaml").read_text())
+INBOUND = {"africastalking": "/sim/inbound", "voxology": "/sim/voxology/inbound", "telesign": "/sim/telesign/inbound"}
+CORPUS_CASES = [
+    pytest.param(i, provider, id=f"{entry['flow']}-{'-'.join(entry.get('digits', [])) or 'no-keys'}-{provider}")
+    for i, entry in enumerate(CORPUS)
+    for provider in entry["providers"]
+]
+
+
+@pytest.mark.parametrize(("index", "provider"), CORPUS_CASES)
+async def test_the_voxology_corpus(stack, http, index, provider):
+    """Issue 16, item 5: each Voxology-style flow of ``shared/tests/voxology/corpus.yaml`` gives
+    the transcript Voxology's semantics give, on the providers it lists."""
+    entry = CORPUS[index]
+    shutil.copy(VOX / entry["flow"], stack.config.flows_dir / entry["flow"])
+    flow = json.loads((VOX / entry["flow"]).read_text()).get("name") or Path(entry["flow"]).stem
+    to = {
+        "voxology": f"+15550007{index:02d}0",
+        "telesign": f"+15550008{index:02d}0",
+        "africastalking": f"+2547110007{index:02d}",
+    }[provider]
+    await add_routes(stack, {to: flow}, provider=provider)
+    body = {"caller": number() if provider == "africastalking" else f"+1555000{uuid.uuid4().int % 10**4:04d}", "to": to}
+    r = await http.post(stack.config.sim_url + INBOUND[provider], json={**body, "digits": entry.get("digits")})
+    call = await sim_call(http, stack, r.json()["session_id"])
+    assert says(call) == entry["says"], call["transcript"]
+
+
 async def test_dynamic_flow_from_a_customer_application(stack, http):
     async with customer_app.serve() as (url, received):
         await add_routes(stack, {"+254711000400": f"{url}/voice"})
