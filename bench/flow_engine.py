@@ -9,6 +9,15 @@ callback after callback (each run goes from one COLLECT to the next). Reported:
   compare-and-set), which is what the flow-runner pays per event besides Kafka.
 
 Targets: at least 50,000 steps/s on one core and a p99 under 1 ms per callback excluding I/O.
+
+JavaScript (issue 16, item 2) is measured on the same flow two more ways: *hybrid*, the flow plus
+three JavaScript idioms per callback (``new Date().getHours()``, a string method, a template
+literal) that our own grammar does not cover and the QuickJS sandbox runs, everything else staying
+in Python, as Switchboard runs flows; and *all in JavaScript*, every one of the flow's expressions
+forced through the sandbox (our parser switched off), which is what embedding an engine for
+everything would cost. Also: the cost of making a sandbox (a fresh context per evaluation would pay
+it every time).
+
 Prints the figures and writes ``bench/results/flow_engine.json``.
 
     uv run python bench/flow_engine.py [--callbacks 20000]
@@ -24,12 +33,17 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from switchboard.events import CallEvent, CallEventType, Direction
+from switchboard.flow import expressions, javascript
 from switchboard.flow.actions.base import EngineSettings
 from switchboard.flow.document import build_flow, walk
+from switchboard.flow.expressions import ExpressionError
 from switchboard.flow.interpreter import run
+from switchboard.flow.templates import compile_template
 from switchboard.providers.africastalking import render
 from switchboard.state import CallState, StateStore
 from switchboard_devstack.stack import REPO, free_port
@@ -76,6 +90,58 @@ def fifty_action_flow() -> dict:
     )
     body.append({"type": "GOTO", "params": {"label": "top"}})
     return {"name": "bench", "actions": [{"type": "SET", "params": {"n": "0", "total": "0"}}, *body]}
+
+
+JS_IDIOMS = [
+    {"type": "IF", "condition": "new Date().getHours() < 17 && new Date().getDay() != 0", "then": []},
+    {"type": "SET", "params": {"shout": "$sessionData.name.toUpperCase().padEnd(8, '!')"}},
+    {"type": "SET", "params": {"line": "`${$sessionData.name} has ${Math.round($total / 2)} points`"}},
+]
+
+
+def hybrid_flow() -> dict:
+    """:func:`fifty_action_flow` with :data:`JS_IDIOMS` before its COLLECT."""
+    doc = fifty_action_flow()
+    body = doc["actions"]
+    collect = next(i for i, a in enumerate(body) if a["type"] == "COLLECT")
+    doc["actions"] = [*body[:collect], *JS_IDIOMS, *body[collect:]]
+    return doc
+
+
+@contextmanager
+def everything_in_javascript() -> Iterator[None]:
+    """Our own parser refuses everything, so every expression goes to the QuickJS sandbox."""
+
+    def refuse(self: object) -> None:
+        raise ExpressionError("bench: the JavaScript path")
+
+    caches = (expressions.compile_expression, expressions.compiled, compile_template)
+    original = expressions._Parser.parse
+    expressions._Parser.parse = refuse  # type: ignore[method-assign,assignment]
+    for cache in caches:
+        cache.cache_clear()
+    try:
+        yield
+    finally:
+        expressions._Parser.parse = original  # type: ignore[method-assign]
+        for cache in caches:
+            cache.cache_clear()
+
+
+def sandbox_cost(rounds: int = 200) -> dict:
+    """CPU ms to make a sandbox (a context with the prelude, locked down) and µs per evaluation in
+    a made one."""
+    cpu0 = time.process_time()
+    for _ in range(rounds):
+        javascript._Sandbox()
+    create = (time.process_time() - cpu0) / rounds
+    scope = {"timeZone": "Africa/Nairobi", "sessionData": {"name": "Amina"}}
+    javascript.run_javascript("new Date().getHours()", scope)
+    cpu0 = time.process_time()
+    for _ in range(rounds * 20):
+        javascript.run_javascript("new Date().getHours()", scope)
+    evaluate = (time.process_time() - cpu0) / (rounds * 20)
+    return {"create_ms": round(create * 1000, 3), "evaluation_us": round(evaluate * 1e6, 1)}
 
 
 def fresh_state() -> CallState:
@@ -193,6 +259,25 @@ def main() -> None:
         f"engine only   : {engine['steps_per_s_one_core']:>8} steps/s on one core   "
         f"p50 {engine['p50_ms']} ms  p99 {engine['p99_ms']} ms per callback"
     )
+    js_callbacks = max(1000, args.callbacks // 4)
+    hybrid = build_flow(hybrid_flow(), name="bench-hybrid")
+    hybrid_engine = engine_only(hybrid, js_callbacks, count_steps(hybrid))
+    print(
+        f"hybrid (3 JS) : {hybrid_engine['steps_per_s_one_core']:>8} steps/s on one core   "
+        f"p50 {hybrid_engine['p50_ms']} ms  p99 {hybrid_engine['p99_ms']} ms per callback"
+    )
+    with everything_in_javascript():
+        all_js = build_flow(fifty_action_flow(), name="bench-js")
+        js_engine = engine_only(all_js, js_callbacks, count_steps(all_js))
+    print(
+        f"all JavaScript: {js_engine['steps_per_s_one_core']:>8} steps/s on one core   "
+        f"p50 {js_engine['p50_ms']} ms  p99 {js_engine['p99_ms']} ms per callback"
+    )
+    sandbox = sandbox_cost()
+    print(
+        f"sandbox       : {sandbox['create_ms']} CPU ms to make one, "
+        f"{sandbox['evaluation_us']} CPU µs per evaluation in it"
+    )
     root = Path(tempfile.mkdtemp(prefix="sb-bench-redis-"))
     port = free_port()
     server = subprocess.Popen(
@@ -224,6 +309,9 @@ def main() -> None:
                 "actions_in_flow": total,
                 "actions_per_callback": per_callback,
                 "engine_only": engine,
+                "engine_hybrid_javascript": hybrid_engine,
+                "engine_all_javascript": js_engine,
+                "sandbox": sandbox,
                 "with_state_io": io,
             },
             indent=2,

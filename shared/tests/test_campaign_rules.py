@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from switchboard.campaigns.contacts import FileInvalid, Report, read_csv, read_json
 from switchboard.campaigns.models import CampaignSpec, Windows
 from switchboard.campaigns.outcomes import outcome_of
-from switchboard.campaigns.windows import allowed, next_open, zones_for
+from switchboard.campaigns.windows import allowed, next_open
+from switchboard.phone import zones_for
 
 TCPA = Windows.every_day("08:00", "21:00")
 

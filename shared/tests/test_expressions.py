@@ -112,13 +112,11 @@ def test_time_functions_with_time_zones():
 @pytest.mark.parametrize(
     ("expression", "column"),
     [
-        ("new Date()", 1),
         ("1 +", 4),
         ("a ==", 5),
         ("(1", 3),
-        ("foo(1)", 1),
         ("a = 1", 3),
-        ("x.y()", 4),
+        ("x.y(", 4),
         ("'unterminated", 1),
         ("1 ; 2", 3),
     ],
@@ -155,7 +153,7 @@ def test_templates(template, expected):
 
 def test_template_with_bad_expression_is_refused():
     with pytest.raises(ExpressionError):
-        render_template("Hi ${new Date()}", {})
+        render_template("Hi ${$a = 1}", {})
 
 
 def test_int_of_infinity_stays_infinite_instead_of_overflowing():

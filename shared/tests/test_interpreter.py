@@ -169,7 +169,7 @@ def test_voxology_assignments_with_comments_and_session_data_targets():
         ({"actions": [{"type": "SAYY", "params": {"text": "x"}}]}, "/actions/0/type", "did you mean 'SAY'"),
         ({"actions": [{"type": "SAY", "params": {"txt": "x"}}]}, "/actions/0/params/txt", "did you mean 'text'"),
         ({"actions": [{"type": "GOTO", "params": {"label": "nowhere"}}]}, "/actions/0/params/label", "undefined label"),
-        ({"actions": [{"type": "IF", "condition": "new Date()", "then": []}]}, "/actions/0/condition", "'new'"),
+        ({"actions": [{"type": "IF", "condition": "$keyPresses = 1", "then": []}]}, "/actions/0/condition", "assigns"),
         (
             {"actions": [{"type": "IF", "condition": "1", "then": [{"type": "SAY", "params": {"text": "${a +}"}}]}]},
             "/actions/0/then/0/params/text",

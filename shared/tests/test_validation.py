@@ -64,7 +64,7 @@ def test_untidy_typos_are_pointed_at():
     expected = [
         ("/actions/0/params/txt", "did you mean 'text'"),
         ("/actions/1/type", "did you mean 'COLLECT'"),
-        ("/actions/2/condition", "'new' is not part of the flow language"),
+        ("/actions/2/condition", "'=' assigns: an expression only reads"),
         ("/actions/4/params/label", "did you mean 'main'"),
         ("/actions/6/params/num_digits", "valid integer"),
         ("/actions/6/params/finish_on_key", "'#' (or 'pound')"),

@@ -21,8 +21,9 @@ from switchboard.campaigns.models import CampaignSpec, Pacing, RetryRule, Window
 from switchboard.campaigns.outcomes import record_outcome
 from switchboard.campaigns.scheduling import Scheduler, ids_for
 from switchboard.campaigns.store import CampaignStore, make_pool
-from switchboard.campaigns.windows import next_open, zones_for
+from switchboard.campaigns.windows import next_open
 from switchboard.events import DialRequest
+from switchboard.phone import zones_for
 from switchboard_cdr_sink.migrate import upgrade
 
 pytestmark = pytest.mark.integration

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import phonenumbers
+from phonenumbers import timezone as pn_timezone
 from pydantic import AfterValidator, Field, WithJsonSchema
 
 from switchboard.errors import InvalidEvent
@@ -47,3 +48,22 @@ E164 = Annotated[
 """A phone number in a request model: accepted as E.164 or international digits (max 32
 characters), validated with libphonenumber and normalised to E.164; invalid → a 400 naming the
 field."""
+
+
+UNKNOWN_ZONE = "Etc/Unknown"
+
+
+def zones_of(parsed: phonenumbers.PhoneNumber) -> tuple[str, ...]:
+    """The IANA time zones of a parsed number, sorted, from phonenumbers' time-zone data (by
+    prefix: a US number maps to its area code's zone, a one-zone country to that zone); ``()`` when
+    unknown."""
+    return tuple(sorted({z for z in pn_timezone.time_zones_for_number(parsed) if z != UNKNOWN_ZONE}))
+
+
+def zones_for(phone: str) -> tuple[str, ...]:
+    """The IANA time zones of an E.164 number (:func:`zones_of`); ``()`` when unknown or unparseable."""
+    try:
+        parsed = phonenumbers.parse(phone, None)
+    except phonenumbers.NumberParseException:
+        return ()
+    return zones_of(parsed)

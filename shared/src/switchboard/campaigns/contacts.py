@@ -17,9 +17,9 @@ from typing import Any
 
 import orjson
 import phonenumbers
-from phonenumbers import timezone as pn_timezone
 
 from switchboard.errors import SwitchboardError
+from switchboard.phone import zones_of
 
 MAX_COLUMNS = 100
 MAX_FIELD_CHARS = 2000
@@ -78,7 +78,7 @@ def normalise(raw: str) -> tuple[str, str]:
         raise ValueError(f"{raw!r} is not a phone number") from None
     if not phonenumbers.is_valid_number(parsed):
         raise ValueError(f"{raw!r} is not a valid phone number")
-    zones = sorted({z for z in pn_timezone.time_zones_for_number(parsed) if z != "Etc/Unknown"})
+    zones = zones_of(parsed)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), ",".join(zones)
 
 

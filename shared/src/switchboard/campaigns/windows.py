@@ -13,28 +13,14 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
-from phonenumbers import timezone as pn_timezone
-
 from switchboard.campaigns.models import Windows
 
 Clock = Callable[[], datetime]
 """Returns the current time, timezone-aware (UTC). Injected so tests use a fixed clock."""
-UNKNOWN_ZONE = "Etc/Unknown"
 
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
-
-
-def zones_for(phone: str) -> tuple[str, ...]:
-    """The IANA time zones of an E.164 number (phonenumbers' data); ``()`` when unknown."""
-    try:
-        parsed = phonenumbers.parse(phone, None)
-    except phonenumbers.NumberParseException:
-        return ()
-    zones = tuple(z for z in pn_timezone.time_zones_for_number(parsed) if z != UNKNOWN_ZONE)
-    return tuple(sorted(set(zones)))
 
 
 @lru_cache(maxsize=512)

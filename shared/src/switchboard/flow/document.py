@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel
@@ -101,6 +102,10 @@ class Flow:
     dialect: str | None = None
     """``switchboard`` or ``voxology``: the requests its REDIRECT/WEBHOOK applications expect
     (:func:`switchboard.flow.calljson.dialect_of`; None: by the provider the call runs on)."""
+    timezone: str | None = None
+    """IANA zone for local time in the flow's JavaScript (``new Date().getHours()``) and its
+    ``timeZone`` variable; None: the zone of the number the flow answers on (see
+    :func:`switchboard.flow.interpreter.call_time_zone`)."""
 
     def at(self, path: Path_) -> Node[Any] | None:
         """The action at ``path``, or None past the end of its list."""
@@ -108,6 +113,16 @@ class Flow:
 
 
 NOTE_KEYS = ("comment", "comments")
+
+
+def _is_zone(name: Any) -> bool:
+    try:
+        ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return isinstance(name, str)
+
+
 """Free text an action may carry, ignored when it runs (voxology.md §4)."""
 
 
@@ -232,6 +247,10 @@ def build_flow(doc: Any, *, name: str, source: str = "", check: bool = True, pro
     if dialect is not None and dialect not in ("switchboard", "voxology"):
         problems.append(Problem("/dialect", f"dialect {dialect!r}: expected 'switchboard' or 'voxology'"))
         dialect = None
+    timezone = doc.get("timezone")
+    if timezone is not None and not _is_zone(timezone):
+        problems.append(Problem("/timezone", f"timezone {timezone!r}: expected an IANA zone such as 'Africa/Nairobi'"))
+        timezone = None
     flow = Flow(
         name=str(doc.get("name") or name),
         version=version,
@@ -241,6 +260,7 @@ def build_flow(doc: Any, *, name: str, source: str = "", check: bool = True, pro
         source=source,
         doc=doc,
         dialect=dialect,
+        timezone=timezone,
     )
     if check:
         problems.extend(validate(flow, provider=provider))

@@ -13,9 +13,11 @@ Grammar (lowest precedence first, as in JavaScript)::
     primary:= NUMBER | STRING | true | false | null | NAME | "$"NAME | "(" or ")" | "[" args "]"
 
 Names may carry Voxology's ``$`` prefix (``$keyPresses`` and ``keyPresses`` are the same variable).
-Only the functions in :data:`FUNCTIONS` can be called. Nothing else runs: there is no ``eval``,
-no attribute access on Python objects, no ``new``. :func:`compile_expression` parses once and
-caches the parsed form, so a flow's expressions are parsed once per process.
+Only the functions in :data:`FUNCTIONS` can be called. Nothing else runs here: there is no
+``eval``, no attribute access on Python objects, no ``new``. JavaScript beyond this grammar
+(``new Date().getHours()``, string methods, ``Math``, template literals) is handed to the QuickJS
+sandbox of :mod:`switchboard.flow.javascript`. :func:`compile_expression` parses once and caches
+the parsed form, so a flow's expressions are parsed once per process.
 
 Raises :class:`ExpressionError` (with the column) on a syntax error, and at evaluation time on a
 call of an unknown function or a bad argument.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -74,8 +77,6 @@ def _tokenize(text: str) -> list[tuple[str, Any, int]]:
             tokens.append(("str", re.sub(r"\\(.)", r"\1", value[1:-1]), col))
         elif kind == "name" and value in _KEYWORDS:
             tokens.append(("lit", _KEYWORDS[value], col))
-        elif kind == "name" and value == "new":
-            raise ExpressionError("'new' is not part of the flow language", column=col)
         else:
             tokens.append((kind, value, col))
         pos = m.end()
@@ -296,6 +297,15 @@ def _arith(op: str, a: Any, b: Any) -> Any:
 # --- the function library ------------------------------------------------------------------
 
 
+clock: Callable[[], float] = time.time
+"""Seconds since the epoch: the time ``now()``, ``hour_in()``... and JavaScript's ``Date`` read (tests
+pin it)."""
+
+
+def _now_in(tz: Any) -> datetime:
+    return datetime.fromtimestamp(clock(), UTC).astimezone(_zone(tz))
+
+
 def _zone(tz: Any) -> ZoneInfo:
     try:
         return ZoneInfo(to_string(tz))
@@ -330,10 +340,10 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "lower": lambda v: to_string(v).lower(),
     "upper": lambda v: to_string(v).upper(),
     "contains": _contains,
-    "now": lambda: int(datetime.now(UTC).timestamp() * 1000),
-    "hour_in": lambda tz: datetime.now(_zone(tz)).hour,
-    "weekday_in": lambda tz: datetime.now(_zone(tz)).isoweekday(),
-    "time_in": lambda tz: datetime.now(_zone(tz)).strftime("%H:%M"),
+    "now": lambda: int(clock() * 1000),
+    "hour_in": lambda tz: _now_in(tz).hour,
+    "weekday_in": lambda tz: _now_in(tz).isoweekday(),
+    "time_in": lambda tz: _now_in(tz).strftime("%H:%M"),
 }
 """Library functions. ``now()`` is epoch ms; ``weekday_in`` is ISO (Monday=1 … Sunday=7);
 ``time_in`` is ``HH:MM`` in the zone (IANA name, e.g. ``Africa/Nairobi``)."""
@@ -343,6 +353,8 @@ def _get(container: Any, key: Any) -> Any:
     if isinstance(container, dict):
         return container.get(to_string(key))
     if isinstance(container, list | str):
+        if key == "length":  # as in JavaScript: '1234'.length, [1, 2].length
+            return len(container)
         index = to_number(key)
         if math.isnan(index) or not index.is_integer():
             return None
@@ -402,15 +414,37 @@ def _closure(node: Node) -> Evaluator:
     if kind == "call":
         name, args = node[1], [_closure(item) for item in node[2]]
         return lambda scope: _call(name, [arg(scope) for arg in args])
+    if kind == "js":
+        from switchboard.flow.javascript import javascript_evaluator
+
+        return javascript_evaluator(node[1])
     raise ExpressionError(f"unknown node {kind!r}")
 
 
 @lru_cache(maxsize=4096)
 def compile_expression(text: str) -> Node:
-    """Parse ``text`` once (cached). Raises :class:`ExpressionError` on a syntax error."""
+    """Parse ``text`` once (cached). What the flow language's own grammar does not cover is checked
+    as JavaScript (:mod:`switchboard.flow.javascript`) and becomes ``("js", text, (("var", name),
+    ...))``, run in the QuickJS sandbox. Raises :class:`ExpressionError` on a syntax error (the
+    error that got further into the text, ours or the JavaScript check's), or when the JavaScript does what an
+    expression may not (assign, statements, I/O, prototypes)."""
     if not text.strip():
         raise ExpressionError("empty expression", column=1)
-    return _Parser(text).parse()
+    try:
+        return _Parser(text).parse()
+    except ExpressionError as ours:
+        from switchboard.flow.javascript import Refused, check_syntax, scan
+
+        try:
+            names = scan(text)
+            check_syntax(text)
+        except Refused:
+            raise  # valid JavaScript an expression may not use: the clearest message
+        except ExpressionError as theirs:  # the error further into the text (a tie: theirs, but ours at the end)
+            end = len(text) + 1
+            mine, js = ours.column or end, theirs.column or end
+            raise theirs if js > mine or js == mine < end else ours from None
+        return ("js", text, tuple(("var", name) for name in names))
 
 
 @lru_cache(maxsize=4096)

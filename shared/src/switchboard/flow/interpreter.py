@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from switchboard.errors import FlowError
-from switchboard.events import CallEvent
+from switchboard.events import CallEvent, Direction
 from switchboard.flow.actions import REGISTRY
 from switchboard.flow.actions.base import (
     END,
@@ -42,6 +43,7 @@ from switchboard.flow.actions.base import (
 from switchboard.flow.document import Flow, FlowInvalid, Path_, build_flow, pointer_of
 from switchboard.flow.expressions import ExpressionError
 from switchboard.logging import get_logger
+from switchboard.phone import zones_for
 from switchboard.providers.actions import Hangup, ProviderAction, Say
 from switchboard.state import CallState
 
@@ -83,7 +85,23 @@ class Transition:
     """The actions run (``Node``s, in order), for the call's step trail."""
 
 
-def build_scope(state: CallState, event: CallEvent | None) -> dict[str, Any]:
+@lru_cache(maxsize=4096)
+def _number_zone(number: str) -> str:
+    zones = zones_for(number)
+    return zones[0] if len(zones) == 1 else "UTC"
+
+
+def call_time_zone(flow: Flow, state: CallState) -> str:
+    """The IANA zone of the call's local time: the flow's ``timezone``; else the zone of the number
+    the flow answers on (the called number inbound, the caller ID outbound) when phonenumbers maps
+    it to exactly one; else ``UTC``."""
+    if flow.timezone:
+        return flow.timezone
+    ours = state.destination_number if state.direction == Direction.INBOUND else state.caller_number
+    return _number_zone(ours) if ours else "UTC"
+
+
+def build_scope(state: CallState, event: CallEvent | None, flow: Flow | None = None) -> dict[str, Any]:
     """The variables a flow sees (FLOW-LANGUAGE.md, Variables); user variables first so native
     names win."""
     started = state.answered_at or state.created_at
@@ -109,6 +127,7 @@ def build_scope(state: CallState, event: CallEvent | None) -> dict[str, Any]:
         "campaignId": state.campaign_id,
         "attempt": state.attempt,
         "webhook": state.variables.get("webhook", {}),
+        "timeZone": call_time_zone(flow, state) if flow is not None else "UTC",
     }
 
 
@@ -144,7 +163,7 @@ def run(
     module docstring).
     """
     state = state.clone()
-    ctx = Context(flow=flow, state=state, settings=settings, scope=build_scope(state, event), event=event)
+    ctx = Context(flow=flow, state=state, settings=settings, scope=build_scope(state, event, flow), event=event)
     try:
         return _run(ctx, event, answer)
     except (FlowError, ExpressionError) as exc:
@@ -202,7 +221,7 @@ def _switch_flow(ctx: Context) -> None:
 def _run(ctx: Context, event: CallEvent | None, answer: FetchAnswer | None) -> Transition:
     state = ctx.state
     outcome = _resume(ctx, event, answer)
-    ctx.scope = build_scope(state, event)
+    ctx.scope = build_scope(state, event, ctx.flow)
     path: Path_ | None
     if isinstance(outcome, Jump):
         path = _resolve(ctx, outcome.path)

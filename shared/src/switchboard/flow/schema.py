@@ -92,6 +92,11 @@ def language_schema() -> dict[str, Any]:
                 "description": "the requests REDIRECT and WEBHOOK applications expect: Switchboard's call JSON "
                 "or Voxology's callback (default: voxology on Voxology calls, switchboard elsewhere)",
             },
+            "timezone": {
+                "type": "string",
+                "description": "IANA time zone for local time in JavaScript expressions and the timeZone variable "
+                "(default: the zone of the number the flow answers on, else UTC)",
+            },
             "actions": _ACTION_LIST,
         },
         "required": ["actions"],
