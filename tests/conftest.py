@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from switchboard_devstack.stack import REPO, Stack, StackConfig
+from switchboard_devstack.stack import IB_SIM_KEY, REPO, Stack, StackConfig
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -61,9 +61,14 @@ def stack() -> Iterator[Stack]:
                     "api_key": "old-key",
                     "from_number": "+254711000556",
                 },
-            }
+            },
+            # reports of this account are pulled (no notifyUrl), by the poller the tests run
+            "infobip": {
+                "pull": {"base_url": config.sim_url, "api_key": IB_SIM_KEY, "from_number": "+15550000701"},
+            },
         }
     )
+    config.extra_env["SB_REPORT_POLL_S"] = "3600"  # the ingress's own poller: at start, then hourly
     stack = Stack(config)
     stack.up()
     try:

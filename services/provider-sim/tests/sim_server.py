@@ -45,6 +45,8 @@ class RunningSim:
     received: list[Hooked]
     at_reply: Callable[[dict[str, str]], str]
     ts_reply: Callable[[dict[str, Any]], Any]
+    ib_status: list[int] = field(default_factory=list)
+    """HTTP statuses the Infobip report hook answers in turn (then 200)."""
 
     def wait_idle(self, timeout_s: float = 20) -> None:
         resp = httpx.post(f"{self.url}/sim/wait-idle", params={"timeout_s": timeout_s}, timeout=timeout_s + 5)
@@ -104,6 +106,12 @@ def running_sim(**overrides: Any) -> Iterator[RunningSim]:
         form = {k: str(v) for k, v in (await request.form()).items()}
         sim.received.append(Hooked(f"/hooks/at/{name}", dict(request.headers), raw, form))
         return Response(sim.at_reply(form), media_type="application/xml")
+
+    @app.post("/hooks/infobip", include_in_schema=False)
+    async def ib_hook(request: Request) -> Response:
+        raw = await request.body()
+        sim.received.append(Hooked("/hooks/infobip", dict(request.headers), raw))
+        return Response(status_code=sim.ib_status.pop(0) if sim.ib_status else 200)
 
     @app.post("/hooks/telesign", include_in_schema=False)
     async def ts_hook(request: Request) -> Response:

@@ -51,6 +51,14 @@ def seen_key(provider: str, dedupe_key: str) -> str:
     return f"sb:seen:{{{provider}}}:{dedupe_key}"
 
 
+def awaiting_report_key(provider: str) -> str:
+    """``sb:awaiting-report:{<provider>}``: sorted set of the call keys of one-message calls
+    (Infobip) whose outcome has not been processed, scored by when they were sent (epoch s).
+    The dialer adds a call when the provider accepts it; the flow-runner removes it when the end
+    is processed; the ingress's report poller looks overdue ones up in the provider's logs."""
+    return f"sb:awaiting-report:{{{provider}}}"
+
+
 def flow_doc_key(name: str, version: str, tenant_id: str = "default") -> str:
     """``sb:flowdoc:{<name>}:<version>`` (the default tenant's flows) or
     ``sb:flowdoc:<tenant>:{<name>}:<version>`` (a tenant folder's): one version of a flow document

@@ -31,10 +31,13 @@ from switchboard import status_callbacks as sc
 from switchboard.accounts import ProviderClients
 from switchboard.errors import ProviderError, TransientError
 from switchboard.events import DialAttempt, DialRequest, Direction, encode
+from switchboard.flow.document import Flow
+from switchboard.flow.repository import FlowRepository
 from switchboard.logging import bind_call, get_logger
 from switchboard.pacing import Admission, Grant, Lease, Pace
-from switchboard.providers.base import Account, dial_attempt
-from switchboard.redis import dial_done_key, dial_result_key
+from switchboard.providers import PROVIDERS
+from switchboard.providers.base import Account, MessageCalls, dial_attempt
+from switchboard.redis import awaiting_report_key, dial_done_key, dial_result_key
 from switchboard.state import CallState, StateStore
 from switchboard.topics import Topic
 from switchboard_dialer.settings import DialerSettings
@@ -64,11 +67,20 @@ def initial_state(attempt: DialAttempt, request: DialRequest) -> CallState:
 
 
 class Dialer:
-    def __init__(self, settings: DialerSettings, broker: KafkaBroker, redis: Redis, clients: ProviderClients) -> None:
+    def __init__(
+        self,
+        settings: DialerSettings,
+        broker: KafkaBroker,
+        redis: Redis,
+        clients: ProviderClients,
+        flows: FlowRepository | None = None,
+    ) -> None:
         self.settings = settings
         self.broker = broker
         self.redis = redis
         self.clients = clients
+        self.flows = flows or FlowRepository(settings.flows_dir, redis=redis)
+        self.compiled_versions: dict[str, str] = {}  # call id → flow version compiled, until its state is saved
         self.store = StateStore(redis)
         self.admission = Admission(redis, lease_s=settings.call_lease_s, max_ahead_s=settings.pace_max_ahead_s)
         self.outbox = sc.Outbox(redis)
@@ -133,9 +145,14 @@ class Dialer:
             await self.redis.delete(done)
             await self.admission.release(request.call_id)
             raise TransientError(str(exc)) from exc
+        version = self.compiled_versions.pop(request.call_id, None)
         if attempt.accepted:
             assert attempt.call_key
-            await self.store.create_if_absent(initial_state(attempt, request))
+            state = initial_state(attempt, request)
+            state.flow_version = version
+            await self.store.create_if_absent(state)
+            if PROVIDERS[attempt.provider].capabilities.one_message:  # its outcome is a report
+                await self.redis.zadd(awaiting_report_key(attempt.provider), {attempt.call_key: time.time()})
             await self.store.link_call_id(request.call_id, attempt.call_key)
         else:  # refused: the call never went live
             await self.admission.release(request.call_id)
@@ -182,21 +199,42 @@ class Dialer:
         )
 
     async def _ask_provider(self, request: DialRequest) -> DialAttempt:
-        """The provider's answer as a DialAttempt (``Provider.client(...).place_call``). Raises
-        :class:`ProviderError` only when the request surely did not reach the provider; refusals
-        (and unknown accounts) become rejected attempts, so a CDR records them."""
+        """The provider's answer as a DialAttempt (``Provider.client(...).place_call``, or for a
+        provider that takes a whole flow as one message, ``place_message`` with the compiled flow).
+        Raises :class:`ProviderError` only when the request surely did not reach the provider;
+        refusals (and unknown accounts, flows that cannot be one message) become rejected attempts,
+        so a CDR records them."""
         account = self.clients.account(request.provider, request.account)
         client = self.clients.client(request.provider, request.account)
+        caller_id = request.caller_id or (account.from_number if account else "")
         if account is None or client is None:
             return dial_attempt(
                 request,
-                request.caller_id or "",
+                caller_id,
                 provider=request.provider,
                 call_key=None,
                 status="UnknownAccount",
                 raw={"error": f"no {request.provider} account {request.account!r}"},
             )
-        return await client.place_call(request, request.caller_id or account.from_number)
+        if PROVIDERS[request.provider].capabilities.one_message and isinstance(client, MessageCalls):
+            flow = await self._flow(request)
+            if flow is None:
+                raw = {"error": f"unknown flow {request.flow!r}"}
+                return dial_attempt(
+                    request, caller_id, provider=request.provider, call_key=None, status="FlowRefused", raw=raw
+                )
+            self.compiled_versions[request.call_id] = flow.version
+            draft = dial_attempt(request, caller_id, provider=request.provider, call_key="pending", status="", raw={})
+            return await client.place_flow(request, caller_id, flow, initial_state(draft, request))
+        return await client.place_call(request, caller_id)
+
+    async def _flow(self, request: DialRequest) -> Flow | None:
+        """The current version of ``request``'s flow for its tenant (saved in Redis, so the
+        runner replays the outcome against the same document)."""
+        self.flows.refresh()
+        flow = self.flows.for_tenant(request.tenant_id).get(request.flow) if request.flow else None
+        await self.flows.save_versions()
+        return flow
 
     async def _hand_back(self, attempt: DialAttempt) -> None:
         """Give the provider's answer to an API request waiting on it (``invoke-call``)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from switchboard.settings import ServiceSettings
@@ -37,6 +39,9 @@ class DialerSettings(ServiceSettings):
 
     dialer_host: str = "127.0.0.1"
     dialer_port: int = 8082
+    flows_dir: Path = Path("flows")
+    """``SB_FLOWS_DIR``: the flows, for providers whose calls are their flow compiled into one
+    message (Infobip): the dialer compiles them when it places the call."""
     dial_cps: float = Field(default=20.0, gt=0)
     pace_headroom: float = Field(default=0.015, ge=0, le=0.5)
     pace_max_ahead_s: float = Field(default=2.0, gt=0)

@@ -4,6 +4,7 @@
 - :func:`apply_event`: run the flow for a live callback → new state + provider actions.
 - :func:`take_turn` / :func:`continue_turn`: one live callback's whole turn: the new state, the
   rendered reply (through the provider contract), the events to publish, and the I/O still to do.
+- :func:`replay_message`: what a call compiled into one message did, from its report (Infobip).
 - :func:`session_ended`: the CDR-ready :class:`SessionEnded` for a call's final notification.
 """
 
@@ -185,6 +186,29 @@ def _flow_error(state: CallState, fault: FlowFault) -> Outgoing:
         message=fault.message,
     )
     return Outgoing(Topic.FLOW_ERRORS, state.call_key.encode(), event)
+
+
+def replay_message(state: CallState, event: CallEvent, flow: Flow | None, engine: EngineSettings) -> CallState:
+    """A call that was its flow compiled into one message (``Capabilities.one_message``: Infobip)
+    ends with one report: run the flow now as it was played, so the CDR has what the other
+    providers' calls have (inputs, session data, step trail): the first turn (what the message
+    said, up to its COLLECT), then the keys pressed (``event.digits``; none when the call was not
+    answered or the collect was never reached), then what follows (SET, SESSIONDATA run here; the
+    compiler allowed nothing that speaks). Pure; ``state`` is not changed."""
+    if flow is None or state.pc is None or event.call_start_time is None:
+        return state
+    start = event.model_copy(update={"type": CallEventType.CALL_STARTED, "digits": None, "event_id": new_id()})
+    t = apply_event(state, start, flow, engine)
+    replayed = t.state
+    replayed.trail = trail.extend(replayed.trail, trail.turn(start, t.ran, len(t.actions)))
+    if not t.ended and event.digits is not None:
+        keys = event.model_copy(update={"type": CallEventType.INPUT_RECEIVED, "event_id": new_id()})
+        t = run(flow, replayed, keys, engine)
+        replayed = t.state
+        replayed.trail = trail.extend(replayed.trail, trail.turn(keys, t.ran, len(t.actions)))
+    if t.error is not None:
+        replayed.flow_error = t.error.message
+    return replayed
 
 
 def session_ended(state: CallState | None, event: CallEvent) -> SessionEnded:

@@ -25,9 +25,17 @@ from switchboard.flow.repository import FlowRepository
 from switchboard.logging import bind_call, get_logger
 from switchboard.providers import PROVIDERS
 from switchboard.providers.base import Reply
+from switchboard.redis import awaiting_report_key
 from switchboard.state import CallState, StateConflict, StateStore
 from switchboard.topics import Topic
-from switchboard_flow_runner.domain import LIVE_TYPES, continue_turn, new_inbound_state, session_ended, take_turn
+from switchboard_flow_runner.domain import (
+    LIVE_TYPES,
+    continue_turn,
+    new_inbound_state,
+    replay_message,
+    session_ended,
+    take_turn,
+)
 from switchboard_flow_runner.fetcher import Fetcher
 from switchboard_flow_runner.policies import PolicyCache
 from switchboard_flow_runner.settings import FlowRunnerSettings
@@ -139,8 +147,13 @@ class CallEventHandler:
     async def _end(self, state: CallState | None, event: CallEvent) -> None:
         if state is not None and state.status == "ended":
             return
+        if state is not None and PROVIDERS[state.provider].capabilities.one_message:
+            engine = await self.engine_for(state.provider, state.tenant_id)
+            state = replay_message(state, event, await self.flows.flow_for(state), engine)
         ended = session_ended(state, event)
         await self.broker.publish(encode(ended), Topic.SESSIONS_ENDED.value, key=event.call_key.encode())
+        if PROVIDERS[event.provider].capabilities.one_message:  # its outcome is in: no need to look it up
+            await self.redis.zrem(awaiting_report_key(event.provider), event.call_key)
         log.info("call ended", status=ended.status, duration_s=ended.duration_s, cause=ended.hangup_cause)
         if state is not None:
             state.status = "ended"

@@ -12,6 +12,8 @@ from fastapi import FastAPI
 
 from switchboard_provider_sim.africastalking.call import CallRunner
 from switchboard_provider_sim.africastalking.gateway import Gateway, build_router
+from switchboard_provider_sim.infobip import gateway as infobip_gateway
+from switchboard_provider_sim.infobip.runner import InfobipRunner
 from switchboard_provider_sim.settings import SimSettings
 from switchboard_provider_sim.telesign import gateway as telesign_gateway
 from switchboard_provider_sim.telesign.runner import TelesignRunner
@@ -30,7 +32,11 @@ def build_app(settings: SimSettings | None = None) -> FastAPI:
     gateway = Gateway(
         settings,
         CallRunner(settings, http, rng),
-        {"voxology": VoxologyRunner(settings, http, rng), "telesign": TelesignRunner(settings, http, rng)},
+        {
+            "voxology": VoxologyRunner(settings, http, rng),
+            "telesign": TelesignRunner(settings, http, rng),
+            "infobip": InfobipRunner(settings, http, rng),
+        },
     )
 
     @asynccontextmanager
@@ -45,6 +51,7 @@ def build_app(settings: SimSettings | None = None) -> FastAPI:
     app.include_router(build_router(gateway))
     app.include_router(voxology_gateway.build_router(gateway))
     app.include_router(telesign_gateway.build_router(gateway))
+    app.include_router(infobip_gateway.build_router(gateway))
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:

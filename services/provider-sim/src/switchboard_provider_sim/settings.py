@@ -19,7 +19,8 @@ class SimSettings(BaseSettings):
     (default) or flat (spec §8). ``SIM_TS_SIGN``: sign Telesign events (off: unsigned, as the docs
     allow); ``SIM_TS_SIGNATURE_FORM``: ``tsa`` (default) sends ``Authorization: TSA <customer_id>:<sig>``
     plus ``X-TS-Authorization: <sig>``, ``sdk`` the bare signature in ``Authorization`` alone, the
-    form the official SDK's ``verify_telesign_callback_signature`` checks (telesign.md §5)."""
+    form the official SDK's ``verify_telesign_callback_signature`` checks (telesign.md §5).
+    ``SIM_IB_API_KEY``: the Infobip key (``Authorization: App <key>``)."""
 
     model_config = SettingsConfigDict(env_prefix="SIM_", extra="ignore")
 
@@ -51,3 +52,8 @@ class SimSettings(BaseSettings):
     ts_signature_form: Literal["tsa", "sdk"] = "tsa"
     vox_callback_url: str = "http://127.0.0.1:8080/providers/voxology/callback"
     transfer_response_wrapped: bool = True
+    ib_api_key: str = "sim-infobip-key"
+    ib_report_retries_min: tuple[float, ...] = (1.0, 5.0, 15.0)
+    """Minutes (simulated) after which an unanswered report push is tried again (infobip.md §9)."""
+    ib_price_per_second: str = "0.02"
+    ib_currency: str = "EUR"

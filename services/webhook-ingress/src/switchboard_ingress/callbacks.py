@@ -192,6 +192,12 @@ class CallbackHandler:
             raise
         return None
 
+    async def record(self, provider: Provider, parsed: ParsedCallback) -> str | None:
+        """Record an event that did not come as a request (a pulled report): the same duplicate
+        guard and publish as a pushed one, in the call's order. Returns the first copy's event id
+        for a duplicate, else None; raises when it could not be published."""
+        return await self._start_recording(provider, parsed)
+
     def _start_recording(self, provider: Provider, parsed: ParsedCallback) -> asyncio.Task[str | None]:
         """Record in a task of its own, after the call's previous callback is recorded: one call's
         events are published in the order they arrived even when Redis or the broker stalls (a key
@@ -233,13 +239,16 @@ class CallbackHandler:
         answered = self.replies.expect(event.call_key, event.event_id) if event.expects_reply else None
         recording = self._start_recording(provider, parsed)
         if not event.expects_reply:
+            # a batch (ParsedCallback.more) is acknowledged once every event in it is recorded
+            batch = [recording, *(self._start_recording(provider, more) for more in parsed.more)]
             try:
-                first = await asyncio.wait_for(asyncio.shield(recording), self.settings.reply_timeout_s)
+                firsts = await asyncio.wait_for(asyncio.shield(asyncio.gather(*batch)), self.settings.reply_timeout_s)
             except Exception as exc:
                 raise ServiceUnavailable("the event could not be recorded in time; retry later") from exc
-            if first is not None:
-                metrics.DUPLICATES.labels(provider.name).inc()
-                log.info("duplicate callback", first_event_id=first, type=event.type)
+            for first in firsts:
+                if first is not None:
+                    metrics.DUPLICATES.labels(provider.name).inc()
+                    log.info("duplicate callback", first_event_id=first, type=event.type)
             return as_response(provider.ack(source))
         assert answered is not None
         awaited = [event.event_id]

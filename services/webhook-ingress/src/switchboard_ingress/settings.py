@@ -27,6 +27,9 @@ class IngressSettings(ServiceSettings):
     ``SB_PUBLISH_TIMEOUT_S`` bounds one publish; ``SB_PUBLISH_RETRY_S`` how long an event that could
     not be published is retried in the background (the caller hears the fallback meanwhile).
     ``SB_DEDUPE_TTL_S``: how long a callback is remembered for duplicate detection.
+    ``SB_REPORT_POLL_S``: how often outcomes are pulled from providers that hold them for a pull
+    (Infobip), ``SB_REPORT_OVERDUE_S``: how long after sending a call whose outcome never came is
+    looked up in the provider's logs (:mod:`switchboard_ingress.polling`).
     ``SB_CALLBACK_SECRET``: the per-deployment secret provider callbacks must carry, as the path token
     of ``/providers/<provider>/t/<secret>/…`` or as the Basic-auth password (any user name);
     ``SB_CALLBACK_ALLOW_IPS``: optional JSON list of networks callbacks may come from. Without the
@@ -45,6 +48,8 @@ class IngressSettings(ServiceSettings):
     publish_timeout_s: float = Field(default=2.0, gt=0)
     publish_retry_s: float = Field(default=20.0, ge=0)
     dedupe_ttl_s: int = 6 * 3600
+    report_poll_s: float = Field(default=5.0, gt=0)
+    report_overdue_s: float = Field(default=600.0, ge=0)
     callback_secret: SecretStr | None = None
     callback_allow_ips: list[IPv4Network | IPv6Network] = Field(default_factory=list)
 

@@ -166,7 +166,7 @@ class _Checker:
             from switchboard.providers import PROVIDERS
 
             caps = PROVIDERS[self.provider].capabilities
-            if kind not in caps.actions:
+            if kind not in caps.actions and caps.flow_check is None:  # else flow_check says why
                 self.add(f"{pointer}/type", f"{caps.display_name} cannot carry out {kind}")
             for key, why in caps.dropped.get(kind, {}).items():
                 top, _, param = key.partition("/")
@@ -237,6 +237,12 @@ def validate(flow: Flow, *, provider: str | None = None, max_depth: int = DEFAUL
     for path, action in walk(flow.actions, prompts=True):
         checker.action(path, action, in_prompt=any(p == "actions" for p in path))
     checker.unreachable(flow.actions, ())
+    if provider:
+        from switchboard.providers import PROVIDERS
+
+        caps = PROVIDERS[provider].capabilities
+        for pointer, message in caps.flow_check(flow.actions) if caps.flow_check else ():
+            checker.add(pointer, message)
     checker.ordering()
     checker.variables()
     return checker.problems

@@ -12,10 +12,12 @@ from typing import Annotated
 
 from pydantic import AfterValidator, WithJsonSchema
 
-from switchboard.providers import africastalking, telesign, voxology
+from switchboard.providers import africastalking, infobip, telesign, voxology
 from switchboard.providers.base import Provider, ProviderRegistry
 
-PROVIDERS = ProviderRegistry({p.name: p for p in (africastalking.PROVIDER, voxology.PROVIDER, telesign.PROVIDER)})
+PROVIDERS = ProviderRegistry(
+    {p.name: p for p in (africastalking.PROVIDER, voxology.PROVIDER, telesign.PROVIDER, infobip.PROVIDER)}
+)
 """Every provider Switchboard has an adapter for, by name."""
 
 

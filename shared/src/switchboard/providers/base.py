@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field, SecretStr
@@ -34,6 +34,10 @@ from pydantic import BaseModel, Field, SecretStr
 from switchboard.events import CallEvent, CallStatus, DialAttempt, DialRequest
 from switchboard.providers.actions import Hangup, Play, ProviderAction, Redirect, Say
 from switchboard.providers.capabilities import Capabilities
+
+if TYPE_CHECKING:  # the flow package imports this registry: no import cycle at run time
+    from switchboard.flow.document import Flow
+    from switchboard.state import CallState
 
 CallbackSource = Literal["callback", "events"]
 """Which of a provider's URLs a request came to: the live ``callback`` (answered with actions)
@@ -54,7 +58,8 @@ class Account(BaseModel):
     E.164 caller ID calls are placed from unless a request names another. ``cps``: calls per
     second the provider allows on the account (None: the dialer's ``SB_DIAL_CPS``);
     ``max_concurrent``: live calls the account may carry at once (None: no cap). Both are shared by
-    every dialer replica (:mod:`switchboard.pacing`)."""
+    every dialer replica (:mod:`switchboard.pacing`). ``report_url``: Infobip's, where delivery
+    reports are pushed (each message's ``notifyUrl``); None: they are pulled."""
 
     provider: str
     name: str = "default"
@@ -65,6 +70,7 @@ class Account(BaseModel):
     customer_id: str | None = None
     cps: float | None = Field(default=None, gt=0)
     max_concurrent: int | None = Field(default=None, ge=1)
+    report_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,10 +108,14 @@ class CallbackRequest:
 @dataclass(frozen=True)
 class ParsedCallback:
     """What a provider made of a callback: the normalised event and the key that identifies
-    repeats of the same callback (the ingress answers a repeat with the first copy's reply)."""
+    repeats of the same callback (the ingress answers a repeat with the first copy's reply).
+    ``more``: further events of the same request, each with its own key, for providers that batch
+    notifications (Infobip's delivery reports, ``{"results": [...]}``); only an ``events`` source
+    may carry them (there is no reply to give per event)."""
 
     event: CallEvent
     dedupe_key: str
+    more: tuple[ParsedCallback, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -230,6 +240,27 @@ class ProviderClient(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class MessageCalls(Protocol):
+    """A client of a provider that takes a whole flow as one message (``Capabilities.one_message``:
+    Infobip). ``place_flow`` compiles ``flow`` with the call's ``state`` (its data: session data,
+    numbers) and sends it; a flow that cannot be one message is a refused attempt."""
+
+    async def place_flow(self, request: DialRequest, caller_id: str, flow: Flow, state: CallState) -> DialAttempt: ...
+
+
+@runtime_checkable
+class ReportSource(Protocol):
+    """A client of a provider whose outcomes can be fetched, not only pushed (Infobip: reports
+    pulled once, logs for 48 h). ``pull_events``: what the provider held for a pull, as parsed
+    callbacks (each served once: the caller must record them at once); ``lookup_events``: the
+    final outcome of these calls (provider session ids), from a source that can be read again."""
+
+    async def pull_events(self, account: Account) -> list[ParsedCallback]: ...
+
+    async def lookup_events(self, session_ids: Sequence[str], account: Account) -> list[ParsedCallback]: ...
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from switchboard.providers import PROVIDERS
 from switchboard_devstack.stack import Stack, StackConfig
 from switchboard_devstack.summary import Summary, demo_keys, read_summary
 
@@ -37,6 +38,12 @@ IVR_SCRIPTS = [["1"], ["2"], ["9", "1"], ["7", "2"], ["5", "5", "5"]]
 FIRST_NAMES = ["Amina", "Baraka", "Chebet", "Daudi", "Esther", "Faraji", "Gathoni", "Hassan"]
 
 
+def survey_flow(provider: str) -> str:
+    """``survey`` (asks again on a wrong key), or on a provider whose calls are one message
+    (Infobip) ``survey-message`` (one question, one key)."""
+    return "survey-message" if PROVIDERS[provider].capabilities.one_message else "survey"
+
+
 async def run_campaign(
     http: httpx.AsyncClient, api: str, key: str, count: int, rng: random.Random, provider: str
 ) -> dict:
@@ -45,7 +52,7 @@ async def run_campaign(
     headers = {"Authorization": f"Bearer {key}"}
     spec = {
         "name": "demo survey",
-        "flow": "survey",
+        "flow": survey_flow(provider),
         "provider": provider,
         "policy": {"cps": 20},
         "session_data": {"survey": "demo"},
@@ -156,13 +163,17 @@ def print_summary(s: Summary, campaign: dict, elapsed: float, expected: int) -> 
     for answer, n in s.survey_answers.items():
         answers.add_row(str(answer), f"{n}  {'#' * n}")
     console.print(answers)
-    console.print("IVR menu choices: " + ", ".join(f"{k or 'none'}: {v}" for k, v in s.ivr_choices.items()))
+    if s.ivr_choices:
+        console.print("IVR menu choices: " + ", ".join(f"{k or 'none'}: {v}" for k, v in s.ivr_choices.items()))
 
 
 def run_demo(*, provider: str, outbound: int, inbound: int, speed: float) -> int:
-    if provider not in IVR_NUMBER:
-        console.print(f"[red]provider {provider!r} is not available; choose one of {', '.join(IVR_NUMBER)}[/]")
+    if provider not in PROVIDERS:
+        console.print(f"[red]provider {provider!r} is not available; choose one of {', '.join(PROVIDERS)}[/]")
         return 2
+    if provider not in IVR_NUMBER:  # Infobip: outbound voice messages only (infobip.md §1)
+        inbound = 0
+        console.print(f"{provider} has no inbound calls: the demo runs its outbound part only")
     console.print(f"Provider: [bold]{provider}[/] (through its simulator)")
     config = StackConfig(speed=speed)
     config.extra_env.setdefault("SIM_NO_INPUT_CHANCE", "0.05")

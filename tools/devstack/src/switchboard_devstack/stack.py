@@ -35,6 +35,7 @@ from switchboard.kafka import create_topics
 
 REPO = Path(__file__).resolve().parents[4]
 TS_SIM_KEY = "c2ltLXRlbGVzaWduLWFwaS1rZXktMTIzNDU2Nzg5MA=="  # base64, as Telesign issues keys
+IB_SIM_KEY = "sim-infobip-key"
 
 
 def free_port() -> int:
@@ -183,6 +184,11 @@ class StackConfig:
         return f"{self.ingress_url}/providers/telesign/t/{self.callback_secret}/callback"
 
     @property
+    def ib_reports_url(self) -> str:
+        """The guarded Infobip delivery-report URL (each message's ``notifyUrl``)."""
+        return f"{self.ingress_url}/providers/infobip/t/{self.callback_secret}/reports"
+
+    @property
     def events_url(self) -> str:
         return f"{self.ingress_url}/providers/africastalking/t/{self.callback_secret}/events"
 
@@ -233,6 +239,12 @@ class StackConfig:
             "SIM_TS_CUSTOMER_ID": "SIM-CUSTOMER-0001",
             "SIM_TS_API_KEY": TS_SIM_KEY,
             "SIM_TS_WEBHOOK_URL": self.ts_callback_url,
+            "SB_INFOBIP_BASE_URL": self.sim_url,
+            "SB_INFOBIP_API_KEY": IB_SIM_KEY,
+            "SB_INFOBIP_FROM_NUMBER": "+15550000700",
+            "SB_INFOBIP_NOTIFY_URL": self.ib_reports_url,
+            "SB_REPORT_POLL_S": "1",
+            "SIM_IB_API_KEY": IB_SIM_KEY,
             "SIM_SPEED": str(self.speed),
             **self.extra_env,
         }

@@ -40,6 +40,10 @@ def demo_keys(root: Path) -> dict[str, str]:
     return keys
 
 
+SURVEY_FLOWS = ("survey", "survey-message")
+"""The demo's survey: the live-call flow, or its one-message form on Infobip."""
+
+
 async def read_summary(api_url: str, keys: dict[str, str]) -> Summary:
     """Aggregate each tenant's reports into the demo's summary."""
     s = Summary()
@@ -83,7 +87,8 @@ async def read_summary(api_url: str, keys: dict[str, str]) -> Summary:
                         "currency": currency,
                     }
                 )
-            survey.update((await report("/v1/reports/funnel", flow="survey"))["collects"].get("rating", {}))
+            for flow in SURVEY_FLOWS:
+                survey.update((await report("/v1/reports/funnel", flow=flow))["collects"].get("rating", {}))
             ivr.update((await report("/v1/reports/funnel", flow="ivr"))["collects"].get("menu", {}))
     s.total = sum(status.values())
     s.by_status = dict(status.most_common())

@@ -1,0 +1,1 @@
+"""The Infobip voice-message simulator (``infobip.md``), written from the spec."""

@@ -1,0 +1,112 @@
+"""Outcomes that are fetched, not only pushed (one-message providers: Infobip, ``infobip.md`` §5–6).
+
+Every ``SB_REPORT_POLL_S`` seconds, for each account of a provider whose client is a
+:class:`~switchboard.providers.base.ReportSource`:
+
+1. **pull**: what the provider held for a pull (Infobip's reports, each served **once**) is
+   recorded at once through the same path as a pushed callback (duplicate guard, then
+   ``voice.call-events``): a report pushed and also pulled is one event;
+2. **reconcile**: calls still in the provider's awaiting set (``sb:awaiting-report:{provider}``,
+   added by the dialer, removed by the flow-runner when the end is processed) sent more than
+   ``SB_REPORT_OVERDUE_S`` ago are looked up in a source that can be read again (Infobip's logs,
+   48 h), and their final outcomes recorded.
+
+The crash story: a poller killed between a pull and the recording loses those reports at the
+provider (fetch-once), but not the calls: they stay in the awaiting set, and the next reconcile
+(any replica, after a restart too) finds them in the logs. What the logs lack (Infobip: the keys
+pressed) is then missing from those calls' CDRs, and said so in the log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from redis.asyncio import Redis
+
+from switchboard.accounts import ProviderClients
+from switchboard.logging import get_logger
+from switchboard.providers import PROVIDERS
+from switchboard.providers.base import Provider, ReportSource
+from switchboard.redis import awaiting_report_key
+from switchboard_ingress.callbacks import CallbackHandler
+
+log = get_logger(__name__)
+RECONCILE_BATCH = 100
+
+
+class ReportPoller:
+    def __init__(
+        self, handler: CallbackHandler, redis: Redis, clients: ProviderClients, *, poll_s: float, overdue_s: float
+    ) -> None:
+        self.handler = handler
+        self.redis = redis
+        self.clients = clients
+        self.poll_s = poll_s
+        self.overdue_s = overdue_s
+        self._task: asyncio.Task[None] | None = None
+
+    def sources(self) -> list[tuple[Provider, str, ReportSource]]:
+        found: list[tuple[Provider, str, ReportSource]] = []
+        for (provider_name, account_name), _ in sorted(self.clients.accounts.items()):
+            provider = PROVIDERS.get(provider_name)
+            if provider is None or not provider.capabilities.one_message:
+                continue
+            client = self.clients.client(provider_name, account_name)
+            if isinstance(client, ReportSource):
+                found.append((provider, account_name, client))
+        return found
+
+    async def pull(self) -> int:
+        """Pull and record; returns how many events were recorded."""
+        recorded = 0
+        for provider, account_name, source in self.sources():
+            account = self.clients.account(provider.name, account_name)
+            assert account is not None
+            for parsed in await source.pull_events(account):
+                await self.handler.record(provider, parsed)
+                recorded += 1
+        return recorded
+
+    async def reconcile(self, *, now: float | None = None) -> int:
+        """Look overdue calls up and record their final outcomes; returns how many."""
+        recorded = 0
+        cutoff = (now or time.time()) - self.overdue_s
+        for provider, account_name, source in self.sources():
+            account = self.clients.account(provider.name, account_name)
+            assert account is not None
+            raw = await self.redis.zrangebyscore(awaiting_report_key(provider.name), 0, cutoff, 0, RECONCILE_BATCH)
+            keys = [k.decode() if isinstance(k, bytes) else str(k) for k in raw]
+            sessions = [k.split(":", 1)[1] for k in keys if k.startswith(f"{provider.name}:")]
+            if not sessions:
+                continue
+            for parsed in await source.lookup_events(sessions, account):
+                log.warning(
+                    "outcome reconciled from the provider's logs (its report never came)",
+                    call_key=parsed.event.call_key,
+                    provider=provider.name,
+                )
+                await self.handler.record(provider, parsed)
+                recorded += 1
+        return recorded
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.pull()
+                await self.reconcile()
+            except Exception as exc:  # a provider or Redis hiccup: try again next round
+                log.warning("report poll failed", error=repr(exc))
+            await asyncio.sleep(self.poll_s)
+
+    async def start(self) -> None:
+        if self.sources() and self._task is None:
+            self._task = asyncio.create_task(self.run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
