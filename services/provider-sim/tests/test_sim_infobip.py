@@ -138,3 +138,40 @@ def test_single_drops_the_notify_url(sim):
     assert not [h for h in sim.received if h.path == "/hooks/infobip"]
     pulled = httpx.get(f"{sim.url}/voice/1/reports", params={"messageId": message_id}, headers=AUTH).json()["results"]
     assert [p["messageId"] for p in pulled] == [message_id]
+
+
+async def test_calls_handed_in_together_go_out_as_one_bulk_with_a_sending_speed():
+    """The Infobip client gathers what the dialer places within its window into one request."""
+    import asyncio
+
+    from sim_server import running_sim
+
+    from switchboard.events import DialRequest
+    from switchboard.providers.infobip.client import InfobipClient
+
+    with running_sim() as sim:
+        client = InfobipClient(sim.url, KEY, cps=5, batch_window_s=0.2)
+        requests = [DialRequest(to=f"+25470000010{i}", flow="blast", provider="infobip") for i in range(5)]
+        attempts = await asyncio.gather(
+            *(client.place_message(r, "+15550000700", {"text": f"Hello {i}."}) for i, r in enumerate(requests))
+        )
+        await client.aclose()
+        assert all(a.accepted for a in attempts)
+        assert {a.call_key for a in attempts} == {f"infobip:{r.call_id}" for r in requests}
+        bulks = {a.provider_response.get("bulkId") for a in attempts}
+        assert len(bulks) == 1 and None not in bulks  # one request, one bulk
+        await asyncio.to_thread(sim.wait_idle)
+        async with httpx.AsyncClient() as http:
+            reports = (await http.get(f"{sim.url}/voice/1/reports", headers=AUTH)).json()["results"]
+        assert sorted(r["messageId"] for r in reports) == sorted(r.call_id for r in requests)
+        assert {r["bulkId"] for r in reports} == bulks
+
+
+@pytest.mark.parametrize(
+    ("speed", "per_s"),
+    [({"speed": 5, "timeUnit": "second"}, 5.0), ({"speed": 120, "timeUnit": "minute"}, 2.0), (None, float("inf"))],
+)
+def test_sending_speed_in_calls_per_second(speed, per_s):
+    from switchboard_provider_sim.infobip.gateway import per_second
+
+    assert per_second(speed) == per_s

@@ -4,7 +4,8 @@
   ``Authorization: App <key>`` (401 with the ``requestError`` envelope otherwise); each destination
   becomes a simulated call whose session id is its ``messageId`` (the one given, else generated);
   the send response lists each with ``PENDING_ACCEPTED``, or ``REJECTED_MESSAGE_IS_EMPTY`` (55)
-  for a message with neither text nor audio; ``bulkId`` only with more than one destination (§3.4).
+  for a message with neither text nor audio; ``bulkId`` only with more than one destination (§3.4);
+  ``sendingSpeed`` spaces the request's calls (the k-th starts k / speed simulated seconds later).
   ``single`` and ``multi`` carry no ``notifyUrl``: their reports are kept for a pull.
 - ``GET /voice/1/reports`` (§5): kept reports, each served once, oldest first, ``limit`` (50,
   at most 1000), filtered by ``messageId``/``bulkId``.
@@ -56,6 +57,17 @@ def request_error(status: int, message_id: str, text: str) -> JSONResponse:
     return JSONResponse({"requestError": {"serviceException": {"messageId": message_id, "text": text}}}, status)
 
 
+UNIT_S = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def per_second(sending_speed: Any) -> float:
+    """Calls per second a message's ``sendingSpeed`` (``{speed, timeUnit}``, §3.3) allows; no
+    limit (``inf``) without one."""
+    if not isinstance(sending_speed, dict) or not sending_speed.get("speed"):
+        return float("inf")
+    return float(sending_speed["speed"]) / UNIT_S.get(str(sending_speed.get("timeUnit", "second")).lower(), 1)
+
+
 def parse_since(value: str) -> datetime:
     text = value.strip().replace("Z", "+00:00")
     if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
@@ -77,6 +89,7 @@ def build_router(gw: Gateway) -> APIRouter:
         total = sum(len(m.get("destinations") or []) for m in messages)
         bulk_id = bulk_id or (f"bulk-{secrets.token_hex(8)}" if total > 1 else None)
         answer: list[dict[str, Any]] = []
+        started = 0  # destinations of this request started so far (sendingSpeed spaces them)
         for message in messages:
             for dest in message.get("destinations") or []:
                 to = str(dest.get("to") or "").lstrip("+")
@@ -87,7 +100,14 @@ def build_router(gw: Gateway) -> APIRouter:
                 elif not (message.get("text") or message.get("audioFileUrl")):
                     entry["status"] = EMPTY
                 else:
-                    runner.messages[message_id] = {**message, "bulkId": bulk_id, "sentAt": iso(datetime.now(UTC))}
+                    delay_s = started / per_second(message.get("sendingSpeed"))
+                    started += 1
+                    runner.messages[message_id] = {
+                        **message,
+                        "bulkId": bulk_id,
+                        "sentAt": iso(datetime.now(UTC)),
+                        "startDelayS": delay_s,
+                    }
                     number = f"+{to}"
                     gw.start(
                         SimCall(

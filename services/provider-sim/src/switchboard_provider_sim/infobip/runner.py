@@ -69,6 +69,8 @@ class InfobipRunner(PhoneBase):
 
     async def _run(self, call: SimCall) -> None:
         message = self.messages[call.session_id]
+        if message.get("startDelayS"):  # sendingSpeed: this destination's turn in the bulk
+            await asyncio.sleep(float(message["startDelayS"]) / self.settings.speed)
         waits = retry_waits(message.get("retry"))
         for attempt in range(len(waits) + 1):
             call.state = "ringing"

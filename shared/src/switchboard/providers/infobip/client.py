@@ -3,7 +3,9 @@ URL; JSON bodies; numbers as E.164 digits without ``+``.
 
 - :meth:`InfobipClient.send` ``POST /tts/3/advanced`` (§3.3): one or many messages; the send
   response's ``messages[]`` (§3.4) say per destination whether it was accepted (status group
-  PENDING) or rejected (group REJECTED; **assumption** of the spec);
+  PENDING) or rejected (group REJECTED; **assumption** of the spec). :meth:`place_message` gathers
+  the calls handed in within 50 ms into one bulk request (a campaign's paced calls), with
+  ``sendingSpeed`` from the account's CPS so Infobip spaces them as the dialer did;
 - :meth:`InfobipClient.pull_reports` ``GET /voice/1/reports`` (§5): v2 reports, each served
   **once**; the caller must keep what it gets (see ``poller``);
 - :meth:`InfobipClient.logs` ``GET /tts/3/logs`` (§6): the last 48 h, not fetch-once, for
@@ -15,6 +17,8 @@ without a status code (safe to retry); an answer with an error status is returne
 
 from __future__ import annotations
 
+import asyncio
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,6 +31,10 @@ from switchboard.providers.http import post_unsent_retry
 from switchboard.providers.infobip.reports import obj, sign
 
 ACCEPTED_GROUPS = frozenset({"PENDING"})
+MAX_BATCH = 100
+"""Messages per ``/tts/3/advanced`` request (each with one destination)."""
+BATCH_WINDOW_S = 0.05
+"""How long a message waits for others to share its request."""
 PULL_LIMIT = 1000
 """Reports or logs per request (the spec's assumed maximum, §Unknowns)."""
 
@@ -42,11 +50,18 @@ class InfobipClient:
         api_key: str,
         *,
         notify_url: str | None = None,
+        cps: float | None = None,
+        batch_window_s: float = BATCH_WINDOW_S,
         timeout_s: float = 10.0,
         http: httpx.AsyncClient | None = None,
     ) -> None:
         self.api_key = api_key
         self.notify_url = notify_url
+        self.cps = cps
+        self.batch_window_s = batch_window_s
+        self._queue: list[tuple[dict[str, Any], asyncio.Future[tuple[dict[str, Any], dict[str, Any]]]]] = []
+        self._flush: asyncio.TimerHandle | None = None
+        self._sending: set[asyncio.Task[None]] = set()
         self._http = http or httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=timeout_s,
@@ -54,6 +69,9 @@ class InfobipClient:
         )
 
     async def aclose(self) -> None:
+        self._send_batch()
+        if self._sending:
+            await asyncio.wait(set(self._sending))
         await self._http.aclose()
 
     async def send(self, messages: Sequence[Mapping[str, Any]], *, bulk_id: str | None = None) -> dict[str, Any]:
@@ -104,9 +122,7 @@ class InfobipClient:
         is accepted when Infobip took the destination (status group PENDING), its call key
         ``infobip:<call id>``. Raises :class:`ProviderError` only when the request did not reach
         Infobip."""
-        answer = await self.send([self.message(request, caller_id, fields, account=account)])
-        entries = answer.get("messages") if isinstance(answer.get("messages"), list) else []
-        entry = obj(entries[0]) if entries else {}
+        entry, answer = await self._batched(self.message(request, caller_id, fields, account=account))
         status = obj(entry.get("status"))
         accepted = status.get("groupName") in ACCEPTED_GROUPS and entry.get("messageId") == request.call_id
         word = str(status.get("name") or answer.get("http_status") or "NoAnswer")
@@ -121,6 +137,50 @@ class InfobipClient:
             status=word,
             raw=answer,
         )
+
+    async def _batched(self, message: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Send ``message`` in the next batch: messages handed in within ``batch_window_s`` of each
+        other (the dialer's paced calls) go out as one ``/tts/3/advanced`` request of up to
+        :data:`MAX_BATCH` messages (a bulk, §3.3), each keeping its own text and ``callbackData``.
+        Returns this message's entry of the send response (§3.4) and the whole answer. Raises
+        :class:`ProviderError` when the batch did not reach Infobip."""
+        future: asyncio.Future[tuple[dict[str, Any], dict[str, Any]]] = asyncio.get_running_loop().create_future()
+        self._queue.append((message, future))
+        if len(self._queue) >= MAX_BATCH:
+            self._send_batch()
+        elif self._flush is None:
+            self._flush = asyncio.get_running_loop().call_later(self.batch_window_s, self._send_batch)
+        return await future
+
+    def _send_batch(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        batch, self._queue = self._queue, []
+        if batch:
+            task = asyncio.create_task(self._deliver(batch))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def _deliver(
+        self, batch: list[tuple[dict[str, Any], asyncio.Future[tuple[dict[str, Any], dict[str, Any]]]]]
+    ) -> None:
+        messages = [message for message, _ in batch]
+        if self.cps and len(messages) > 1:  # Infobip spaces the bulk's calls too (§3.3 sendingSpeed)
+            speed = {"speed": max(1, math.floor(self.cps)), "timeUnit": "second"}
+            messages = [{**m, "sendingSpeed": speed} for m in messages]
+        try:
+            answer = await self.send(messages)
+        except ProviderError as exc:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        entries = {str(obj(e).get("messageId")): obj(e) for e in answer.get("messages") or [] if isinstance(e, dict)}
+        for message, future in batch:
+            message_id = str(message["destinations"][0].get("messageId"))
+            if not future.done():
+                future.set_result((entries.get(message_id, {}), answer))
 
     async def pull_reports(self, limit: int = PULL_LIMIT) -> list[dict[str, Any]]:
         """``GET /voice/1/reports?limit=`` (§5): reports no one pulled before (each only once).

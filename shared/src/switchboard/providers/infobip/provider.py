@@ -169,7 +169,9 @@ class Infobip:
         )
 
     def client(self, account: Account) -> InfobipDialer:
-        dialer = InfobipDialer(account.base_url, account.api_key.get_secret_value(), notify_url=account.report_url)
+        dialer = InfobipDialer(
+            account.base_url, account.api_key.get_secret_value(), notify_url=account.report_url, cps=account.cps
+        )
         dialer.account_name = account.name
         return dialer
 
