@@ -8,6 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from switchboard.campaigns.outcomes import outcome_of
 from switchboard.errors import AuthenticationFailed, FlowError, InvalidEvent
 from switchboard.events import CallEventType, CallStatus, Direction
 from switchboard.flow.document import build_flow, load_flow
@@ -238,7 +239,8 @@ OK = {"groupId": 0, "groupName": "OK", "id": 10000, "name": "NORMAL_HANGUP"}
     ("status", "error", "answered", "expected"),
     [
         (DELIVERED, OK, True, (CallStatus.COMPLETED, "NORMAL_CLEARING")),
-        (DELIVERED, {"id": 10002, "name": "MACHINE_DETECTED"}, True, (CallStatus.COMPLETED, "NORMAL_CLEARING")),
+        (DELIVERED, {"id": 10002, "name": "MACHINE_DETECTED"}, True, (CallStatus.COMPLETED, "MACHINE_DETECTED")),
+        (DELIVERED, {"id": 5001, "name": "VOICE_ANSWERED_MACHINE"}, True, (CallStatus.COMPLETED, "MACHINE_DETECTED")),
         (
             {"groupId": 2, "groupName": "UNDELIVERABLE", "id": 96, "name": "NO_ANSWER"},
             {"id": 10200, "name": "NO_ANSWER"},
@@ -285,8 +287,9 @@ def test_every_status_group_classifies(status, error, answered, expected):
     assert PROVIDERS["infobip"].classify_end(event) == expected
     if answered:
         assert event.duration_s == 24 and str(event.cost) == "0.60" and event.currency == "EUR"
-    if error.get("name") == "MACHINE_DETECTED":
+    if "MACHINE" in str(error.get("name")):
         assert event.raw["answeredBy"] == "MACHINE"
+        assert outcome_of(str(PROVIDERS["infobip"].classify_end(event)[0]), event.hangup_cause) == "machine"
 
 
 def test_a_pending_report_is_progress_not_the_end():

@@ -175,3 +175,25 @@ def test_sending_speed_in_calls_per_second(speed, per_s):
     from switchboard_provider_sim.infobip.gateway import per_second
 
     assert per_second(speed) == per_s
+
+
+@pytest.mark.parametrize(("detection", "played"), [("hangup", False), ("continue", True), (None, True)])
+def test_an_answering_machine(sim, detection, played):
+    number = f"25470000020{['hangup', 'continue', None].index(detection)}"
+    script(sim, f"+{number}", answer="machine")
+    message = {
+        "destinations": [{"to": number, "messageId": f"mach-{detection}"}],
+        "notifyUrl": f"{sim.url}/hooks/infobip",
+    }
+    if detection:
+        message["machineDetection"] = detection
+    send(sim, message)
+    sim.wait_idle()
+    kinds = [t["kind"] for t in sim.call(f"mach-{detection}")["transcript"]]
+    assert ("say" in kinds) is played and ("machine-detected" in kinds) is (detection is not None)
+    (report,) = [orjson.loads(h.raw)["results"][0] for h in sim.received if h.path == "/hooks/infobip"]
+    assert report["status"]["name"] == "DELIVERED_TO_HANDSET"
+    if detection:
+        assert report["voiceCall"]["answeredBy"] == "MACHINE" and report["error"]["name"] == "MACHINE_DETECTED"
+    else:
+        assert "answeredBy" not in report["voiceCall"] and report["error"]["name"] == "NORMAL_HANGUP"

@@ -22,7 +22,9 @@ from pydantic import BaseModel
 
 from switchboard_provider_sim.settings import SimSettings
 
-Answer = Literal["answer", "busy", "no-answer"]
+Answer = Literal["answer", "busy", "no-answer", "machine"]
+"""``machine``: an answering machine picks up (providers with detection report it; the others
+play to it as to a person)."""
 log = structlog.get_logger(__name__)
 
 

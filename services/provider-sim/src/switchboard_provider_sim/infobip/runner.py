@@ -24,14 +24,12 @@ from switchboard_provider_sim.phone import CallerHungUp, EndCall, PhoneBase, Sim
 log = structlog.get_logger(__name__)
 
 LADDER_MIN = (1, 2, 5, 10, 20, 30, 60, 120, 240, 480, 960, 1440)
+DELIVERED = {"groupId": 3, "groupName": "DELIVERED", "id": 5, "name": "DELIVERED_TO_HANDSET"}
 STATUS: dict[str, tuple[dict[str, Any], int, str]] = {
-    "delivered": (
-        {"groupId": 3, "groupName": "DELIVERED", "id": 5, "name": "DELIVERED_TO_HANDSET"},
-        10000,
-        "NORMAL_HANGUP",
-    ),
+    "delivered": (DELIVERED, 10000, "NORMAL_HANGUP"),
     "no-answer": ({"groupId": 2, "groupName": "UNDELIVERABLE", "id": 96, "name": "NO_ANSWER"}, 10200, "NO_ANSWER"),
     "busy": ({"groupId": 2, "groupName": "UNDELIVERABLE", "id": 97, "name": "BUSY"}, 10201, "BUSY"),
+    "machine": (DELIVERED, 10002, "MACHINE_DETECTED"),
 }
 
 
@@ -76,7 +74,7 @@ class InfobipRunner(PhoneBase):
             call.state = "ringing"
             ring = call.script.ring_s if call.script.ring_s is not None else self.settings.ring_s
             await asyncio.sleep(min(ring, float(message.get("ringTimeout", 45))) / self.settings.speed)
-            if call.script.answer == "answer":
+            if call.script.answer in ("answer", "machine"):
                 break
             self.note(call, call.script.answer, attempt=attempt + 1)
             if attempt == len(waits):
@@ -85,11 +83,22 @@ class InfobipRunner(PhoneBase):
             await asyncio.sleep(waits[attempt] * 60 / self.settings.speed)
         call.started = datetime.now(UTC)
         call.state = "active"
+        detection = str(message.get("machineDetection") or "").lower()
+        if detection in ("hangup", "continue"):  # detection takes at least 4 s (§3.3)
+            await self.pass_time(call, 4.0)
+            if call.script.answer == "machine":
+                self.note(call, "machine-detected")
+                call.session_data["answeredBy"] = "MACHINE"
+                if detection == "hangup":
+                    await self.finish(call, EndCall("machine"))
+                    return
+            else:
+                call.session_data["answeredBy"] = "HUMAN"
         try:
             await self.play(call, message)
         except CallerHungUp:
             self.note(call, "caller-hangup")
-        await self.finish(call, EndCall("delivered"))
+        await self.finish(call, EndCall("machine" if call.session_data.get("answeredBy") == "MACHINE" else "delivered"))
 
     async def play(self, call: SimCall, message: dict[str, Any]) -> None:
         if message.get("pause"):
@@ -142,6 +151,7 @@ class InfobipRunner(PhoneBase):
                 "fileDuration": round(0.4 * len(str(message.get("text", "")).split()), 1),
                 "dtmfCodes": call.session_data.get("dtmfCodes") if answered else None,
                 "ivr": None,
+                **({"answeredBy": call.session_data["answeredBy"]} if call.session_data.get("answeredBy") else {}),
             },
             "price": {
                 "pricePerSecond": float(self.settings.ib_price_per_second),

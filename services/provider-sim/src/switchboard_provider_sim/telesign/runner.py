@@ -93,7 +93,8 @@ class TelesignRunner(PhoneBase):
             call.state = "ringing"
             ring = call.script.ring_s if call.script.ring_s is not None else self.settings.ring_s
             await asyncio.sleep(ring / self.settings.speed)
-            status = {"answer": "answered", "busy": "busy", "no-answer": "no_answer"}[call.script.answer]
+            answers = {"answer": "answered", "machine": "answered", "busy": "busy", "no-answer": "no_answer"}
+            status = answers[call.script.answer]
             if status != "answered":
                 await self.event(call, "dial_completed", {**self.parties(call), "status": status})
                 await self.finish(call, EndCall(status))

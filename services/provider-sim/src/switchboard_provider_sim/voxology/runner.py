@@ -77,7 +77,7 @@ class VoxologyRunner(PhoneBase):
             "direction": call.direction.lower(),
             "duration": int(call.sim_s * 1000),
             "status": status,
-            "detection": "live_person",
+            "detection": "machine" if call.script.answer == "machine" else "live_person",  # spec §3 assumption
             "caller_no": call.caller_number,
             "caller_no_country": "KE",
             "api_no": call.destination_number,
@@ -118,7 +118,7 @@ class VoxologyRunner(PhoneBase):
             call.state = "ringing"
             ring = call.script.ring_s if call.script.ring_s is not None else self.settings.ring_s
             await asyncio.sleep(ring / self.settings.speed)
-            if call.script.answer != "answer":
+            if call.script.answer not in ("answer", "machine"):
                 await self.finish(call, EndCall(call.script.answer))
                 return
         call.started = datetime.now(UTC).replace(microsecond=0)

@@ -110,13 +110,18 @@ def _time(value: Any) -> datetime:
     return parse_time(str(value))
 
 
-def hangup_cause(status: Mapping[str, Any], error: Mapping[str, Any]) -> str:
-    """The Q.850 cause of a final report: ``error.name`` where it is specific, else
-    ``status.name``, else ``status.groupName`` (§7, "Normalisation")."""
+MACHINE_ERRORS = frozenset({"MACHINE_DETECTED", "VOICE_ANSWERED_MACHINE"})
+
+
+def hangup_cause(status: Mapping[str, Any], error: Mapping[str, Any], answered_by: str = "") -> str:
+    """The Q.850 cause of a final report: ``MACHINE_DETECTED`` when a machine answered (error
+    10002/5001, or ``voiceCall.answeredBy`` MACHINE); else ``error.name`` where it is specific,
+    else ``status.name``, else ``status.groupName`` (§7, "Normalisation")."""
     name, group = str(status.get("name") or ""), str(status.get("groupName") or "")
     error_name = str(error.get("name") or "")
-    if error_name == "MACHINE_DETECTED" or error_name == "VOICE_ANSWERED_MACHINE":
-        return "NORMAL_CLEARING"
+    machine = error_name in MACHINE_ERRORS or (group == "DELIVERED" and answered_by.upper() == "MACHINE")
+    if machine:  # campaigns retry these as "machine" (switchboard.campaigns.outcomes.MACHINE_CAUSES)
+        return "MACHINE_DETECTED"
     if group != "DELIVERED" and error_name in ERROR_CAUSES:
         return ERROR_CAUSES[error_name]
     return STATUS_CAUSES.get(name) or GROUP_CAUSES.get(group) or "UNSPECIFIED"
@@ -153,7 +158,7 @@ def report_event(report: Mapping[str, Any], *, account: str, api_key: str | None
         "statusGroup": group,
         "error": error_name,
         "errorId": str(error.get("id") or ""),
-        "answeredBy": "MACHINE" if error_name in ("MACHINE_DETECTED", "VOICE_ANSWERED_MACHINE") else answered_by,
+        "answeredBy": "MACHINE" if error_name in MACHINE_ERRORS else answered_by,
         "tenant": tenant or "",
         "mccMnc": str(report.get("mccMnc") or report.get("mccmnc") or ""),
     }
@@ -172,7 +177,7 @@ def report_event(report: Mapping[str, Any], *, account: str, api_key: str | None
         digits=read.digits("voiceCall.dtmfCodes", dtmf) if dtmf is not None else None,
         provider_status=raw["status"][:64] or None,
         provider_state=group[:64] or None,
-        hangup_cause=hangup_cause(status, error) if final else None,
+        hangup_cause=hangup_cause(status, error, raw["answeredBy"]) if final else None,
         duration_s=read.duration_s("voiceCall.duration", call.get("duration")) if final else None,
         cost=cost,
         currency=read.currency("price.currency", price.get("currency")),
