@@ -122,7 +122,30 @@ def test_the_message_flows_compile(name):
     fields = compile_call(flow, outbound(code="4721", company="Acme", notice="Water is off on Friday."))
     assert fields["text"]
     if name == "otp-message.yaml":
-        assert "4, 7, 2, 1" in fields["text"]
+        assert "4, 7, 2, 1" in fields["text"] and fields["repeatDtmf"] == "1"
+
+
+def test_going_back_to_the_top_on_a_key_is_repeat_dtmf():
+    fields = compile_call(load_flow(FLOWS / "otp-message.yaml", provider="infobip"), outbound(code="4721"))
+    assert fields == {
+        "text": "Your Switchboard code is 4, 7, 2, 1. Again: 4, 7, 2, 1. To hear the code again, press 1.",
+        "maxDtmf": 1,
+        "dtmfTimeout": 5,
+        "repeatDtmf": "1",
+    }
+
+
+def test_going_back_to_after_something_was_heard_is_a_loop():
+    found = problems(
+        [
+            {"type": "SAY", "params": {"text": "Welcome."}},
+            {"type": "LABEL", "name": "read"},
+            {"type": "SAY", "params": {"text": "Code."}},
+            {"type": "COLLECT", "params": {"num_digits": 1}},
+            {"type": "IF", "condition": "$keyPresses == '1'", "then": [{"type": "GOTO", "params": {"label": "read"}}]},
+        ]
+    )
+    assert any(p == "/actions/4/then/0/type" and "loops need a live call" in m for p, m in found), found
 
 
 # --- the compiler: each refusal ------------------------------------------------------------------

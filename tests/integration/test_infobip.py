@@ -4,7 +4,9 @@ same flows on the other three providers."""
 
 from __future__ import annotations
 
+import shutil
 import uuid
+from pathlib import Path
 
 import orjson
 import pytest
@@ -62,9 +64,22 @@ async def test_message_flows_are_the_same_on_every_provider(stack, http, flow):
         assert " ".join(says(call)) == " ".join(says(at_call)), provider  # Infobip speaks it as one text
         assert inputs(row) == inputs(at_row), provider
         assert (row["status"], row["hangup_cause"]) == ("completed", "NORMAL_CLEARING"), provider
-    assert inputs(at_row) == ({"rating": "4"} if flow == "survey-message" else {})
+    assert inputs(at_row) == {"blast": {}, "otp-message": {"repeat": "4"}, "survey-message": {"rating": "4"}}[flow]
     infobip = results["infobip"][1]
     assert infobip["currency"] == "EUR" and float(infobip["cost"]) > 0 and infobip["duration_s"] > 0
+
+
+async def test_press_one_to_hear_the_code_again_on_every_provider(stack, http):
+    """The OTP's repeat is Infobip's repeatDtmf: the caller hears the code twice on every provider."""
+    heard, rows = {}, {}
+    for provider in PROVIDERS:
+        call_key = await place(stack, http, provider, "otp-message", digits=["1", "5"])
+        heard[provider] = " ".join(says(await sim_call(http, stack, call_key.split(":", 1)[1])))
+        rows[provider] = await wait_cdr(stack, call_key)
+    assert heard["africastalking"].count("4, 7, 2, 1. Again: 4, 7, 2, 1.") == 2
+    for provider in PROVIDERS:
+        assert heard[provider] == heard["africastalking"], provider
+        assert inputs(rows[provider]) == {"repeat": "5"} and rows[provider]["status"] == "completed", provider
 
 
 @pytest.mark.parametrize(("answer", "status"), [("busy", "busy"), ("no-answer", "no-answer")])
@@ -172,3 +187,28 @@ async def test_a_report_pulled_by_a_poller_that_died_is_recovered_from_the_logs(
         return await redis.zscore(awaiting_report_key("infobip"), call_key) is None or None
 
     await wait_for(released, 10)  # the runner took it off the awaited set with the end
+
+
+async def test_an_answering_machine_is_detected_and_classed_for_campaign_retries(stack, http):
+    """A flow for providers with detection only (DETECT) lives in the flows folder beside the others:
+    flows load with the checks every provider shares; the call's provider is checked at the api."""
+    shutil.copy(Path(__file__).with_name("reminder-amd.yaml"), stack.config.flows_dir / "reminder-amd.yaml")
+
+    async def loaded():  # type: ignore[no-untyped-def]
+        r = await http.post(
+            f"{stack.config.api_url}/v1/calls",
+            headers=auth(stack),
+            json={"to": number(), "flow": "reminder-amd", "provider": "africastalking"},
+        )
+        return r if r.status_code == 422 and r.json().get("problems") else None
+
+    refused = await wait_for(loaded, 20)  # the api knows it now, and refuses it on Africa's Talking
+    assert any(p["pointer"] == "/actions/0/type" for p in refused.json()["problems"])
+    call_key = await place(stack, http, "infobip", "reminder-amd", answer="machine")
+    call = await sim_call(http, stack, call_key.split(":", 1)[1])
+    assert [t["kind"] for t in call["transcript"]][:1] == ["machine-detected"] and not says(call)
+    row = await wait_cdr(stack, call_key)
+    assert (row["status"], row["hangup_cause"]) == ("completed", "MACHINE_DETECTED")
+    person = await place(stack, http, "infobip", "reminder-amd")
+    row = await wait_cdr(stack, person)
+    assert (row["status"], row["hangup_cause"]) == ("completed", "NORMAL_CLEARING")

@@ -17,8 +17,11 @@ tenant and the top level) is refused when the routes load (``FlowInvalid``), so 
 reach the wrong customer's flow.
 
 Every other ``*.json``/``*.yaml`` file in the folder is a flow, named by its ``name`` field or file
-stem, checked at start-up against the provider (an invalid flow stops the runner with every
-problem listed). The folder is looked at again at most every ``reload_s`` seconds; a changed file
+stem, checked at start-up (an invalid flow stops the runner with every
+problem listed): by the checks every provider shares, and a flow that numbers are routed to also
+against that provider; a flow placed outbound is checked against the call's provider when the call
+is requested (the api), so a flow for one provider only (Infobip's DETECT, Voxology's PAUSE) may
+live in the folder. The folder is looked at again at most every ``reload_s`` seconds; a changed file
 becomes the current version for *new* calls. Each version's document is kept in Redis
 (``sb:flowdoc:{name}:<version>``), so a live call keeps the version it started with, on any replica
 and across restarts.
@@ -54,7 +57,7 @@ class FlowRepository:
         self,
         folder: Path,
         *,
-        provider: str = "africastalking",
+        provider: str | None = None,
         redis: Redis | None = None,
         reload_s: float = 2.0,
         tenant_id: str = DEFAULT_TENANT,
@@ -127,10 +130,12 @@ class FlowRepository:
             raise FlowInvalid(f"{self.folder / 'tenants'}/*/routes.yaml", problems)
 
     def _check_routed_providers(self) -> None:
-        """A flow routed on another provider must be something that provider can carry out."""
+        """A flow a provider's numbers are routed to must be something that provider can carry
+        out (flows load with the provider-independent checks: a flow placed outbound is checked
+        against the call's provider when the call is requested)."""
         problems = []
         for routed, routes in self.routes.items():
-            if routed == self.provider:
+            if routed == self.provider:  # loaded with that provider's checks already
                 continue
             for name in set(routes.values()):
                 flow = self.current.get(name)

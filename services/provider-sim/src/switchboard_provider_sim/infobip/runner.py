@@ -23,6 +23,7 @@ from switchboard_provider_sim.phone import CallerHungUp, EndCall, PhoneBase, Sim
 
 log = structlog.get_logger(__name__)
 
+MAX_REPEATS = 5
 LADDER_MIN = (1, 2, 5, 10, 20, 30, 60, 120, 240, 480, 960, 1440)
 DELIVERED = {"groupId": 3, "groupName": "DELIVERED", "id": 5, "name": "DELIVERED_TO_HANDSET"}
 STATUS: dict[str, tuple[dict[str, Any], int, str]] = {
@@ -103,15 +104,11 @@ class InfobipRunner(PhoneBase):
     async def play(self, call: SimCall, message: dict[str, Any]) -> None:
         if message.get("pause"):
             await self.pass_time(call, float(message["pause"]))
-        if message.get("audioFileUrl"):
-            self.note(call, "play", url=message["audioFileUrl"])
-            await self.pass_time(call, 3.0)
-        else:
-            text = str(message.get("text", ""))
-            self.note(call, "say", text=text)
-            await self.pass_time(call, max(1.0, 0.4 * len(text.split())) + 0.5 * text.count(","))
         call.session_data["dtmfCodes"] = None
-        if message.get("maxDtmf"):
+        for repeat in range(MAX_REPEATS + 1):
+            await self.speak(call, message)
+            if not message.get("maxDtmf"):
+                break
             digits = self.next_digits(call, int(message["maxDtmf"]))
             digits = digits.split("#", 1)[0][: int(message["maxDtmf"])]
             if digits:
@@ -121,12 +118,26 @@ class InfobipRunner(PhoneBase):
                 self.note(call, "no-input")
                 await self.pass_time(call, float(message.get("dtmfTimeout", 10)))
             call.session_data["dtmfCodes"] = digits
+            if not digits or digits != message.get("repeatDtmf") or repeat == MAX_REPEATS:
+                break
+            self.note(call, "repeat")  # repeatDtmf: the message again (§3.3, at most 5 times)
+        digits = call.session_data["dtmfCodes"] or ""
+        if message.get("maxDtmf"):
             for transfer in message.get("callTransfers") or []:
                 kind = str(transfer.get("if", "")).lower()
                 if (kind == "anydtmf" and digits) or (kind == "dtmf" and digits == str(transfer.get("equals"))):
                     self.note(call, "dial", numbers=[f"+{str(transfer['transferTo']).lstrip('+')}"])
                     await self.bridge(call, self.talk_time(call))
                     break
+
+    async def speak(self, call: SimCall, message: dict[str, Any]) -> None:
+        if message.get("audioFileUrl"):
+            self.note(call, "play", url=message["audioFileUrl"])
+            await self.pass_time(call, 3.0)
+        else:
+            text = str(message.get("text", ""))
+            self.note(call, "say", text=text)
+            await self.pass_time(call, max(1.0, 0.4 * len(text.split())) + 0.5 * text.count(","))
 
     def report(self, call: SimCall, end: EndCall) -> dict[str, Any]:
         message = self.messages[call.session_id]

@@ -21,7 +21,8 @@ CAPABILITIES = Capabilities(
         "SAY, PAUSE (0.5 s per comma) or one PLAY, not both: the message is text or one audio file (§3.3).",
         "At most one COLLECT, at the top level, last among what is heard; only # ends input (maxDtmf, dtmfTimeout).",
         "TRANSFER only as IF $keyPresses == 'N' then TRANSFER after the COLLECT (callTransfers).",
-        "No GOTO, WEBHOOK or REDIRECT, nothing spoken after the COLLECT: there is no live call (§1). "
+        "A repeat on a key, IF $keyPresses == 'N' then GOTO back to before anything is heard, is repeatDtmf.",
+        "No other GOTO, no WEBHOOK or REDIRECT, nothing spoken after the COLLECT: there is no live call (§1). "
         "IF, SET and FOREACH before the COLLECT run when the call is placed, with its data.",
         "Outcomes: delivery reports pushed to the ingress (notifyUrl) or pulled, once; calls whose report "
         "never came are looked up in the logs (48 h), which carry no DTMF.",

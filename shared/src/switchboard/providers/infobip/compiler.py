@@ -12,7 +12,9 @@ report (§1, §5). So a flow runs on Infobip when it is, in effect, one message:
   ``dtmfTimeout`` (its ``timeout``, in whole seconds); only ``#`` may finish the input (§3.3:
   ``#`` is reserved as the terminator);
 - after the COLLECT, transfers on a key: ``IF $keyPresses == '0'`` with ``then: [TRANSFER]`` and
-  nothing else becomes ``callTransfers`` ``{if: dtmf, equals: '0', transferTo}``; then HANGUP,
+  nothing else becomes ``callTransfers`` ``{if: dtmf, equals: '0', transferTo}``; a repeat on a
+  key, ``IF $keyPresses == '1'`` with ``then: [GOTO <a LABEL before anything is heard>]``,
+  becomes ``repeatDtmf`` (Infobip plays the message again, at most 5 times); then HANGUP,
   SET, SESSIONDATA, STOP or the end. SET and SESSIONDATA after the COLLECT run when the report
   arrives (they see the keys pressed) and land in the CDR.
 
@@ -20,7 +22,7 @@ Server-side actions before the COLLECT (SET, IF, FOREACH, SESSIONDATA) are run a
 the call's data, exactly as the interpreter runs them for the other providers: the message is the
 first turn's provider actions (:func:`message`). What cannot be one message is refused by
 validation (:func:`refusals`), each with its JSON pointer and reason: branching on the keys
-pressed (other than a transfer), speaking after the COLLECT, a second COLLECT, loops (GOTO),
+pressed (other than a transfer or a repeat), speaking after the COLLECT, a second COLLECT, loops (GOTO),
 WEBHOOK, REDIRECT, DIAL, QUEUE, DEQUEUE, CONFERENCE, RECORD, REJECT.
 """
 
@@ -66,6 +68,32 @@ def transfer_on_key(action: dict[str, Any]) -> tuple[str, str] | None:
     return (next(g for g in m.groups() if g), str(number)) if number else None
 
 
+def _label(action: dict[str, Any]) -> str | None:
+    if action.get("type") != "LABEL":
+        return None
+    name = (action.get("params") or {}).get("name", action.get("name"))
+    return str(name) if name is not None else None
+
+
+def repeat_on_key(action: dict[str, Any], actions: Sequence[dict[str, Any]]) -> str | None:
+    """The key when ``action`` is ``IF $keyPresses == '<key>'`` whose only branch is a GOTO to a
+    top-level LABEL with nothing heard before it (so going back plays the whole message again:
+    Infobip's ``repeatDtmf``, §3.3), else None."""
+    if action.get("type") != "IF" or action.get("orElse") or action.get("else"):
+        return None
+    m = _KEY_TEST.match(str(action.get("condition", "")))
+    then = action.get("then") or []
+    if not m or len(then) != 1 or then[0].get("type") != "GOTO":
+        return None
+    target = (then[0].get("params") or {}).get("label")
+    for before in actions:
+        if _label(before) == target:
+            return next(g for g in m.groups() if g)
+        if str(before.get("type")) not in ("LABEL", "SET", "SESSIONDATA"):
+            return None
+    return None
+
+
 def refusals(actions: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
     """What of the (normalised) top-level ``actions`` one voice message cannot carry, as
     ``(JSON pointer, reason)`` pairs; empty when the flow compiles."""
@@ -77,11 +105,13 @@ def refusals(actions: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
     for i, action in enumerate(actions):
         if collect_at is None and action.get("type") == "COLLECT":
             collect_at = i
-        elif collect_at is not None and transfer_on_key(action):
+        elif collect_at is not None and (transfer_on_key(action) or repeat_on_key(action, actions)):
             allowed_transfers.add((i, "then", 0))
     collect_at = None
     for path, action in walk(list(actions), prompts=True):
         kind, pointer = str(action.get("type")), pointer_of(path)
+        if kind == "GOTO" and path in allowed_transfers:
+            continue  # back to the top on a key: repeatDtmf
         if kind in REFUSED:
             out.append((f"{pointer}/type", f"Infobip cannot carry out {kind}: {REFUSED[kind]}"))
         elif kind == "TRANSFER" and path not in allowed_transfers:
@@ -109,7 +139,9 @@ def refusals(actions: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
     if collect_at is not None:
         for i in range(collect_at + 1, len(actions)):
             kind = str(actions[i].get("type"))
-            if kind in AFTER_COLLECT or transfer_on_key(actions[i]) or kind in REFUSED:
+            if kind in AFTER_COLLECT or transfer_on_key(actions[i]) or repeat_on_key(actions[i], actions):
+                continue
+            if kind in REFUSED:
                 continue
             out.append(
                 (
@@ -165,6 +197,9 @@ def message(
         if not text.strip(", "):
             raise FlowError("an Infobip message needs something to say (REJECTED_MESSAGE_IS_EMPTY, infobip.md §7)")
         fields["text"] = text[:1400]
+    repeats = [key for key in (repeat_on_key(a, flow_actions) for a in flow_actions) if key]
+    if repeats and "maxDtmf" in fields:
+        fields["repeatDtmf"] = repeats[0]
     transfers = [t for t in (transfer_on_key(a) for a in flow_actions) if t]
     if transfers and "maxDtmf" in fields:
         fields["callTransfers"] = [
