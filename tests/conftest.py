@@ -68,7 +68,8 @@ def stack() -> Iterator[Stack]:
             },
         }
     )
-    config.extra_env["SB_REPORT_POLL_S"] = "3600"  # the ingress's own poller: at start, then hourly
+    config.extra_env["SB_REPORT_POLL_S"] = "3600"
+    config.extra_env["SB_LIVE_CALLS_EVERY_S"] = "0.5"  # the ingress's own poller: at start, then hourly
     stack = Stack(config)
     stack.up()
     try:

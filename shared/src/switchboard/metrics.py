@@ -18,6 +18,9 @@ What each metric counts, and where it is counted (one place each):
 - ``switchboard_dial_pacing_seconds``: histogram of how long a dial request waited for its pace
   slot and leases (s).
 - ``switchboard_cdrs_written_total``: CDR rows the cdr-sink committed.
+- ``switchboard_live_calls{provider, account}``: outbound calls holding a live-call lease on a
+  provider account now (the dialer's lease sets in Redis, read by every dialer replica every
+  ``SB_LIVE_CALLS_EVERY_S``: the same value from each, so aggregate with ``max``, not ``sum``).
 - ``switchboard_status_callbacks_total{result}``: status callbacks POSTed by the notifier;
   ``result`` is ``delivered`` (2xx), ``retry`` (failed, tried again later) or ``given_up`` (sent
   to ``voice.status-callbacks.dlq``).
@@ -29,7 +32,7 @@ the providers' documented statuses, topic names.
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 __all__ = [
     "CALLBACKS",
@@ -40,6 +43,7 @@ __all__ = [
     "DIAL_PACING_SECONDS",
     "DLQ_RECORDS",
     "DUPLICATES",
+    "LIVE_CALLS",
     "STATUS_CALLBACKS",
     "exposition",
 ]
@@ -60,6 +64,9 @@ DIAL_PACING_SECONDS = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0),
 )
 CDRS_WRITTEN = Counter("switchboard_cdrs_written_total", "CDR rows committed by the cdr-sink")
+LIVE_CALLS = Gauge(
+    "switchboard_live_calls", "Outbound calls holding a live-call lease, by provider account", ["provider", "account"]
+)
 STATUS_CALLBACKS = Counter(
     "switchboard_status_callbacks_total", "Status callbacks POSTed by the notifier, by result", ["result"]
 )

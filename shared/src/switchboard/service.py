@@ -10,6 +10,8 @@ as ``problem+json`` (:func:`switchboard.problems.install`).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import inspect
 import os
@@ -117,6 +119,26 @@ def service_app(
         return JSONResponse(body, status_code=200 if ok else 503)
 
     return app
+
+
+class BackgroundTask:
+    """A service's loop that runs beside its handlers: ``start`` (an ``on_started`` hook) runs
+    ``loop()`` in a task, ``stop`` (a ``drains`` hook) cancels it and waits for it to end."""
+
+    def __init__(self, loop: Callable[[], Awaitable[None]]) -> None:
+        self.loop = loop
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self.loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
 
 
 def redis_check(redis: Any) -> Check:

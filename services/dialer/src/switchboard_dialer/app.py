@@ -10,7 +10,7 @@ from switchboard.events import DialRequest, decode
 from switchboard.kafka import make_broker, run_guarded
 from switchboard.logging import configure_logging
 from switchboard.redis import make_redis
-from switchboard.service import redis_check, service_app
+from switchboard.service import BackgroundTask, redis_check, service_app
 from switchboard.topics import Topic
 from switchboard_dialer import campaign_ends, ends
 from switchboard_dialer.campaigns import CampaignRunner
@@ -30,6 +30,7 @@ def build_app(settings: DialerSettings | None = None) -> FastAPI:
     campaigns = CampaignRunner(settings, broker)
     campaign_ends.subscribe(broker, settings, campaigns.db)
     ends.subscribe(broker, ends.Ends(dialer.admission), settings)
+    live = BackgroundTask(dialer.report_live_calls)
 
     # At least once delivery, at most once placement: the offset is committed after the attempt
     # is published; a redelivered request is skipped by its idempotency key (see placing.py).
@@ -63,8 +64,8 @@ def build_app(settings: DialerSettings | None = None) -> FastAPI:
         broker=broker,
         consume=True,
         checks={"redis": redis_check(redis)},
-        on_started=[campaigns.start],
-        drains=[campaigns.stop],
+        on_started=[campaigns.start, live.start],
+        drains=[campaigns.stop, live.stop],
         closers=[clients.aclose, redis.aclose],
     )
     app.state.dialer = dialer

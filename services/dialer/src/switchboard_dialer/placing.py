@@ -174,6 +174,18 @@ class Dialer:
         )
         return attempt
 
+    async def report_live_calls(self) -> None:
+        """Set ``switchboard_live_calls`` for every configured account from its lease set, every
+        ``SB_LIVE_CALLS_EVERY_S`` (until cancelled; a Redis error waits for the next round)."""
+        while True:
+            try:
+                for provider, account in sorted(self.clients.accounts):
+                    live = await self.admission.live("account", f"{provider}/{account}")
+                    metrics.LIVE_CALLS.labels(provider, account).set(live)
+            except Exception as exc:
+                log.warning("live calls not read", error=repr(exc))
+            await asyncio.sleep(self.settings.live_calls_every_s)
+
     async def _subscribe_status(self, request: DialRequest, attempt: DialAttempt) -> None:
         """Record where the call's status callbacks go and queue ``initiated`` (the notifier
         POSTs it; nothing here waits on the customer). A refused dial is keyed as its CDR is

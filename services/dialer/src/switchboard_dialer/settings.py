@@ -40,6 +40,8 @@ class DialerSettings(ServiceSettings):
     dialer_host: str = "127.0.0.1"
     dialer_port: int = 8082
     flows_dir: Path = Path("flows")
+    live_calls_every_s: float = Field(default=5.0, gt=0)
+    """``SB_LIVE_CALLS_EVERY_S``: how often the ``switchboard_live_calls`` gauge is read from Redis."""
     """``SB_FLOWS_DIR``: the flows, for providers whose calls are their flow compiled into one
     message (Infobip): the dialer compiles them when it places the call."""
     dial_cps: float = Field(default=20.0, gt=0)

@@ -20,7 +20,6 @@ pressed) is then missing from those calls' CDRs, and said so in the log line.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 
 from redis.asyncio import Redis
@@ -30,6 +29,7 @@ from switchboard.logging import get_logger
 from switchboard.providers import PROVIDERS
 from switchboard.providers.base import Provider, ReportSource
 from switchboard.redis import awaiting_report_key
+from switchboard.service import BackgroundTask
 from switchboard_ingress.callbacks import CallbackHandler
 
 log = get_logger(__name__)
@@ -45,7 +45,7 @@ class ReportPoller:
         self.clients = clients
         self.poll_s = poll_s
         self.overdue_s = overdue_s
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask(self.run)
 
     def sources(self) -> list[tuple[Provider, str, ReportSource]]:
         found: list[tuple[Provider, str, ReportSource]] = []
@@ -101,12 +101,8 @@ class ReportPoller:
             await asyncio.sleep(self.poll_s)
 
     async def start(self) -> None:
-        if self.sources() and self._task is None:
-            self._task = asyncio.create_task(self.run())
+        if self.sources():
+            await self._task.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
