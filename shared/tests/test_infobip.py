@@ -321,6 +321,14 @@ def test_a_pending_report_is_progress_not_the_end():
     assert event.type is CallEventType.CALL_PROGRESS and event.hangup_cause is None
 
 
+def test_a_v1_report_with_epoch_ms_times_reads_its_answer_time():
+    v1 = {k: v for k, v in report(DELIVERED, OK).items() if k != "voiceCall"}
+    v1.update({"answerTime": 1796463007000, "duration": 24, "dtmfCodes": "3"})  # flat, epoch ms (§5, §10)
+    event = report_event(v1, account="default", api_key=KEY)
+    assert event.call_start_time is not None and event.call_start_time.isoformat() == "2026-12-05T09:30:07+00:00"
+    assert event.digits == "3" and event.duration_s == 24 and not event.raw_invalid
+
+
 def test_keys_pressed_and_never_asked_stay_distinct():
     pressed = report_event(report(DELIVERED, OK, dtmf="4"), account="default", api_key=KEY)
     nothing = report_event(report(DELIVERED, OK, dtmf=""), account="default", api_key=KEY)

@@ -79,8 +79,7 @@ class Dialer:
         self.broker = broker
         self.redis = redis
         self.clients = clients
-        self.flows = flows or FlowRepository(settings.flows_dir, redis=redis)
-        self.compiled_versions: dict[str, str] = {}  # call id → flow version compiled, until its state is saved
+        self._flows = flows
         self.store = StateStore(redis)
         self.admission = Admission(redis, lease_s=settings.call_lease_s, max_ahead_s=settings.pace_max_ahead_s)
         self.outbox = sc.Outbox(redis)
@@ -140,12 +139,11 @@ class Dialer:
             return None
         sent_us = time.time_ns() // 1000
         try:
-            attempt = await self._ask_provider(request)
+            attempt, version = await self._ask_provider(request)
         except ProviderError as exc:  # never reached the provider: safe to retry
             await self.redis.delete(done)
             await self.admission.release(request.call_id)
             raise TransientError(str(exc)) from exc
-        version = self.compiled_versions.pop(request.call_id, None)
         if attempt.accepted:
             assert attempt.call_key
             state = initial_state(attempt, request)
@@ -210,35 +208,40 @@ class Dialer:
             occurred_at=attempt.attempted_at,
         )
 
-    async def _ask_provider(self, request: DialRequest) -> DialAttempt:
+    @property
+    def flows(self) -> FlowRepository:
+        """The flows (``SB_FLOWS_DIR``), read on first use: only providers whose calls are their
+        flow compiled into one message (Infobip) need them here."""
+        if self._flows is None:
+            self._flows = FlowRepository(self.settings.flows_dir, redis=self.redis)
+        return self._flows
+
+    async def _ask_provider(self, request: DialRequest) -> tuple[DialAttempt, str | None]:
         """The provider's answer as a DialAttempt (``Provider.client(...).place_call``, or for a
-        provider that takes a whole flow as one message, ``place_message`` with the compiled flow).
-        Raises :class:`ProviderError` only when the request surely did not reach the provider;
-        refusals (and unknown accounts, flows that cannot be one message) become rejected attempts,
-        so a CDR records them."""
+        provider that takes a whole flow as one message, ``place_flow``), with the version of the
+        flow compiled into the message (None for the others). Raises :class:`ProviderError` only
+        when the request surely did not reach the provider; refusals (and unknown accounts, flows
+        that cannot be one message) become rejected attempts, so a CDR records them."""
         account = self.clients.account(request.provider, request.account)
         client = self.clients.client(request.provider, request.account)
         caller_id = request.caller_id or (account.from_number if account else "")
         if account is None or client is None:
+            raw = {"error": f"no {request.provider} account {request.account!r}"}
             return dial_attempt(
-                request,
-                caller_id,
-                provider=request.provider,
-                call_key=None,
-                status="UnknownAccount",
-                raw={"error": f"no {request.provider} account {request.account!r}"},
-            )
+                request, caller_id, provider=request.provider, call_key=None, status="UnknownAccount", raw=raw
+            ), None
         if PROVIDERS[request.provider].capabilities.one_message and isinstance(client, MessageCalls):
             flow = await self._flow(request)
             if flow is None:
                 raw = {"error": f"unknown flow {request.flow!r}"}
                 return dial_attempt(
                     request, caller_id, provider=request.provider, call_key=None, status="FlowRefused", raw=raw
-                )
-            self.compiled_versions[request.call_id] = flow.version
-            draft = dial_attempt(request, caller_id, provider=request.provider, call_key="pending", status="", raw={})
-            return await client.place_flow(request, caller_id, flow, initial_state(draft, request))
-        return await client.place_call(request, caller_id)
+                ), None
+            # the state the call will have, for the flow's first turn (its data: session data, numbers)
+            key = f"{request.provider}:{request.call_id}"
+            draft = dial_attempt(request, caller_id, provider=request.provider, call_key=key, status="", raw={})
+            return await client.place_flow(request, caller_id, flow, initial_state(draft, request)), flow.version
+        return await client.place_call(request, caller_id), None
 
     async def _flow(self, request: DialRequest) -> Flow | None:
         """The current version of ``request``'s flow for its tenant (saved in Redis, so the

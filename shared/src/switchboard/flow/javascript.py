@@ -13,8 +13,9 @@ The sandbox, per evaluation:
 - a **locked-down QuickJS context**: every built-in object and prototype is frozen once, when the
   context is made (as SES's ``harden``), so nothing an expression does (``Object.prototype.x = 1``
   included) can be seen by the next evaluation; the context is replaced after any error and every
-  :data:`RECYCLE_AFTER` evaluations. A fresh context per evaluation would cost ~480 µs (QuickJS
-  parsing the prelude); a reused one costs ~15 µs (``bench/flow_engine.py``);
+  :data:`RECYCLE_AFTER` evaluations. Making a context costs about 2.4 CPU ms (QuickJS parsing
+  the prelude, then the freezing); an evaluation in a made one about 7 CPU µs
+  (``bench/flow_engine.py``), so it is made once per thread, not per evaluation;
 - **limits**: :data:`TIME_LIMIT_S` (50 ms) of run time, :data:`MEMORY_LIMIT` (8 MiB) of heap and
   :data:`STACK_LIMIT` (256 KiB) of stack; breaking one raises :class:`ExpressionError`;
 - **no I/O**: the context has the ECMAScript built-ins only (no ``require``, ``fetch``, ``process``,

@@ -92,6 +92,13 @@ def verify(api_key: str, callback_data: str, message_id: str) -> tuple[str, str]
     return tenant, call_id
 
 
+def as_text(value: Any) -> str | None:
+    """A report's time as text for :func:`parse_time` (v1 pushes send epoch ms as numbers, §10)."""
+    if value is None or value == "":
+        return None
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
 def parse_time(value: str | int | float) -> datetime:
     """ISO-8601 with ``+0000``, ``+00:00``, ``Z`` or no offset (UTC), fractions of any length, or
     epoch ms as a number or numeric string (v1 pushes, §10)."""
@@ -102,12 +109,6 @@ def parse_time(value: str | int | float) -> datetime:
         text = f"{text[:-2]}:{text[-2:]}"
     parsed = datetime.fromisoformat(text)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _time(value: Any) -> datetime:
-    if isinstance(value, int | float):
-        return parse_time(value)
-    return parse_time(str(value))
 
 
 MACHINE_ERRORS = frozenset({"MACHINE_DETECTED", "VOICE_ANSWERED_MACHINE"})
@@ -181,7 +182,7 @@ def report_event(report: Mapping[str, Any], *, account: str, api_key: str | None
         duration_s=read.duration_s("voiceCall.duration", call.get("duration")) if final else None,
         cost=cost,
         currency=read.currency("price.currency", price.get("currency")),
-        call_start_time=read.time("voiceCall.answerTime", call.get("answerTime") or None, _time, "an ISO-8601 time"),
+        call_start_time=read.time("voiceCall.answerTime", as_text(call.get("answerTime")), parse_time, "a time"),
         raw={k: v for k, v in raw.items() if v},
         raw_invalid=read.invalid,
     )
