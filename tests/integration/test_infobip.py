@@ -15,7 +15,7 @@ from switchboard.kafka import make_broker
 from switchboard.providers import PROVIDERS
 from switchboard.providers.base import Account
 from switchboard.providers.infobip.reports import sign
-from switchboard.redis import awaiting_report_key, make_redis
+from switchboard.redis import awaiting_report_key, make_redis, pulled_reports_key
 from switchboard.replies import ReplyListener
 from switchboard.topics import Topic
 from switchboard_devstack.stack import IB_SIM_KEY
@@ -160,12 +160,42 @@ async def test_pulled_reports_reach_the_cdr_once(stack, http, poller):
     assert await report_poller.pull() == 0  # each report is served once
 
 
+async def test_a_poller_killed_between_the_pull_and_the_write_loses_no_report(stack, http, poller):
+    """Issue 15: the poller pulls (the report is gone from Infobip), journals it, and dies before
+    recording it; the next poller records it from the journal, keys pressed included."""
+    report_poller, redis = poller
+    call_key = await place(stack, http, "infobip", "survey-message", digits=["2"], account="pull")
+    await sim_call(http, stack, call_key.split(":", 1)[1])
+
+    class Killed(BaseException):
+        pass
+
+    async def killed(provider, parsed):  # type: ignore[no-untyped-def]
+        raise Killed
+
+    record, report_poller.handler.record = report_poller.handler.record, killed
+
+    async def pulled_then_killed():  # type: ignore[no-untyped-def]
+        try:
+            await report_poller.pull()
+        except Killed:
+            return True
+        return None
+
+    await wait_for(pulled_then_killed, 20)
+    assert await redis.llen(pulled_reports_key("infobip")) >= 1  # journaled, not recorded
+    report_poller.handler.record = record  # the restarted poller
+    assert await report_poller.pull() >= 1
+    row = await wait_cdr(stack, call_key)
+    assert inputs(row) == {"rating": "2"} and row["status"] == "completed"
+    assert await redis.llen(pulled_reports_key("infobip")) == 0
+
+
 async def test_a_report_pulled_by_a_poller_that_died_is_recovered_from_the_logs(stack, http, poller):
-    """Issue 15: "the poller never losing a pulled report across a crash (kill it between the pull
-    and the write)". The report is taken from the simulator and never recorded, as a poller killed
-    right after its pull would leave it; the call stays awaited, and the next poller's reconcile
-    finds its outcome in the logs (48 h, not fetch-once). The logs carry no DTMF: the CDR's inputs
-    are empty, its class is right."""
+    """A poller killed before even its journal write (the report only in its memory): the report
+    is taken from the simulator and never kept, as such a poller would leave it; the call stays
+    awaited, and the next poller's reconcile finds its outcome in the logs (48 h, not fetch-once).
+    The logs carry no DTMF: the CDR's inputs are empty, its class is right."""
     report_poller, redis = poller
     call_key = await place(stack, http, "infobip", "survey-message", digits=["3"], account="pull")
     message_id = call_key.split(":", 1)[1]

@@ -59,6 +59,12 @@ def awaiting_report_key(provider: str) -> str:
     return f"sb:awaiting-report:{{{provider}}}"
 
 
+def pulled_reports_key(provider: str) -> str:
+    """``sb:pulled-reports:{<provider>}``: list, the ingress poller's journal of pulled reports
+    (``{"event": CallEvent JSON, "key": dedupe key}``) between the pull and their recording."""
+    return f"sb:pulled-reports:{{{provider}}}"
+
+
 def flow_doc_key(name: str, version: str, tenant_id: str = "default") -> str:
     """``sb:flowdoc:{<name>}:<version>`` (the default tenant's flows) or
     ``sb:flowdoc:<tenant>:{<name>}:<version>`` (a tenant folder's): one version of a flow document

@@ -3,18 +3,21 @@
 Every ``SB_REPORT_POLL_S`` seconds, for each account of a provider whose client is a
 :class:`~switchboard.providers.base.ReportSource`:
 
-1. **pull**: what the provider held for a pull (Infobip's reports, each served **once**) is
-   recorded at once through the same path as a pushed callback (duplicate guard, then
-   ``voice.call-events``): a report pushed and also pulled is one event;
+1. **pull**: what the provider held for a pull (Infobip's reports, each served **once**) is first
+   appended to a journal in Redis (``sb:pulled-reports:{provider}``), then recorded through the
+   same path as a pushed callback (duplicate guard, then ``voice.call-events``) and taken off the
+   journal; a report pushed and also pulled is one event. A poller killed after the journal write
+   loses nothing: the next round (this replica restarted, or another) records the journal first;
 2. **reconcile**: calls still in the provider's awaiting set (``sb:awaiting-report:{provider}``,
    added by the dialer, removed by the flow-runner when the end is processed) sent more than
    ``SB_REPORT_OVERDUE_S`` ago are looked up in a source that can be read again (Infobip's logs,
    48 h), and their final outcomes recorded.
 
-The crash story: a poller killed between a pull and the recording loses those reports at the
-provider (fetch-once), but not the calls: they stay in the awaiting set, and the next reconcile
-(any replica, after a restart too) finds them in the logs. What the logs lack (Infobip: the keys
-pressed) is then missing from those calls' CDRs, and said so in the log line.
+The crash story: a poller killed after its pull and before the journal write (the HTTP answer is
+in its memory only) loses those reports at the provider (fetch-once), but not the calls: they stay
+in the awaiting set, and the next reconcile (any replica, after a restart too) finds them in the
+logs. What the logs lack (Infobip: the keys pressed) is then missing from those calls' CDRs, and
+said so in the log line.
 """
 
 from __future__ import annotations
@@ -22,13 +25,15 @@ from __future__ import annotations
 import asyncio
 import time
 
+import orjson
 from redis.asyncio import Redis
 
 from switchboard.accounts import ProviderClients
+from switchboard.events import CallEvent, encode
 from switchboard.logging import get_logger
 from switchboard.providers import PROVIDERS
-from switchboard.providers.base import Provider, ReportSource
-from switchboard.redis import awaiting_report_key
+from switchboard.providers.base import ParsedCallback, Provider, ReportSource
+from switchboard.redis import awaiting_report_key, pulled_reports_key
 from switchboard.service import BackgroundTask
 from switchboard_ingress.callbacks import CallbackHandler
 
@@ -59,14 +64,32 @@ class ReportPoller:
         return found
 
     async def pull(self) -> int:
-        """Pull and record; returns how many events were recorded."""
+        """Record what an earlier pull left in the journal, then pull, journal what came, and
+        record it; returns how many events were recorded."""
         recorded = 0
         for provider, account_name, source in self.sources():
             account = self.clients.account(provider.name, account_name)
             assert account is not None
-            for parsed in await source.pull_events(account):
-                await self.handler.record(provider, parsed)
-                recorded += 1
+            recorded += await self.drain_journal(provider)
+            pulled = await source.pull_events(account)
+            if pulled:  # kept before anything else: a poller killed from here on loses nothing
+                await self.redis.rpush(
+                    pulled_reports_key(provider.name),
+                    *(orjson.dumps({"event": orjson.loads(encode(p.event)), "key": p.dedupe_key}) for p in pulled),
+                )
+                recorded += await self.drain_journal(provider)
+        return recorded
+
+    async def drain_journal(self, provider: Provider) -> int:
+        """Record the journal's events oldest first, each taken off once recorded (a replica or a
+        restart doing the same records a duplicate, which the guard drops)."""
+        recorded = 0
+        journal = pulled_reports_key(provider.name)
+        while (raw := await self.redis.lindex(journal, 0)) is not None:
+            item = orjson.loads(raw)
+            await self.handler.record(provider, ParsedCallback(CallEvent.model_validate(item["event"]), item["key"]))
+            await self.redis.lrem(journal, 1, raw.decode() if isinstance(raw, bytes) else raw)
+            recorded += 1
         return recorded
 
     async def reconcile(self, *, now: float | None = None) -> int:
