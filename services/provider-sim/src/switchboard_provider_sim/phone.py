@@ -28,21 +28,59 @@ play to it as to a person)."""
 log = structlog.get_logger(__name__)
 
 
+class CallerHungUp(Exception):
+    pass
+
+
+class Keypad:
+    """A person at a keypad (the console's "call it from the browser"): keys pressed are buffered
+    as a phone buffers DTMF, and read by the call's next digit prompt in real seconds (not
+    simulated ones: a person is pressing them). :meth:`hang_up` ends the call at its next step."""
+
+    HANGUP = "hangup"
+
+    def __init__(self) -> None:
+        self.keys: asyncio.Queue[str] = asyncio.Queue()
+        self.hung_up = False
+
+    def press(self, digits: str) -> None:
+        for key in digits:
+            self.keys.put_nowait(key)
+
+    def hang_up(self) -> None:
+        self.hung_up = True
+        self.keys.put_nowait(self.HANGUP)
+
+    async def collect(self, count: int, finish_on_key: str | None, timeout_s: float) -> str:
+        """Keys until ``count`` of them, ``finish_on_key`` (included, as a phone sends it), or
+        ``timeout_s`` real seconds without a key; ``""`` when none came. Raises
+        :class:`CallerHungUp` when the person hangs up."""
+        digits = ""
+        while True:
+            try:
+                key = await asyncio.wait_for(self.keys.get(), timeout_s)
+            except TimeoutError:
+                return digits
+            if key == self.HANGUP:
+                raise CallerHungUp()
+            digits += key
+            if (finish_on_key and key == finish_on_key) or (not finish_on_key and len(digits) >= count):
+                return digits
+
+
 @dataclass
 class PhoneScript:
     """How a simulated person behaves. ``digits``: what to press at each GetDigits in turn (``""``
     = press nothing); past the list, random keys from ``SIM_DIGITS``. ``hangup_after_s``: the
-    person hangs up after this many call seconds."""
+    person hangs up after this many call seconds. ``keypad``: a real person presses the keys
+    instead (``digits`` is then unused)."""
 
     answer: Answer = "answer"
     digits: list[str] | None = None
     ring_s: float | None = None
     hangup_after_s: float | None = None
     talk_s: float | None = None  # how long a bridged conversation (Dial, a dequeued caller) lasts
-
-
-class CallerHungUp(Exception):
-    pass
+    keypad: Keypad | None = None
 
 
 class EndCall(Exception):
@@ -155,6 +193,8 @@ class PhoneBase:
 
     # --- time ---------------------------------------------------------------------------------
     async def pass_time(self, call: SimCall, seconds: float) -> None:
+        if call.script.keypad is not None and call.script.keypad.hung_up:
+            raise CallerHungUp()
         if call.script.hangup_after_s is not None and call.sim_s + seconds >= call.script.hangup_after_s:
             await asyncio.sleep(max(0.0, call.script.hangup_after_s - call.sim_s) / self.settings.speed)
             call.sim_s = call.script.hangup_after_s
@@ -164,6 +204,13 @@ class PhoneBase:
 
     def note(self, call: SimCall, kind: str, **data: Any) -> None:
         call.transcript.append({"t": round(call.sim_s, 2), "kind": kind, **data})
+
+    async def press(self, call: SimCall, count: int, finish_on_key: str | None, timeout_s: float) -> str:
+        """The keys the person presses at a digit prompt: from the keypad when a person holds
+        one (waiting up to ``timeout_s`` real seconds), else :meth:`next_digits`."""
+        if call.script.keypad is not None:
+            return await call.script.keypad.collect(count, finish_on_key, timeout_s)
+        return self.next_digits(call, count)
 
     def next_digits(self, call: SimCall, count: int = 1) -> str:
         script = call.script.digits

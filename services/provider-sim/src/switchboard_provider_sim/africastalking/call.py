@@ -175,12 +175,13 @@ class CallRunner(PhoneBase):
             elif tag == "GetDigits":
                 for prompt in el["children"]:
                     await self.speak(call, prompt)
-                digits = self.next_digits(call, int(attrs.get("numDigits") or 1))
                 key = attrs.get("finishOnKey")
                 timeout = float(attrs.get("timeout") or 30)
+                digits = await self.press(call, int(attrs.get("numDigits") or 1), key, timeout)
                 if not digits:
                     self.note(call, "no-input")
-                    await self.pass_time(call, timeout)
+                    if call.script.keypad is None:  # a person at a keypad has waited it out already
+                        await self.pass_time(call, timeout)
                     continue
                 await self.pass_time(call, 0.5 * len(digits))
                 self.note(call, "digits", digits=digits)

@@ -19,12 +19,13 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from switchboard_provider_sim.africastalking.call import CallRunner
 from switchboard_provider_sim.phone import (
     Answer,
     InboundCall,
+    Keypad,
     PhoneBase,
     PhoneScript,
     SimCall,
@@ -42,6 +43,13 @@ class ScriptIn(BaseModel):
     ring_s: float | None = None
     hangup_after_s: float | None = None
     talk_s: float | None = None
+    interactive: bool = False
+    """A person answers and presses keys through ``POST /sim/phones/{number}/keys`` (the
+    console's "call it from the browser"); ``digits`` is then unused."""
+
+
+class KeysIn(BaseModel):
+    digits: str = Field(pattern=r"^[0-9*#]{1,32}$")
 
 
 class Gateway:
@@ -169,8 +177,33 @@ def build_router(gw: Gateway) -> APIRouter:
             ring_s=script.ring_s,
             hangup_after_s=script.hangup_after_s,
             talk_s=script.talk_s,
+            keypad=Keypad() if script.interactive else None,
         )
         return {"number": number, "status": "scripted"}
+
+    def keypad_of(number: str) -> Keypad:
+        script = gw.scripts.get(number)
+        if script is None or script.keypad is None:
+            raise HTTPException(404, "no interactive phone with that number")
+        return script.keypad
+
+    @router.post("/sim/phones/{number}/keys", tags=["control"])
+    async def press_keys(number: str, keys: KeysIn) -> dict[str, str]:
+        """The person at an interactive phone presses ``digits`` (buffered until a prompt reads them)."""
+        keypad_of(number).press(keys.digits)
+        return {"number": number, "pressed": keys.digits}
+
+    @router.post("/sim/phones/{number}/hangup", tags=["control"])
+    async def hang_up(number: str) -> dict[str, str]:
+        """The person at an interactive phone hangs up (the call ends at its next step)."""
+        keypad_of(number).hang_up()
+        return {"number": number, "status": "hung up"}
+
+    @router.get("/sim/phones/{number}/calls", tags=["control"])
+    async def phone_calls(number: str) -> dict[str, Any]:
+        """The calls of the phone ``number`` (the person's side), newest first, with transcripts."""
+        mine = [c for c in gw.calls.values() if c.caller_number == number]
+        return {"calls": [c.summary() for c in reversed(mine)]}
 
     @router.post("/sim/inbound", tags=["control"])
     @router.post("/sim/africastalking/inbound", tags=["control"])  # every simulator: /sim/<provider>/inbound
