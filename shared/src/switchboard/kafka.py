@@ -315,3 +315,23 @@ class OffsetCommitter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.flush()
+
+
+async def group_lag(bootstrap: str, group: str, topic: str) -> int:
+    """Records on ``topic`` not yet committed by consumer group ``group``, summed over its
+    partitions (read without joining the group: ``committed()`` needs only the group id). A
+    partition the group never committed counts from offset 0."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        ends = await consumer.end_offsets(tps)
+        lag = 0
+        for tp in tps:
+            committed = await consumer.committed(tp)
+            lag += max(0, ends[tp] - (committed or 0))  # Tansu's end offset can trail by a record
+        return lag
+    finally:
+        await consumer.stop()

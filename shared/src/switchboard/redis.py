@@ -145,3 +145,24 @@ def notify_sent_key(call_key: str) -> str:
 def notify_tries_key(call_key: str) -> str:
     """``sb:notify:{<call key>}:tries``: hash of tries per event."""
     return f"sb:notify:{{{call_key}}}:tries"
+
+
+# The console's live view (switchboard_api.console): written by the flow-runner and the ingress, read
+# by the api. Counters are per second or per minute and expire on their own.
+def live_calls_key(tenant_id: str) -> str:
+    """``sb:live:{<tenant>}``: sorted set of the call keys of a tenant's calls in progress, scored
+    by when the flow-runner first saw the call (s since the epoch); a call leaves it when its end
+    is handled (a member whose state has expired is pruned by the reader)."""
+    return f"sb:live:{{{tenant_id}}}"
+
+
+def call_starts_key(tenant_id: str, second: int) -> str:
+    """``sb:starts:{<tenant>}:<epoch s>``: calls of a tenant the flow-runner first saw in that
+    second (expires after 2 minutes): the console's calls per second."""
+    return f"sb:starts:{{{tenant_id}}}:{second}"
+
+
+def fallbacks_key(minute: int) -> str:
+    """``sb:fallbacks:<epoch minute>``: live callbacks answered with the provider's fallback in that
+    minute, by every ingress (platform-wide; expires after an hour)."""
+    return f"sb:fallbacks:{minute}"

@@ -33,7 +33,7 @@ from switchboard.logging import bind_call, get_logger
 from switchboard.problems import responses
 from switchboard.providers import PROVIDERS
 from switchboard.providers.base import CallbackRequest, CallbackSource, ParsedCallback, Provider, Reply
-from switchboard.redis import as_bytes, seen_key
+from switchboard.redis import as_bytes, fallbacks_key, seen_key
 from switchboard.replies import ReplyListener
 from switchboard.topics import Topic
 from switchboard_ingress.guard import check
@@ -140,6 +140,7 @@ class CallbackHandler:
         self.policy = settings.fallback_policy()
         self.recording: set[asyncio.Task[str | None]] = set()
         self._last_recording: dict[str, asyncio.Task[str | None]] = {}
+        self._counting: set[asyncio.Task[None]] = set()
 
     async def _first_seen(self, provider: Provider, parsed: ParsedCallback) -> str | None:
         """None if this callback is new (and now remembered) or Redis cannot tell, else the first
@@ -217,6 +218,22 @@ class CallbackHandler:
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved: logged in _record
         return task
 
+    async def _count_fallback(self) -> None:
+        """Count the fallback for the console's live view (``sb:fallbacks:<minute>``), in the
+        background: the fallback may be answering because Redis is the part that failed."""
+
+        async def count() -> None:
+            key = fallbacks_key(int(time.time() // 60))
+            with contextlib.suppress(Exception):
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    pipe.incr(key)
+                    pipe.expire(key, 3600)
+                    await asyncio.wait_for(pipe.execute(), 1.0)
+
+        task = asyncio.create_task(count())
+        self._counting.add(task)
+        task.add_done_callback(self._counting.discard)
+
     async def drain(self) -> None:
         """Wait (bounded by ``publish_retry_s``) for events still being recorded (shutdown)."""
         if self.recording:
@@ -289,6 +306,7 @@ class CallbackHandler:
         if reply is None:
             awaited = event_id if isinstance(event_id, str) else event_id[0]
             log.warning("reply deadline passed; fallback sent", awaited=awaited)
+            await self._count_fallback()
             url = with_retry_of(str(request.url), awaited)
             policy = self.policy
             if policy.hold_audio_url is None:  # the ingress's own tone, on the origin the provider used

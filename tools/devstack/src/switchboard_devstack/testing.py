@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import uvicorn
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
 
+from switchboard.kafka import group_lag
 from switchboard_devstack.stack import Stack, StackConfig, free_port
 
 T = TypeVar("T")
@@ -129,23 +130,6 @@ async def read_topic(bootstrap: str, topic: str, *, key: bytes | None = None, id
     finally:
         await consumer.stop()
     return records
-
-
-async def group_lag(bootstrap: str, group: str, topic: str) -> int:
-    """Records on ``topic`` not yet committed by consumer group ``group`` (read without joining
-    the group: ``committed()`` needs only the group id)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
-        ends = await consumer.end_offsets(tps)
-        lag = 0
-        for tp in tps:
-            committed = await consumer.committed(tp)
-            lag += max(0, ends[tp] - (committed or 0))  # Tansu's end offset can trail by a record
-        return lag
-    finally:
-        await consumer.stop()
 
 
 # --- one test body, two brokers ----------------------------------------------------------------------
