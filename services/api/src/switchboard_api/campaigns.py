@@ -17,12 +17,14 @@ the same answer as for one that does not exist. Routes:
 
 from __future__ import annotations
 
+import time as time_module
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
+from redis.asyncio import Redis
 
 from switchboard.accounts import ProviderClients
 from switchboard.campaigns.contacts import Contact, FileInvalid, Report, normalise, read_csv, read_json
@@ -33,6 +35,7 @@ from switchboard.errors import Conflict, InvalidEvent, NotFound, PayloadTooLarge
 from switchboard.flow.repository import FlowRepository
 from switchboard.flow.validate import validate
 from switchboard.problems import responses
+from switchboard.redis import lease_key
 from switchboard_api.auth import Auth
 from switchboard_api.calls import account_of
 from switchboard_api.guards import check_destination
@@ -68,7 +71,7 @@ class DncNumbers(BaseModel):
 
 
 def build_router(
-    settings: ApiSettings, clients: ProviderClients, flows: FlowRepository, auth: Auth, db: LazyPool
+    settings: ApiSettings, clients: ProviderClients, flows: FlowRepository, auth: Auth, db: LazyPool, redis: Redis
 ) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["campaigns"])
     write = auth.require("campaigns:write")
@@ -104,6 +107,14 @@ def build_router(
                 problems=[(p.pointer, p.message) for p in problems],
             )  # fmt: skip
         return await (await store()).create(principal.tenant.tenant_id, spec)
+
+    @router.get("/campaigns", summary="The tenant's campaigns, newest first (campaigns:read)", responses=errors)
+    async def list_campaigns(
+        status: str | None = Query(None, pattern="^(draft|running|paused|completed|cancelled)$"),
+        limit: int = Query(100, ge=1, le=1000),
+        principal: Principal = Depends(read),
+    ) -> list[dict[str, Any]]:
+        return await (await store()).of_tenant(principal.tenant.tenant_id, status=status, limit=limit)
 
     @router.get("/campaigns/{campaign_id}", summary="A campaign (campaigns:read)", responses=errors)
     async def get(campaign_id: str = CampaignId, principal: Principal = Depends(read)) -> dict[str, Any]:
@@ -161,6 +172,10 @@ def build_router(
         )
         if answer is None:
             raise NotFound(f"no campaign {campaign_id!r}")
+        # calls out now: the campaign's live-call leases not yet expired (switchboard.pacing)
+        answer["pacing"]["live_calls"] = await redis.zcount(
+            lease_key("campaign", f"{principal.tenant.tenant_id}/{campaign_id}"), int(time_module.time() * 1000), "+inf"
+        )
         return answer
 
     @router.get(

@@ -27,7 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from switchboard.events import DEFAULT_TENANT
 from switchboard.tollfraud import Policy
 
-Scope = Literal["calls:write", "calls:read", "campaigns:write", "campaigns:read", "cdrs:read", "flows:write", "admin"]
+Scope = Literal[
+    "calls:write", "calls:read", "campaigns:write", "campaigns:read", "cdrs:read", "flows:read", "flows:write", "admin"
+]
 SCOPES: tuple[str, ...] = get_args(Scope)
 TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 KEY_FORM = re.compile(r"^sb_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
@@ -173,30 +175,44 @@ class TenantStore:
             )
         return bool(result.rowcount)
 
+    async def _key_row(self, key_id: str) -> Any:
+        async with self.engine.connect() as conn:
+            query = (
+                select(api_keys, tenants.c.name.label("tenant_name"), tenants.c.policy)
+                .join(tenants, tenants.c.tenant_id == api_keys.c.tenant_id)
+                .where(api_keys.c.key_id == key_id)
+            )
+            return (await conn.execute(query)).first()
+
     async def authenticate(self, presented: str) -> tuple[Principal | None, str | None, str]:
         """``(principal or None, key id or None, reason)`` for a presented key. The secret is
         compared in constant time; an unknown key id costs the same comparison."""
         parsed = parse_key(presented)
         key_id, secret = parsed if parsed else (None, presented)
-        row = None
-        if key_id:
-            async with self.engine.connect() as conn:
-                query = (
-                    select(api_keys, tenants.c.name.label("tenant_name"), tenants.c.policy)
-                    .join(tenants, tenants.c.tenant_id == api_keys.c.tenant_id)
-                    .where(api_keys.c.key_id == key_id)
-                )
-                row = (await conn.execute(query)).first()
+        row = await self._key_row(key_id) if key_id else None
         stored = row.secret_sha256 if row else _DUMMY_DIGEST
         matches = hmac.compare_digest(digest(secret), stored)
         if row is None or not matches:
             return None, key_id, "unknown key or wrong secret"
-        if row.revoked_at is not None:
-            return None, key_id, "key revoked"
-        if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
-            return None, key_id, "key expired"
-        tenant = Tenant(row.tenant_id, row.tenant_name, Policy.model_validate(row.policy))
-        return Principal(tenant, row.key_id, frozenset(row.scopes)), key_id, "ok"
+        return _principal(row)
+
+    async def principal_of(self, key_id: str) -> tuple[Principal | None, str | None, str]:
+        """The principal of a key already proven (a console session made with it), if the key is
+        still live: the same answer as :meth:`authenticate` without the secret, so a key revoked
+        or expired ends its sessions at their next request."""
+        row = await self._key_row(key_id)
+        if row is None:
+            return None, key_id, "unknown key"
+        return _principal(row)
+
+
+def _principal(row: Any) -> tuple[Principal | None, str | None, str]:
+    if row.revoked_at is not None:
+        return None, row.key_id, "key revoked"
+    if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
+        return None, row.key_id, "key expired"
+    tenant = Tenant(row.tenant_id, row.tenant_name, Policy.model_validate(row.policy))
+    return Principal(tenant, row.key_id, frozenset(row.scopes)), row.key_id, "ok"
 
 
 def _info(row: Any) -> KeyInfo:

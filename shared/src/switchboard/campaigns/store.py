@@ -87,6 +87,15 @@ class CampaignStore:
         )
         return as_dict(row) if row else None
 
+    async def of_tenant(self, tenant_id: str, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The tenant's campaigns, newest first (at most ``limit``), optionally of one ``status``."""
+        rows = await self.pool.fetch(
+            f"SELECT {COLUMNS} FROM campaigns WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2) "
+            f"ORDER BY created_at DESC, campaign_id LIMIT $3",
+            tenant_id, status, limit,
+        )  # fmt: skip
+        return [as_dict(row) for row in rows]
+
     async def transition(self, tenant_id: str, campaign_id: str, action: str) -> dict[str, Any] | None:
         """Apply ``action`` (``start``, ``pause``, ``resume``, ``cancel``): the campaign after it,
         None when there is no such campaign for the tenant. Raises :class:`Conflict` (409) when the
@@ -154,6 +163,11 @@ class CampaignStore:
                 "interval '5 minutes'",
                 campaign_id, now,
             )  # fmt: skip
+            last_minute = await conn.fetchval(
+                "SELECT count(*) FROM campaign_attempts WHERE campaign_id = $1 AND created_at > $2::timestamptz - "
+                "interval '1 minute'",
+                campaign_id, now,
+            )  # fmt: skip
         by_state: dict[str, int] = {"pending": 0, "dialing": 0, "done": 0}
         by_final: dict[str, int] = {}
         for row in states:
@@ -175,6 +189,11 @@ class CampaignStore:
             "attempts": sum(attempts.values()),
             "attempts_by_outcome": attempts,
             "eta_s": eta,
+            "pacing": {
+                "cps": float(campaign["policy"].get("cps") or default_cps),
+                "attempts_last_minute": last_minute,
+                "max_concurrent": campaign["policy"].get("max_concurrent"),
+            },
         }
 
     async def attempts(self, tenant_id: str, campaign_id: str, contact_id: int) -> dict[str, Any] | None:
