@@ -21,7 +21,11 @@ class ApiSettings(StatusCallbackSettings):
     upload (other routes keep ``SB_MAX_BODY_BYTES``); ``SB_CAMPAIGN_JSON_MAX_BYTES``: a JSON contact
     list's (parsed whole). ``SB_CAMPAIGN_DEFAULT_CPS``: the pace an ETA assumes for a campaign
     without its own cps (the dialer's setting of the same name paces it). ``SB_DNC_MAX_AGE_DAYS``:
-    a do-not-call list older than this is reported stale."""
+    a do-not-call list older than this is reported stale.
+    The console (``/console``): ``SB_CONSOLE_SESSION_S`` a login's idle life (s, default 8 h);
+    ``SB_CONSOLE_SIMULATOR_URL`` the provider simulator whose interactive phones the flow page
+    calls from the browser (unset: no "call it" button; the local stack sets it);
+    ``SB_CONSOLE_TRY_PROVIDER``/``SB_CONSOLE_TRY_ACCOUNT`` the account those calls go out on."""
 
     api_host: str = "127.0.0.1"
     api_port: int = 8084
@@ -33,6 +37,10 @@ class ApiSettings(StatusCallbackSettings):
     campaign_json_max_bytes: int = Field(default=32 << 20, ge=1024)
     campaign_default_cps: float = Field(default=10.0, gt=0)
     dnc_max_age_days: int = Field(default=31, ge=1)
+    console_session_s: int = Field(default=8 * 3600, ge=60)
+    console_simulator_url: str | None = None
+    console_try_provider: str = "africastalking"
+    console_try_account: str = "default"
 
     @property
     def async_database_url(self) -> str:

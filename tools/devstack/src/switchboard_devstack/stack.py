@@ -219,6 +219,7 @@ class StackConfig:
             "SB_CALLBACK_URL": self.callback_url,
             "SB_CALLBACK_SECRET": self.callback_secret,
             "SB_AT_BASE_URL": self.sim_url,
+            "SB_CONSOLE_SIMULATOR_URL": self.sim_url,
             "SB_AT_USERNAME": "sandbox",
             "SB_AT_API_KEY": "sim-api-key",
             "SIM_HOST": self.host,
@@ -621,6 +622,7 @@ class Stack:
     def urls(self) -> dict[str, str]:
         c = self.config
         return {
+            "console": f"{c.api_url}/console  (log in with the key in {c.api_key_file})",
             "api": f"{c.api_url}  (docs: {c.api_url}/docs; key: {c.api_key_file})",
             "webhook-ingress": f"{c.ingress_url}  (provider callbacks only)",
             "flow-runner": c.url(c.runner_port) + "/ready",
