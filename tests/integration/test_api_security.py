@@ -160,6 +160,12 @@ def probes(
         ("GET", "/v1/reports/funnel"): {
             "url": "/v1/reports/funnel", "params": {"flow": "survey"}, "scope": "cdrs:read",
         },
+        ("GET", "/v1/campaigns"): {"url": "/v1/campaigns", "scope": "campaigns:read"},
+        ("GET", "/v1/flows"): {"url": "/v1/flows", "scope": "flows:read"},
+        ("GET", "/v1/flows/{name}"): {"url": "/v1/flows/survey", "scope": "flows:read"},
+        ("POST", "/v1/flows/validate"): {
+            "url": "/v1/flows/validate", "json": {"text": "actions: []"}, "scope": "flows:read",
+        },
     }  # fmt: skip
 
 
@@ -220,6 +226,11 @@ async def test_another_tenants_key_gets_404_on_every_route(stack, keys):
         ("GET", "/v1/reports/summary"): "the stranger's own (empty) report",
         ("GET", "/v1/reports/funnel"): "the stranger's own (empty) funnel",
         ("GET", "/v1/status-callbacks/key"): "the stranger's own signing key",
+        ("GET", "/v1/campaigns"): "the stranger's own (empty) campaign list",
+        # a tenant without a flows folder runs the top-level flows: they are its own too
+        ("GET", "/v1/flows"): "the flows the stranger's calls run",
+        ("GET", "/v1/flows/{name}"): "a flow the stranger's calls run (its versions from its own CDRs)",
+        ("POST", "/v1/flows/validate"): "checks the text sent, names nothing stored",
     }
     async with httpx.AsyncClient(base_url=stack.config.api_url, headers=bearer(stranger), timeout=30) as api:
         for (method, path), probe in probes(call_id, campaign_id, contact_id).items():

@@ -1,0 +1,63 @@
+"""Lines of JSON pointers in a flow's text (switchboard.flow.lines): YAML and JSON, nested actions,
+syntax errors at their own line, and check_text as the flow-runner loads a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from switchboard.flow.document import load_flow
+from switchboard.flow.lines import check_text, line_of
+
+YAML = """\
+name: demo
+actions:
+  - type: SAY
+    params:
+      text: hello
+  - type: IF
+    condition: "$x == 1"
+    then:
+      - type: HANGUP
+"""
+JSON = '{\n  "actions": [\n    {"type": "SAY",\n     "params": {"text": "hi"}},\n    {"type": "HANGUP"}\n  ]\n}\n'
+
+
+def test_pointers_name_the_line_of_their_key_or_item() -> None:
+    assert line_of(YAML, "/actions") == 2
+    assert line_of(YAML, "/actions/0") == 3
+    assert line_of(YAML, "/actions/0/params") == 4
+    assert line_of(YAML, "/actions/0/params/text") == 5
+    assert line_of(YAML, "/actions/1/then/0") == 9
+    assert line_of(JSON, "/actions/1") == 5
+    assert line_of(JSON, "/actions/0/params/text") == 4
+
+
+def test_a_pointer_past_the_text_stops_at_its_nearest_ancestor() -> None:
+    assert line_of(YAML, "/actions/0/params/voice") == 4  # a missing param: the params' line
+    assert line_of(YAML, "/actions/7") == 2
+    assert line_of("a: [", "/a") is None  # not even composable
+
+
+def test_check_text_gives_every_problem_a_line_and_a_valid_flow_its_version() -> None:
+    bad = YAML.replace("type: HANGUP", "type: HANGPU").replace("text: hello", "txt: hello")
+    version, problems = check_text(bad)
+    assert version is None
+    found = {(p.pointer, p.line) for p in problems}
+    assert ("/actions/0/params/txt", 5) in found and ("/actions/1/then/0/type", 9) in found
+    severities = [p.severity for p in problems]
+    assert severities == sorted(severities)  # errors first, then warnings ($x is read, never set)
+    assert ("/actions/1/condition", 7, "warning") in {(p.pointer, p.line, p.severity) for p in problems}
+    version, problems = check_text(YAML)
+    assert version is not None and len(version) == 12
+
+
+def test_a_syntax_error_is_placed_at_the_line_the_parser_names() -> None:
+    version, problems = check_text("actions:\n  - type: SAY\n    params: {text: hi\n")
+    assert version is None and problems[0].line == 4 and problems[0].pointer == ""
+    version, problems = check_text('{"actions": [\n  {"type": "SAY",}\n]}')
+    assert version is None and problems[0].line == 2
+
+
+def test_the_version_is_the_one_the_runner_gives_the_file() -> None:
+    path = Path(__file__).parents[2] / "flows" / "survey.yaml"
+    assert check_text(path.read_text())[0] == load_flow(path).version
