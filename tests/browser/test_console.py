@@ -173,7 +173,9 @@ async def test_reports_draw_charts_and_a_funnel(console: Console, survey_calls: 
     )
     assert all(charts), charts
     funnel = charts[3]
-    assert funnel["type"] == "funnel" and funnel["points"][0] >= 4  # SAY, SESSIONDATA, LABEL, COLLECT, IF …
+    assert funnel["type"] == "funnel" and funnel["points"][0] >= 5  # every call, SAY, SESSIONDATA, LABEL, COLLECT …
+    widths = await page.evaluate("() => Chart.getChart('chart-funnel').data.datasets[0].data")
+    assert widths[0] >= len(survey_calls) and widths[0] == max(widths)  # every call, then fewer down the flow
     await expect(page.locator("#answers tbody tr", has_text="rating")).not_to_have_count(0)
     await expect(page.locator("#drops tbody tr").first).to_be_visible()
     await console.shot("reports", full_page=True)

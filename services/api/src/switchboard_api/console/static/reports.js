@@ -60,8 +60,8 @@ async function funnel() {
     draw("chart-funnel", {
       type: "funnel",
       data: {
-        labels: steps.map((s) => `${s.action} ${s.pointer}`),
-        datasets: [{ label: "Calls", data: steps.map((s) => s.calls) }],
+        labels: ["every call", ...steps.map((s) => `${s.action} ${s.pointer}`)],
+        datasets: [{ label: "Calls", data: [answer.calls, ...steps.map((s) => s.calls)] }],
       },
       options: {
         indexAxis: "y",
