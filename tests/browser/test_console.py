@@ -269,3 +269,30 @@ async def test_every_control_is_labelled_and_reachable_by_keyboard(console: Cons
     reachable = set(await page.evaluate(REACHABLE))
     missed = reachable - await tab_through(page)
     assert not missed, missed
+
+
+@pytest.mark.slow
+async def test_a_wallboard_follows_a_campaign_of_forty_calls(console: Console, api: httpx.AsyncClient) -> None:
+    """The live page and the campaigns page, side by side, through a whole campaign: the live count
+    rises with the calls out and falls back to none; the campaign's bar reaches 40 / 40."""
+    spec = {"name": f"wallboard-{secrets.token_hex(3)}", "flow": "survey", "policy": {"cps": 4, "max_concurrent": 10}}
+    campaign = (await api.post("/v1/campaigns", json=spec)).json()
+    contacts = [{"phone": console_number()} for _ in range(40)]
+    (await api.post(f"/v1/campaigns/{campaign['campaign_id']}/contacts", json=contacts)).raise_for_status()
+    live = await console.open("live")
+    board = await live.context.new_page()
+    await board.goto(f"{console.base}/console/campaigns")
+    (await api.post(f"/v1/campaigns/{campaign['campaign_id']}/start")).raise_for_status()
+    peak = 0
+    row = board.locator(f'#campaigns tbody tr[data-campaign="{campaign["campaign_id"]}"]')
+    for _ in range(240):
+        shown = await live.locator("#calls tbody tr").count()
+        peak = max(peak, shown)
+        assert shown <= 10 + 5, shown  # the campaign's cap, and a few of the other tests' calls at most
+        if (await row.locator(".state").inner_text()) == "completed":
+            break
+        await live.wait_for_timeout(500)
+    await expect(row).to_contain_text("40 / 40 done")
+    assert peak >= 3, peak  # calls were seen in progress, not only their end
+    await expect(live.locator("#calls tbody tr")).to_have_count(0, timeout=30_000)
+    await board.close()

@@ -13,6 +13,7 @@ published already).
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -21,7 +22,7 @@ from redis.asyncio import Redis
 
 from switchboard.events import DEFAULT_TENANT, Direction, utcnow
 from switchboard.providers.base import Reply
-from switchboard.redis import as_bytes, call_id_key, call_state_key
+from switchboard.redis import as_bytes, call_id_key, call_starts_key, call_state_key, live_calls_key
 from switchboard.replies import ReplyWriter
 
 APPLIED_EVENTS_KEPT = 64
@@ -216,6 +217,22 @@ class StateStore:
             await self.save(state.model_copy(update={"version": 0}))
         except StateConflict:
             return False
+        return True
+
+    async def mark_live(self, state: CallState) -> bool:
+        """Put the call in its tenant's live set (``sb:live:{tenant}``, the console's live view)
+        unless it is there already, and count it as a call start of this second. The dialer
+        calls it when a provider accepts a call, the flow-runner on a call's turns (inbound calls
+        first appear there). True when the call was new to the set."""
+        if not await self.redis.zadd(
+            live_calls_key(state.tenant_id), {state.call_key: state.created_at.timestamp()}, nx=True
+        ):
+            return False
+        starts = call_starts_key(state.tenant_id, int(time.time()))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.incr(starts)
+            pipe.expire(starts, 120)
+            await pipe.execute()
         return True
 
     async def link_call_id(self, call_id: str, call_key: str) -> None:

@@ -149,6 +149,7 @@ class Dialer:
             state = initial_state(attempt, request)
             state.flow_version = version
             await self.store.create_if_absent(state)
+            await self.store.mark_live(state)  # ringing calls show on the console's live page too
             if PROVIDERS[attempt.provider].capabilities.one_message:  # its outcome is a report
                 await self.redis.zadd(awaiting_report_key(attempt.provider), {attempt.call_key: time.time()})
             await self.store.link_call_id(request.call_id, attempt.call_key)

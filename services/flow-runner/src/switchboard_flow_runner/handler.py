@@ -25,7 +25,7 @@ from switchboard.flow.repository import FlowRepository
 from switchboard.logging import bind_call, get_logger
 from switchboard.providers import PROVIDERS
 from switchboard.providers.base import Reply
-from switchboard.redis import awaiting_report_key, call_starts_key, live_calls_key
+from switchboard.redis import awaiting_report_key, live_calls_key
 from switchboard.state import CallState, StateConflict, StateStore
 from switchboard.topics import Topic
 from switchboard_flow_runner.domain import (
@@ -139,20 +139,8 @@ class CallEventHandler:
                 reply=turn.reply,
                 link=turn.state.version == 0,
             )
-        await self._mark_live(turn.state)
-
-    async def _mark_live(self, state: CallState) -> None:
-        """Put the call in its tenant's live set (the console's live view) the first time it is
-        seen, and count it as a call start of this second. After the reply: never delays it."""
-        if state.status == "ended":
-            return
-        created = state.created_at.timestamp()
-        if await self.redis.zadd(live_calls_key(state.tenant_id), {state.call_key: created}, nx=True):
-            starts = call_starts_key(state.tenant_id, int(time.time()))
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.incr(starts)
-                pipe.expire(starts, 120)
-                await pipe.execute()
+        if turn.state.status != "ended":  # after the reply: never delays it
+            await self.store.mark_live(turn.state)
 
     async def _replay(self, state: CallState, event: CallEvent) -> None:
         # Its reply was stored and published with the state (switchboard.replies, crash story 2).
