@@ -119,10 +119,13 @@ async def test_the_live_stream_shows_a_call_until_it_ends(stack: Stack) -> None:
 
             async def row() -> dict[str, Any] | None:
                 snap = (await first_snapshots(client, 1))[0]
-                return next((c for c in snap["calls"] if c["number"] == number), None)
+                found = next((c for c in snap["calls"] if c["number"] == number), None)
+                seen.append(found)
+                return found if found and found["waiting"] == "COLLECT" else None
 
+            seen: list[dict[str, Any] | None] = []
             call = await wait_for(row, 30)
-            assert call["flow"] == "survey" and call["waiting"] == "COLLECT" and call["action"] == "COLLECT"
+            assert call["flow"] == "survey" and call["action"] == "COLLECT" and call["answered"]
             assert call["pointer"] == "/actions/3" and call["direction"] == "outbound"
             snap = (await first_snapshots(client, 1))[0]
             assert snap["live_calls"] >= 1 and snap["cps_60s"] > 0
@@ -184,3 +187,25 @@ async def test_the_validator_answers_problems_at_their_lines(stack: Stack) -> No
         r = await api.post("/v1/flows/validate", json={"text": pause, "provider": "nope"})
         assert r.status_code == 400 and r.json()["field"] == "provider"
         assert (await api.get("/v1/flows/no-such-flow")).status_code == 404
+
+
+async def test_a_ringing_call_is_live_until_it_goes_unanswered(stack: Stack) -> None:
+    number = "+25470" + "".join(secrets.choice("0123456789") for _ in range(7))
+    async with logged_in(stack, stack.api_key()) as (client, csrf):
+        async with httpx.AsyncClient(base_url=stack.config.sim_url, timeout=10) as sim:
+            # rings for 300 simulated seconds (6 s at the test stack's speed), then nobody answers
+            await sim.put(f"/sim/phones/{number}", json={"answer": "no-answer", "ring_s": 300})
+        r = await client.post("/v1/calls", json={"to": number, "flow": "survey"}, headers={"X-CSRF-Token": csrf})
+        assert r.status_code in (200, 201, 202), r.text
+
+        async def ringing() -> dict[str, Any] | None:
+            snap = (await first_snapshots(client, 1))[0]
+            return next((c for c in snap["calls"] if c["number"] == number), None)
+
+        call = await wait_for(ringing, 10)
+        assert call["status"] == "dialing" and not call["answered"] and call["action"] is None
+
+        async def gone() -> bool:
+            return await ringing() is None
+
+        await wait_for(gone, 30)
