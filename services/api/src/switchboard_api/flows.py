@@ -88,7 +88,7 @@ def build_router(flows: FlowRepository, engine: AsyncEngine, auth: Auth) -> APIR
 
     @router.get(
         "/flows/{name}", summary="One flow, its source and the versions that ran calls (flows:read)",
-        responses=responses(401, 403, 404, 429),
+        responses=responses(400, 401, 403, 404, 429),
     )  # fmt: skip
     async def get_flow(
         name: str = Path(max_length=200, pattern=r"^[^\x00/]+$"), principal: Principal = Depends(reader)
