@@ -40,24 +40,25 @@ def test_a_pointer_past_the_text_stops_at_its_nearest_ancestor() -> None:
 
 def test_check_text_gives_every_problem_a_line_and_a_valid_flow_its_version() -> None:
     bad = YAML.replace("type: HANGUP", "type: HANGPU").replace("text: hello", "txt: hello")
-    version, problems = check_text(bad)
-    assert version is None
+    flow, problems = check_text(bad)
+    assert flow is None
     found = {(p.pointer, p.line) for p in problems}
     assert ("/actions/0/params/txt", 5) in found and ("/actions/1/then/0/type", 9) in found
     severities = [p.severity for p in problems]
     assert severities == sorted(severities)  # errors first, then warnings ($x is read, never set)
     assert ("/actions/1/condition", 7, "warning") in {(p.pointer, p.line, p.severity) for p in problems}
-    version, problems = check_text(YAML)
-    assert version is not None and len(version) == 12
+    flow, problems = check_text(YAML)
+    assert flow is not None and len(flow.version) == 12 and flow.doc["name"] == "demo"
 
 
 def test_a_syntax_error_is_placed_at_the_line_the_parser_names() -> None:
-    version, problems = check_text("actions:\n  - type: SAY\n    params: {text: hi\n")
-    assert version is None and problems[0].line == 4 and problems[0].pointer == ""
-    version, problems = check_text('{"actions": [\n  {"type": "SAY",}\n]}')
-    assert version is None and problems[0].line == 2
+    flow, problems = check_text("actions:\n  - type: SAY\n    params: {text: hi\n")
+    assert flow is None and problems[0].line == 4 and problems[0].pointer == ""
+    flow, problems = check_text('{"actions": [\n  {"type": "SAY",}\n]}')
+    assert flow is None and problems[0].line == 2
 
 
 def test_the_version_is_the_one_the_runner_gives_the_file() -> None:
     path = Path(__file__).parents[2] / "flows" / "survey.yaml"
-    assert check_text(path.read_text())[0] == load_flow(path).version
+    flow = check_text(path.read_text())[0]
+    assert flow is not None and flow.version == load_flow(path).version

@@ -296,3 +296,31 @@ async def test_a_wallboard_follows_a_campaign_of_forty_calls(console: Console, a
     assert peak >= 1, peak  # calls were seen in progress (the test stack runs calls 50 times faster)
     await expect(live.locator("#calls tbody tr")).to_have_count(0, timeout=30_000)
     await board.close()
+
+
+async def test_an_edited_draft_is_what_the_call_runs(console: Console, api: httpx.AsyncClient) -> None:
+    page = await console.open("flows/survey")
+    await expect(page.locator("#check-state")).to_contain_text("(saved)")
+    editor = page.get_by_label("Flow source (YAML or JSON)")
+    saved = await editor.input_value()
+    await editor.fill(saved.replace("Thank you. You rated us", "Draft two thanks you for"))
+    await expect(page.locator("#check-state")).to_contain_text("(draft)")
+    await page.get_by_role("button", name="Call this draft").click()
+    transcript = page.get_by_role("list", name="What the call said")
+    await expect(transcript).to_contain_text("how satisfied are you", timeout=20_000)
+    await page.get_by_role("group", name="Keypad").press("2")
+    await expect(transcript).to_contain_text("Draft two thanks you for 2", timeout=20_000)
+    await expect(page.locator("#call-status")).to_contain_text("Call ended", timeout=30_000)
+    # its record names the flow and the draft's own version, not the saved one
+    saved_version = (await api.get("/v1/flows/survey")).json()["version"]
+
+    async def record() -> dict[str, Any] | None:
+        calls = (await api.get("/v1/calls", params={"flow": "survey", "limit": 5})).json()["calls"]
+        return next((c for c in calls if c["flow_version"] not in (None, saved_version)), None)
+
+    cdr = await wait_for(record, 30)
+    assert cdr["inputs"] == {"rating": "2"}
+    # an invalid draft cannot be called
+    await editor.fill(saved.replace("type: COLLECT", "type: COLLEKT", 1))
+    await expect(page.locator("#check-state")).to_contain_text("error(s)")
+    await expect(page.get_by_role("button", name="Call this draft")).to_be_disabled()

@@ -171,7 +171,8 @@ async def test_the_validator_answers_problems_at_their_lines(stack: Stack) -> No
         survey = (await api.get("/v1/flows/survey")).json()
         assert survey["version"] == listed["survey"]["version"] and "type: COLLECT" in survey["source"]
         ok = (await api.post("/v1/flows/validate", json={"text": survey["source"]})).json()
-        assert ok == {"valid": True, "version": survey["version"], "problems": []}
+        assert (ok["valid"], ok["version"], ok["problems"]) == (True, survey["version"], [])
+        assert ok["document"]["name"] == "survey" and ok["document"]["actions"][3]["type"] == "COLLECT"
         text = "name: t\nactions:\n  - type: SAY\n    params:\n      txt: hello\n"
         answer = (await api.post("/v1/flows/validate", json={"text": text})).json()
         assert answer["valid"] is False and answer["version"] is None
@@ -209,3 +210,18 @@ async def test_a_ringing_call_is_live_until_it_goes_unanswered(stack: Stack) -> 
             return await ringing() is None
 
         await wait_for(gone, 30)
+
+
+async def test_a_flow_document_needs_flows_write_and_is_checked_before_the_call(
+    stack: Stack, store: TenantStore
+) -> None:
+    doc = {"name": "draft", "actions": [{"type": "SAY", "params": {"text": "hi"}}, {"type": "PAUSE"}]}
+    body = {"to": "+254700000123", "flow": "survey", "flow_document": doc}
+    _, caller = await store.create_key("local", ["calls:write"], name="caller only")
+    async with httpx.AsyncClient(base_url=stack.config.api_url, timeout=30) as api:
+        r = await api.post("/v1/calls", json=body, headers={"Authorization": f"Bearer {caller}"})
+        assert r.status_code == 403 and r.json()["field"] == "flow_document"
+        r = await api.post("/v1/calls", json=body, headers={"Authorization": f"Bearer {stack.api_key()}"})
+        problem = r.json()
+        assert r.status_code == 422 and problem["field"] == "flow_document", r.text
+        assert problem["problems"][0]["pointer"] == "/flow_document/actions/1/type"  # no PAUSE on Africa's Talking

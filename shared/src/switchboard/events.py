@@ -249,6 +249,11 @@ class DialRequest(_Event):
     to: str = Field(description="destination, E.164")
     caller_id: str | None = Field(default=None, description="E.164; default: account's number")
     flow: str = Field(description="flow name from flows/")
+    flow_document: dict[str, Any] | None = Field(
+        default=None,
+        description="a flow document to run instead of the file named by flow (which still names the call's "
+        "flow in its state and CDR): a draft tried from the console, as Twilio's inline TwiML; checked by the api",
+    )
     session_data: dict[str, Any] = Field(default_factory=dict)
     campaign_id: Text128 | None = None
     contact_id: Text64 | None = Field(default=None, description="the campaign contact this call is for")

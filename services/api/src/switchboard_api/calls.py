@@ -34,8 +34,9 @@ from redis.asyncio import Redis
 
 from switchboard import status_callbacks
 from switchboard.accounts import ProviderClients
-from switchboard.errors import NotFound, ServiceUnavailable, Unprocessable
+from switchboard.errors import Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from switchboard.events import DialRequest, StatusCallback, encode
+from switchboard.flow.document import FlowInvalid, build_flow
 from switchboard.flow.repository import FlowRepository
 from switchboard.flow.validate import validate
 from switchboard.logging import get_logger
@@ -56,12 +57,18 @@ IDEMPOTENCY_TTL_S = 7 * 24 * 3600
 
 class CallRequest(BaseModel):
     """``POST /v1/calls``: ``to`` (E.164 or international digits), the ``flow`` to run when
-    answered, ``session_data`` for it (``$sessionData``), optional ``caller_id`` (E.164),
-    ``campaign_id``, ``idempotency_key`` (a repeated key places the call once) and
+    answered (or a ``flow_document`` to run under that name: a draft, as Twilio's inline TwiML),
+    ``session_data`` for it (``$sessionData``), optional ``caller_id`` (E.164), ``campaign_id``,
+    ``idempotency_key`` (a repeated key places the call once) and
     ``status_callback`` (where the call's progress is POSTed: docs/status-callbacks.md)."""
 
     to: E164
     flow: str = Field(min_length=1, max_length=200)
+    flow_document: dict[str, Any] | None = Field(
+        default=None,
+        description="run this flow document (as a flow file's JSON) instead of the file named by flow, "
+        "which still names the call's flow in its CDR; checked for the provider first; needs flows:write",
+    )
     provider: ProviderName = "africastalking"
     account: str = Field(default="default", min_length=1, max_length=100)
     session_data: dict[str, Any] = Field(default_factory=dict)
@@ -93,11 +100,24 @@ def account_of(clients: ProviderClients, principal: Principal, provider: str, ac
 
 def refusal(flows: FlowRepository, clients: ProviderClients, principal: Principal, request: DialRequest) -> None:
     """Raises before the call: :class:`Forbidden` (403) for a destination the tenant's policy
-    refuses, :class:`NotFound` (404) for an account the tenant does not have,
-    :class:`Unprocessable` (422) for an unknown flow or a flow the provider cannot carry out
-    (with each problem's JSON pointer)."""
+    refuses or a flow document without the ``flows:write`` scope, :class:`NotFound` (404) for an
+    account the tenant does not have, :class:`Unprocessable` (422) for an unknown flow or a flow
+    (or document) the provider cannot carry out (with each problem's JSON pointer)."""
     check_destination(principal.tenant, request.to)
     account_of(clients, principal, request.provider, request.account)
+    if request.flow_document is not None:
+        if not principal.has("flows:write"):
+            raise Forbidden("running a flow document needs the 'flows:write' scope", field="flow_document")
+        try:
+            build_flow(request.flow_document, name=request.flow, provider=request.provider)
+        except FlowInvalid as exc:
+            errors = [p for p in exc.problems if p.severity == "error"]
+            raise Unprocessable(
+                f"the flow document cannot run on {request.provider}",
+                field="flow_document",
+                problems=[(f"/flow_document{p.pointer}", p.message) for p in errors],
+            ) from None
+        return
     flows.refresh()
     flow = flows.for_tenant(principal.tenant.tenant_id).get(request.flow)  # the tenant's folder, else the top level
     if flow is None:
@@ -264,6 +284,7 @@ def build_router(
                 tenant_id=tenant,
                 to=call.to,
                 flow=call.flow,
+                flow_document=call.flow_document,
                 provider=call.provider,
                 account=call.account,
                 session_data=call.session_data,

@@ -54,6 +54,9 @@ class DraftAnswer(BaseModel):
     valid: bool
     version: str | None = Field(description="the version the flow would have (12 hex characters), when valid")
     problems: list[ProblemOut]
+    document: dict[str, Any] | None = Field(
+        default=None, description="the flow as JSON, when valid: what POST /v1/calls takes as flow_document"
+    )
 
 
 def _summary(flow: Flow, numbers: dict[str, list[str]]) -> dict[str, Any]:
@@ -120,11 +123,12 @@ def build_router(flows: FlowRepository, engine: AsyncEngine, auth: Auth) -> APIR
     async def validate_draft(draft: DraftIn, principal: Principal = Depends(reader)) -> DraftAnswer:
         if draft.provider is not None and draft.provider not in PROVIDERS:
             raise InvalidEvent(f"no provider {draft.provider!r}: one of {', '.join(PROVIDERS)}", field="provider")
-        version, problems = await asyncio.to_thread(check_text, draft.text, provider=draft.provider)
+        flow, problems = await asyncio.to_thread(check_text, draft.text, provider=draft.provider)
         return DraftAnswer(
-            valid=version is not None,
-            version=version,
+            valid=flow is not None,
+            version=flow.version if flow else None,
             problems=[ProblemOut(**vars(p)) for p in problems],
+            document=flow.doc if flow else None,
         )
 
     return router

@@ -31,7 +31,7 @@ from switchboard import status_callbacks as sc
 from switchboard.accounts import ProviderClients
 from switchboard.errors import ProviderError, TransientError
 from switchboard.events import DialAttempt, DialRequest, Direction, encode
-from switchboard.flow.document import Flow
+from switchboard.flow.document import Flow, FlowInvalid, build_flow
 from switchboard.flow.repository import FlowRepository
 from switchboard.logging import bind_call, get_logger
 from switchboard.pacing import Admission, Grant, Lease, Pace
@@ -59,6 +59,7 @@ def initial_state(attempt: DialAttempt, request: DialRequest) -> CallState:
         caller_number=request.to,
         destination_number=attempt.caller_id,
         flow_ref=request.flow,
+        dynamic_doc=request.flow_document,  # a document sent with the request runs instead of the file
         session_data=dict(request.session_data),
         status="dialing",
         campaign_id=request.campaign_id,
@@ -247,6 +248,11 @@ class Dialer:
     async def _flow(self, request: DialRequest) -> Flow | None:
         """The current version of ``request``'s flow for its tenant (saved in Redis, so the
         runner replays the outcome against the same document)."""
+        if request.flow_document is not None:  # checked by the api; a bad one is refused below
+            try:
+                return build_flow(request.flow_document, name=request.flow, provider=request.provider)
+            except FlowInvalid:
+                return None
         self.flows.refresh()
         flow = self.flows.for_tenant(request.tenant_id).get(request.flow) if request.flow else None
         await self.flows.save_versions()

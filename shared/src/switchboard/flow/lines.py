@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import yaml
 
-from switchboard.flow.document import FlowInvalid, build_flow, parse_text
+from switchboard.flow.document import Flow, FlowInvalid, build_flow, parse_text
 
 _AT_LINE = re.compile(r"at line (\d+)")
 
@@ -58,14 +58,14 @@ class LocatedProblem:
 
 def check_text(
     text: str, *, name: str = "draft", provider: str | None = None
-) -> tuple[str | None, list[LocatedProblem]]:
+) -> tuple[Flow | None, list[LocatedProblem]]:
     """Validate a flow's text as the flow-runner loads a file (``provider``: also what it cannot
-    carry out). Returns ``(version or None when invalid, problems with lines)``, errors first."""
+    carry out). Returns ``(the flow, or None when invalid; problems with lines)``, errors first."""
     try:
         flow = build_flow(parse_text(text), name=name, provider=provider)
     except FlowInvalid as exc:
         return None, [_located(text, p.pointer, p.severity, p.message) for p in exc.problems]
-    return flow.version, [_located(text, p.pointer, p.severity, p.message) for p in flow.warnings]
+    return flow, [_located(text, p.pointer, p.severity, p.message) for p in flow.warnings]
 
 
 def _located(text: str, pointer: str, severity: Literal["error", "warning"], message: str) -> LocatedProblem:

@@ -11,6 +11,7 @@ const checkState = document.getElementById("check-state");
 const provider = document.getElementById("provider");
 let saved = "";
 let flow = null;
+let draft = null; // the last check's answer: {valid, document} for the text in the editor
 
 function numberLines(bad = new Set()) {
   const count = source.value.split("\n").length;
@@ -33,6 +34,8 @@ async function check() {
   try {
     const answer = await api("/v1/flows/validate", { method: "POST", body: { text: source.value, provider: provider.value || null } });
     if (mine !== seq) return; // a newer check is on its way
+    draft = answer;
+    document.dispatchEvent(new CustomEvent("checked"));
     const errors = answer.problems.filter((p) => p.severity === "error").length;
     const warnings = answer.problems.length - errors;
     checkState.textContent = answer.valid
@@ -96,7 +99,7 @@ if (callButton) {
   const inCall = (on) => {
     keys.forEach((k) => { k.disabled = !on; });
     hangup.disabled = !on;
-    callButton.disabled = on;
+    callButton.disabled = on || (source.value !== saved && !draft?.valid);
   };
 
   const say = (text) => {
@@ -146,7 +149,9 @@ if (callButton) {
     heard = 0;
     try {
       phone = await api("/console/try/phones", { method: "POST" });
-      const placed = await api("/v1/calls", { method: "POST", body: { to: phone.number, flow: name, provider: phone.provider, account: phone.account } });
+      const body = { to: phone.number, flow: name, provider: phone.provider, account: phone.account };
+      if (source.value !== saved) body.flow_document = draft.document; // the draft, as checked
+      const placed = await api("/v1/calls", { method: "POST", body });
       status.textContent = `Calling ${phone.number} (call ${placed.call_id})…`;
       inCall(true);
       keypad.focus();
@@ -159,6 +164,12 @@ if (callButton) {
   hangup.addEventListener("click", async () => {
     window.speechSynthesis?.cancel();
     await api(`/console/try/phones/${encodeURIComponent(phone.number)}/hangup`, { method: "POST" }).catch(() => {});
+  });
+  // what the button calls: the saved flow, the draft when it differs and is valid, nothing else
+  document.addEventListener("checked", () => {
+    const edited = source.value !== saved;
+    callButton.textContent = edited ? "Call this draft" : "Call this flow";
+    if (hangup.disabled) callButton.disabled = edited && !draft?.valid;
   });
   keys.forEach((k) => k.addEventListener("click", () => press(k.dataset.key)));
   keypad.addEventListener("keydown", (event) => {
