@@ -108,12 +108,13 @@ async def first_snapshots(client: httpx.AsyncClient, count: int) -> list[dict[st
     return snaps
 
 
-async def test_the_live_stream_shows_a_call_until_it_ends(stack: Stack) -> None:
-    number = "+25470" + "".join(secrets.choice("0123456789") for _ in range(7))
+async def test_the_live_stream_shows_a_call_until_it_ends(stack: Stack, store: TenantStore) -> None:
     async with logged_in(stack, stack.api_key()) as (client, csrf):
         headers = {"X-CSRF-Token": csrf}
+        r = await client.post("/console/try/phones", headers=headers)  # an interactive phone, as the flow page
+        assert r.status_code == 201, r.text
+        number = r.json()["number"]
         async with httpx.AsyncClient(base_url=stack.config.sim_url, timeout=10) as sim:
-            await sim.put(f"/sim/phones/{number}", json={"answer": "answer", "interactive": True})
             r = await client.post("/v1/calls", json={"to": number, "flow": "survey"}, headers=headers)
             assert r.status_code in (200, 201, 202), r.text
 
@@ -144,6 +145,16 @@ async def test_the_live_stream_shows_a_call_until_it_ends(stack: Stack) -> None:
             await wait_for(gone, 30)
         assert (await client.get(f"/console/live/calls/{call['call_key']}")).status_code in (200, 404)
         r = await client.get("/console/try/phones/+15550001111")  # not a console phone
+        assert r.status_code == 404
+    # another tenant's session is not told of this tenant's phone
+    other = f"t-{secrets.token_hex(5)}"
+    await store.create_tenant(other)
+    _, key = await store.create_key(other, list(SCOPES), name="other")
+    async with logged_in(stack, key) as (stranger, csrf):
+        assert (await stranger.get(f"/console/try/phones/{number}")).status_code == 404
+        r = await stranger.post(
+            f"/console/try/phones/{number}/keys", json={"digits": "1"}, headers={"X-CSRF-Token": csrf}
+        )
         assert r.status_code == 404
 
 

@@ -46,6 +46,7 @@ from redis.asyncio import Redis
 from switchboard.errors import NotFound, ServiceUnavailable
 from switchboard.flow.repository import FlowRepository
 from switchboard.logging import get_logger
+from switchboard.redis import as_bytes
 from switchboard.state import StateStore
 from switchboard_api.auth import SESSION_COOKIE, Auth
 from switchboard_api.console.live import LiveView, call_row
@@ -225,9 +226,15 @@ def build_router(settings: ApiSettings, auth: Auth, redis: Redis, flows: FlowRep
         r.raise_for_status()
         return r.json()
 
-    def try_number(number: str) -> str:
-        if not (number.startswith("+25470") and len(number) == 13 and number[1:].isdigit()):
-            raise NotFound("not a console phone", field="number")
+    def phone_key(number: str) -> str:
+        return f"sb:console:phone:{number}"
+
+    async def try_number(number: str, principal: Principal) -> str:
+        """``number`` when it is a console phone this tenant made, else 404 (another tenant's
+        phone is not named to it, as everywhere in the api)."""
+        owner = await redis.get(phone_key(number)) if number.startswith("+25470") else None
+        if owner is None or as_bytes(owner).decode() != principal.tenant.tenant_id:
+            raise NotFound("not a console phone of yours", field="number")
         return number
 
     @router.post("/try/phones")
@@ -236,23 +243,24 @@ def build_router(settings: ApiSettings, auth: Auth, redis: Redis, flows: FlowRep
         the console keeps to itself): the page then places a call to it with ``POST /v1/calls``."""
         number = "+25470" + "".join(secrets.choice("0123456789") for _ in range(7))
         await simulator("PUT", f"/sim/phones/{number}", json={"answer": "answer", "interactive": True})
+        await redis.set(phone_key(number), principal.tenant.tenant_id, ex=3600)  # whose phone it is, for an hour
         body = {"number": number, "provider": settings.console_try_provider, "account": settings.console_try_account}
         return secure(Response(orjson.dumps(body), media_type="application/json", status_code=201))
 
     @router.get("/try/phones/{number}")
     async def phone(number: str, principal: Principal = Depends(calls_write)) -> Response:
         """The phone's latest call: state and transcript (what was said, played, pressed)."""
-        calls = (await simulator("GET", f"/sim/phones/{try_number(number)}/calls"))["calls"]
+        calls = (await simulator("GET", f"/sim/phones/{await try_number(number, principal)}/calls"))["calls"]
         return secure(Response(orjson.dumps({"call": calls[0] if calls else None}), media_type="application/json"))
 
     @router.post("/try/phones/{number}/keys")
     async def press(number: str, keys: KeysIn, principal: Principal = Depends(calls_write)) -> Response:
-        await simulator("POST", f"/sim/phones/{try_number(number)}/keys", json={"digits": keys.digits})
+        await simulator("POST", f"/sim/phones/{await try_number(number, principal)}/keys", json={"digits": keys.digits})
         return secure(Response(status_code=204))
 
     @router.post("/try/phones/{number}/hangup")
     async def hang_up(number: str, principal: Principal = Depends(calls_write)) -> Response:
-        await simulator("POST", f"/sim/phones/{try_number(number)}/hangup")
+        await simulator("POST", f"/sim/phones/{await try_number(number, principal)}/hangup")
         return secure(Response(status_code=204))
 
     return router
