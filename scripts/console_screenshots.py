@@ -53,6 +53,9 @@ async def main() -> None:
         await shot("live", "live")
         await shot("campaigns", "campaigns")
         await shot("calls", "calls")
+        await page.get_by_label("Status").select_option("completed")
+        await page.get_by_role("button", name="Apply filters").click()
+        await asyncio.sleep(1.5)
         first = page.locator("#cdrs tbody tr a", has_text="Trace").first
         await first.click()
         await asyncio.sleep(2)
@@ -60,6 +63,7 @@ async def main() -> None:
         await shot("reports?flow=survey", "reports", 3)
         await page.evaluate("document.getElementById('funnel-h').scrollIntoView()")
         await page.screenshot(path=OUT / "funnel.png")
+        await shot("flows", "flows", 1.5)
         await page.goto(f"{API}/console/flows/survey")
         await asyncio.sleep(1.5)
         await page.get_by_role("button", name="Call this flow").click()

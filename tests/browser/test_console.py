@@ -16,7 +16,7 @@ from playwright.async_api import Page, expect
 from switchboard_devstack.stack import Stack
 from switchboard_devstack.testing import wait_for
 
-from .conftest import Console, log_in
+from .conftest import SCREENSHOTS, Console, log_in
 
 PAGES = ["live", "campaigns", "calls", "reports", "flows", "flows/survey"]
 
@@ -67,6 +67,7 @@ async def test_login_refuses_a_wrong_key_and_logs_out(browser, stack: Stack) -> 
         await page.get_by_label("API key").fill("sb_0000000000000000_" + "x" * 43)
         await page.get_by_role("button", name="Log in").click()
         await expect(page.get_by_role("alert")).to_have_text("That key was not accepted.")
+        await page.screenshot(path=SCREENSHOTS / "login.png")
         await log_in(page, stack.config.api_url, stack.api_key(), "calls")
         await expect(page.get_by_role("heading", name="Calls", exact=True)).to_be_visible()
         await page.get_by_role("button", name="Log out").click()
@@ -265,6 +266,7 @@ async def test_every_control_is_labelled_and_reachable_by_keyboard(console: Cons
     await page.wait_for_load_state("networkidle") if path != "live" else await page.wait_for_timeout(1500)
     if path == "campaigns":
         await page.get_by_text("New campaign from a CSV").click()
+    await console.shot("page-" + path.replace("/", "-"), full_page=True)  # every page, for a person to look at
     assert await page.evaluate(UNLABELLED) == []
     reachable = set(await page.evaluate(REACHABLE))
     missed = reachable - await tab_through(page)
