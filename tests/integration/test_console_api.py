@@ -143,7 +143,8 @@ async def test_the_live_stream_shows_a_call_until_it_ends(stack: Stack, store: T
                 return all(c["number"] != number for c in snap["calls"])
 
             await wait_for(gone, 30)
-        assert (await client.get(f"/console/live/calls/{call['call_key']}")).status_code in (200, 404)
+        ended = await client.get(f"/console/live/calls/{call['call_key']}")  # kept a while for late duplicates
+        assert ended.status_code == 200 and ended.json()["status"] == "ended"
         r = await client.get("/console/try/phones/+15550001111")  # not a console phone
         assert r.status_code == 404
     # another tenant's session is not told of this tenant's phone
@@ -236,3 +237,27 @@ async def test_a_flow_document_needs_flows_write_and_is_checked_before_the_call(
         problem = r.json()
         assert r.status_code == 422 and problem["field"] == "flow_document", r.text
         assert problem["problems"][0]["pointer"] == "/flow_document/actions/1/type"  # no PAUSE on Africa's Talking
+
+
+async def test_an_inbound_call_joins_the_live_set_once_and_leaves_it(stack: Stack) -> None:
+    """Inbound calls reach the live set through the flow-runner (no dialer): counted as a start,
+    gone when they end."""
+    caller = "+25470" + "".join(secrets.choice("0123456789") for _ in range(7))
+    key = orjson.loads((stack.root / "api-key-default.json").read_bytes())["key"]  # inbound numbers: default's
+    async with logged_in(stack, key) as (client, _):
+        before = round((await first_snapshots(client, 1))[0]["cps_60s"] * 60)
+        async with httpx.AsyncClient(base_url=stack.config.sim_url, timeout=10) as sim:
+            r = await sim.post("/sim/inbound", json={"caller": caller, "to": "+254711000100", "digits": ["4"]})
+            session = r.json()["session_id"]
+
+            async def ended() -> bool:
+                return bool((await sim.get(f"/sim/calls/{session}")).json()["final_posted"])
+
+            await wait_for(ended, 30)
+
+        async def settled() -> dict[str, Any] | None:
+            snap = (await first_snapshots(client, 1))[0]
+            gone = all(c["number"] != caller for c in snap["calls"])
+            return snap if gone and round(snap["cps_60s"] * 60) > before else None
+
+        await wait_for(settled, 20)

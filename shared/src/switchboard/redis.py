@@ -5,6 +5,8 @@ Keys use hash tags (``{...}``) so one call's keys share a cluster slot.
 
 from __future__ import annotations
 
+import hashlib
+
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -151,13 +153,14 @@ def notify_tries_key(call_key: str) -> str:
 # by the api. Counters are per second or per minute and expire on their own.
 def live_calls_key(tenant_id: str) -> str:
     """``sb:live:{<tenant>}``: sorted set of the call keys of a tenant's calls in progress, scored
-    by when the flow-runner first saw the call (s since the epoch); a call leaves it when its end
-    is handled (a member whose state has expired is pruned by the reader)."""
+    by when the call began (s since the epoch); the dialer adds a call the provider accepted, the
+    flow-runner an inbound call; it leaves when its end is handled (a member whose state has
+    expired is pruned by the reader)."""
     return f"sb:live:{{{tenant_id}}}"
 
 
 def call_starts_key(tenant_id: str, second: int) -> str:
-    """``sb:starts:{<tenant>}:<epoch s>``: calls of a tenant the flow-runner first saw in that
+    """``sb:starts:{<tenant>}:<epoch s>``: calls of a tenant that joined its live set in that
     second (expires after 2 minutes): the console's calls per second."""
     return f"sb:starts:{{{tenant_id}}}:{second}"
 
@@ -166,3 +169,14 @@ def fallbacks_key(minute: int) -> str:
     """``sb:fallbacks:<epoch minute>``: live callbacks answered with the provider's fallback in that
     minute, by every ingress (platform-wide; expires after an hour)."""
     return f"sb:fallbacks:{minute}"
+
+
+def console_session_key(session_id: str) -> str:
+    """``sb:console:session:<sha256 of the session id>``: a console login (JSON: key id, CSRF
+    token), idle expiry; the id itself is never stored (switchboard_api.auth)."""
+    return "sb:console:session:" + hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def console_phone_key(number: str) -> str:
+    """``sb:console:phone:<E.164>``: the tenant that made a console phone on the simulator (an hour)."""
+    return f"sb:console:phone:{number}"

@@ -222,8 +222,9 @@ class StateStore:
     async def mark_live(self, state: CallState) -> bool:
         """Put the call in its tenant's live set (``sb:live:{tenant}``, the console's live view)
         unless it is there already, and count it as a call start of this second. The dialer
-        calls it when a provider accepts a call, the flow-runner on a call's turns (inbound calls
-        first appear there). True when the call was new to the set."""
+        calls it when a provider accepts a call, the flow-runner when it creates a call's state
+        (inbound calls): one round trip per call, not per turn. True when the call was new to the
+        set."""
         if not await self.redis.zadd(
             live_calls_key(state.tenant_id), {state.call_key: state.created_at.timestamp()}, nx=True
         ):

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -37,7 +36,7 @@ from redis.asyncio import Redis
 
 from switchboard.errors import AuthenticationFailed, Forbidden, TooManyRequests
 from switchboard.logging import get_logger
-from switchboard.redis import as_bytes
+from switchboard.redis import as_bytes, console_session_key
 from switchboard_api.tenancy import Principal, TenantStore
 
 log = get_logger("switchboard_api.audit")
@@ -54,22 +53,18 @@ class ConsoleSessions:
         self.redis = redis
         self.ttl_s = ttl_s
 
-    @staticmethod
-    def _key(session_id: str) -> str:
-        return "sb:console:session:" + hashlib.sha256(session_id.encode()).hexdigest()
-
     async def open(self, principal: Principal) -> tuple[str, str]:
         """A new session for ``principal``: ``(session id for the cookie, CSRF token)``."""
         session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
         record = orjson.dumps({"key_id": principal.key_id, "csrf": csrf, "opened": int(time.time())})
-        await self.redis.set(self._key(session_id), record, ex=self.ttl_s)
+        await self.redis.set(console_session_key(session_id), record, ex=self.ttl_s)
         return session_id, csrf
 
     async def get(self, session_id: str) -> dict[str, str] | None:
         """The session's record (``key_id``, ``csrf``), its idle life renewed; None if unknown."""
         if not session_id or len(session_id) > 128:
             return None
-        key = self._key(session_id)
+        key = console_session_key(session_id)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.get(key)
             pipe.expire(key, self.ttl_s)
@@ -77,7 +72,7 @@ class ConsoleSessions:
         return None if raw is None else dict(orjson.loads(as_bytes(raw)))
 
     async def close(self, session_id: str) -> None:
-        await self.redis.delete(self._key(session_id))
+        await self.redis.delete(console_session_key(session_id))
 
 
 def presented_key(request: Request) -> str | None:

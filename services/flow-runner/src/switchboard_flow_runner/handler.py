@@ -139,7 +139,7 @@ class CallEventHandler:
                 reply=turn.reply,
                 link=turn.state.version == 0,
             )
-        if turn.state.status != "ended":  # after the reply: never delays it
+        if turn.state.version == 0 and turn.state.status != "ended":  # a call new here (inbound): after its reply
             await self.store.mark_live(turn.state)
 
     async def _replay(self, state: CallState, event: CallEvent) -> None:

@@ -158,14 +158,9 @@ class CampaignStore:
                 "WHERE campaign_id = $1 GROUP BY 1",
                 campaign_id,
             )
-            recent = await conn.fetchval(
-                "SELECT count(*) FROM campaign_attempts WHERE campaign_id = $1 AND created_at > $2::timestamptz - "
-                "interval '5 minutes'",
-                campaign_id, now,
-            )  # fmt: skip
-            last_minute = await conn.fetchval(
-                "SELECT count(*) FROM campaign_attempts WHERE campaign_id = $1 AND created_at > $2::timestamptz - "
-                "interval '1 minute'",
+            recent, last_minute = await conn.fetchrow(
+                "SELECT count(*), count(*) FILTER (WHERE created_at > $2::timestamptz - interval '1 minute') "
+                "FROM campaign_attempts WHERE campaign_id = $1 AND created_at > $2::timestamptz - interval '5 minutes'",
                 campaign_id, now,
             )  # fmt: skip
         by_state: dict[str, int] = {"pending": 0, "dialing": 0, "done": 0}

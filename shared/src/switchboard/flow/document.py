@@ -61,6 +61,12 @@ def pointer_of(path: Path_) -> str:
     return "/actions/" + "/".join(str(p) for p in path)
 
 
+def path_of(pointer: str) -> Path_:
+    """``/actions/3/then/1`` → ``(3, "then", 1)``: the inverse of :func:`pointer_of` (a step
+    trail's ``p``), the key of :attr:`Flow.nodes`."""
+    return tuple(int(p) if p.isdigit() else p for p in pointer.removeprefix("/actions/").split("/"))
+
+
 @dataclass(frozen=True, eq=False)
 class Node(Generic[P]):
     """One action of a built flow, as the interpreter runs it.

@@ -46,7 +46,7 @@ from redis.asyncio import Redis
 from switchboard.errors import NotFound, ServiceUnavailable
 from switchboard.flow.repository import FlowRepository
 from switchboard.logging import get_logger
-from switchboard.redis import as_bytes
+from switchboard.redis import as_bytes, console_phone_key
 from switchboard.state import StateStore
 from switchboard_api.auth import SESSION_COOKIE, Auth
 from switchboard_api.console.live import LiveView, call_row
@@ -226,13 +226,10 @@ def build_router(settings: ApiSettings, auth: Auth, redis: Redis, flows: FlowRep
         r.raise_for_status()
         return r.json()
 
-    def phone_key(number: str) -> str:
-        return f"sb:console:phone:{number}"
-
     async def try_number(number: str, principal: Principal) -> str:
         """``number`` when it is a console phone this tenant made, else 404 (another tenant's
         phone is not named to it, as everywhere in the api)."""
-        owner = await redis.get(phone_key(number)) if number.startswith("+25470") else None
+        owner = await redis.get(console_phone_key(number)) if number.startswith("+25470") else None
         if owner is None or as_bytes(owner).decode() != principal.tenant.tenant_id:
             raise NotFound("not a console phone of yours", field="number")
         return number
@@ -243,7 +240,9 @@ def build_router(settings: ApiSettings, auth: Auth, redis: Redis, flows: FlowRep
         the console keeps to itself): the page then places a call to it with ``POST /v1/calls``."""
         number = "+25470" + "".join(secrets.choice("0123456789") for _ in range(7))
         await simulator("PUT", f"/sim/phones/{number}", json={"answer": "answer", "interactive": True})
-        await redis.set(phone_key(number), principal.tenant.tenant_id, ex=3600)  # whose phone it is, for an hour
+        await redis.set(
+            console_phone_key(number), principal.tenant.tenant_id, ex=3600
+        )  # whose phone it is, for an hour
         body = {"number": number, "provider": settings.console_try_provider, "account": settings.console_try_account}
         return secure(Response(orjson.dumps(body), media_type="application/json", status_code=201))
 

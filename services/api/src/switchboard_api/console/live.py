@@ -1,12 +1,13 @@
 """The console's live view: a tenant's calls in progress and the platform's pulse, as one JSON
 snapshot the live page receives every second over server-sent events.
 
-Sources (all in Redis but the lag): the tenant's live set ``sb:live:{tenant}`` and each call's
-state (the flow-runner's), the per-second call-start counters ``sb:starts:{tenant}:<s>``, the
-ingress's per-minute fallback counters ``sb:fallbacks:<minute>`` (platform-wide), and consumer
-lag read from the broker (committed vs end offsets of the services' consumer groups, cached
-``lag_every_s``). The fallbacks and the lag are the platform's health, not a tenant's data: every
-console user sees them, as a provider's status page shows them.
+Sources (all in Redis but the lag): the tenant's live set ``sb:live:{tenant}`` (the dialer adds a
+call when the provider accepts it, the flow-runner an inbound call at its first turn, and removes
+every call when its end is handled) and each call's state, the per-second call-start counters
+``sb:starts:{tenant}:<s>``, the ingress's per-minute fallback counters ``sb:fallbacks:<minute>``
+(platform-wide), and consumer lag read from the broker (committed vs end offsets of the services'
+consumer groups, cached ``lag_every_s``). The fallbacks and the lag are the platform's health,
+not a tenant's data: every console user sees them, as a provider's status page shows them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
+from switchboard.flow.document import path_of
 from switchboard.flow.repository import FlowRepository
 from switchboard.kafka import group_lag
 from switchboard.logging import get_logger
@@ -68,17 +70,10 @@ def call_row(state: CallState, flows: FlowRepository) -> dict[str, Any]:
 
 
 def _queue_name(state: CallState, flows: FlowRepository, pointer: str | None) -> str:
+    """The ``name`` of the QUEUE action the call waits in, as written in its flow version."""
     flow = flows.for_tenant(state.tenant_id).get(state.flow_ref or "", state.flow_version)
-    node: Any = flow.doc if flow else None
-    for part in (pointer or "").split("/")[1:]:
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, dict):
-            node = node.get(part)
-        else:
-            node = None
-    params = node.get("params") if isinstance(node, dict) else None
-    name = params.get("name") if isinstance(params, dict) else None
+    node = flow.nodes.get(path_of(pointer)) if flow and pointer else None
+    name = getattr(node.params, "name", None) if node else None
     return str(name) if name else "(unnamed)"
 
 

@@ -77,8 +77,20 @@ async function act(campaign, action) {
   await refresh();
 }
 
-async function row(campaign) {
+// A finished campaign's progress no longer changes: it is read once, not on every refresh (each
+// request counts against the key's requests per minute).
+const FINAL = new Set(["completed", "cancelled"]);
+const finished = new Map();
+
+async function progressOf(campaign) {
+  if (finished.has(campaign.campaign_id)) return finished.get(campaign.campaign_id);
   const progress = await api(`/v1/campaigns/${campaign.campaign_id}/progress`);
+  if (FINAL.has(progress.status)) finished.set(campaign.campaign_id, progress);
+  return progress;
+}
+
+async function row(campaign) {
+  const progress = await progressOf(campaign);
   const p = progress.pacing;
   return el("tr", { "data-campaign": campaign.campaign_id, "data-status": progress.status },
     el("th", { scope: "row" }, campaign.name, el("br"), el("code", { class: "muted" }, campaign.campaign_id), el("br"),
