@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Any
 
+import orjson
 import pytest
 from pydantic import ValidationError
 
@@ -12,6 +14,7 @@ from switchboard import status_callbacks as sc
 from switchboard.campaigns.models import CampaignSpec
 from switchboard.campaigns.store import policy_json
 from switchboard.events import StatusCallback
+from switchboard.redis import notify_cfg_key, notify_early_key, notify_queue_key
 
 
 def test_the_signature_is_the_documented_hmac_of_timestamp_dot_body() -> None:
@@ -68,3 +71,61 @@ def test_a_campaign_keeps_its_status_callback_in_its_policy() -> None:
     policy = policy_json(spec)
     assert policy["status_callback"] == {"url": "https://example.com/cb", "events": ["answered", "completed"]}
     assert "status_callback" not in policy_json(CampaignSpec(name="n", flow="survey"))
+
+
+SUBSCRIPTION = {
+    "url": "https://example.com/cb",
+    "events": ["initiated", "ringing", "answered", "completed"],
+    "tenant_id": "acme",
+    "call_id": "c-1",
+    "to": "+254711000001",
+    "from_": "+254200000000",
+    "campaign_id": None,
+}
+
+
+async def queued(redis: Any, call_key: str) -> list[str]:
+    return [orjson.loads(item)["e"] for item in await redis.zrange(notify_queue_key(call_key), 0, -1)]
+
+
+async def test_a_ringing_that_beats_the_subscription_is_parked_and_queued_after_initiated(redis: Any) -> None:
+    outbox, key = sc.Outbox(redis), "africastalking:ATVId_1"
+    at = "2026-12-05T10:00:00Z"
+    # the provider's callbacks come in before the dialer has subscribed the call
+    assert not await outbox.queue(
+        key, "answered", provider="africastalking", direction="outbound", occurred_at=at, park=True
+    )
+    assert not await outbox.queue(
+        key, "ringing", provider="africastalking", direction="outbound", occurred_at=at, park=True
+    )
+    assert await queued(redis, key) == []
+    early = await outbox.subscribe(key, **SUBSCRIPTION)
+    assert [e["event"] for e in early] == ["ringing", "answered"]  # in the call's order
+    assert not await redis.exists(notify_early_key(key))  # handed over once
+    assert await outbox.queue(key, "initiated", provider="africastalking", direction="outbound", occurred_at=at)
+    for parked in early:
+        assert await outbox.queue(key, **parked)
+    assert await queued(redis, key) == ["initiated", "ringing", "answered"]
+    body = orjson.loads(orjson.loads((await redis.zrange(notify_queue_key(key), 1, 1))[0])["b"])
+    assert body["event"] == "ringing" and body["call_id"] == "c-1" and body["provider"] == "africastalking"
+    # after the subscription nothing is parked: the event is queued (once)
+    assert not await outbox.queue(
+        key, "ringing", provider="africastalking", direction="outbound", occurred_at=at, park=True
+    )
+    assert not await redis.exists(notify_early_key(key))
+
+
+async def test_parking_refuses_once_the_call_is_subscribed_and_expires_otherwise(redis: Any) -> None:
+    outbox = sc.Outbox(redis)
+    await outbox.subscribe("k:subscribed", **SUBSCRIPTION)
+    # the script is what decides, atomically: a subscription between the read and the park wins
+    keys = [notify_cfg_key("k:subscribed"), notify_early_key("k:subscribed")]
+    assert await outbox._park(keys=keys, args=["ringing", "{}", sc.EARLY_KEEP_S]) == 0
+    # a call nobody subscribes (most calls) keeps its parked events two minutes at most
+    await outbox.queue(
+        "k:never", "ringing", provider="p", direction="outbound", occurred_at="2026-12-05T10:00:00Z", park=True
+    )
+    assert 0 < await redis.ttl(notify_early_key("k:never")) <= sc.EARLY_KEEP_S
+    # without park (an inbound call, or completed) nothing is kept
+    await outbox.queue("k:inbound", "ringing", provider="p", direction="inbound", occurred_at="2026-12-05T10:00:00Z")
+    assert not await redis.exists(notify_early_key("k:inbound"))

@@ -144,6 +144,12 @@ def notify_sent_key(call_key: str) -> str:
     return f"sb:notify:{{{call_key}}}:sent"
 
 
+def notify_early_key(call_key: str) -> str:
+    """``sb:notify:{<call key>}:early``: hash of a call's ``ringing``/``answered`` that came before
+    the dialer subscribed it (event → its fields as JSON), kept two minutes."""
+    return f"sb:notify:{{{call_key}}}:early"
+
+
 def notify_tries_key(call_key: str) -> str:
     """``sb:notify:{<call key>}:tries``: hash of tries per event."""
     return f"sb:notify:{{{call_key}}}:tries"

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from switchboard.events import CdrRecorded, StatusCallbackEvent, StatusCallbackPosted
-from switchboard.redis import NOTIFY_DUE_KEY, notify_cfg_key, notify_queue_key, notify_sent_key
+from switchboard.redis import NOTIFY_DUE_KEY, notify_cfg_key, notify_early_key, notify_queue_key, notify_sent_key
 
 TIMESTAMP_HEADER = "X-Switchboard-Timestamp"
 SIGNATURE_HEADER = "X-Switchboard-Signature"
@@ -74,6 +74,17 @@ def body(event: StatusCallbackEvent, call: dict[str, Any], *, cdr: CdrRecorded |
 # --- the outbox in Redis (keys: switchboard.redis, notify_*) -------------------------------------
 KEEP_S = 2 * 24 * 3600
 """How long a call's outbox keys live."""
+EARLY_KEEP_S = 120
+"""How long an event that came before the call's subscription waits for it (s)."""
+
+PARK = """
+-- KEYS: cfg, early. ARGV: event, its fields JSON, seconds to keep.
+-- Keep an event that came before the call was subscribed; 0 when it is subscribed by now.
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return 1
+"""
 
 ENQUEUE = """
 -- KEYS: cfg, queue, sent, due. ARGV: event, rank, item JSON, call key, seconds to keep.
@@ -96,11 +107,17 @@ class Outbox:
     The dialer :meth:`subscribe`\ s a call it places with a ``status_callback`` (where to, which
     events, the call's ids and parties) and queues ``initiated``; the notifier queues ``ringing``
     and ``answered`` (``voice.call-events``) and ``completed`` (``voice.cdrs``) for a subscribed
-    call. Raises redis-py's errors."""
+    call. The provider's first callback can beat the dialer's subscription (the simulated Africa's
+    Talking posts ``Ringing`` as it answers the dial request), so the notifier *parks* an outbound
+    call's live event that finds no subscription (``park=True``, :data:`EARLY_KEEP_S`) and the
+    dialer queues what was parked once it has subscribed (:meth:`subscribe` returns it). Parking
+    and subscribing are each atomic, so an event is either parked before the subscription (and
+    returned by it) or queued after it. Raises redis-py's errors."""
 
     def __init__(self, redis: Any) -> None:
         self.redis = redis
         self._enqueue = redis.register_script(ENQUEUE)
+        self._park = redis.register_script(PARK)
 
     async def subscribe(
         self,
@@ -113,9 +130,11 @@ class Outbox:
         to: str,
         from_: str,
         campaign_id: str | None,
-    ) -> None:
+    ) -> list[dict[str, Any]]:
         """Remember where ``call_key``'s callbacks go, and the parties every callback names (``to``
-        the person called, ``from`` the caller ID: the dialer's words, the same on every provider)."""
+        the person called, ``from`` the caller ID: the dialer's words, the same on every provider).
+        Returns the events parked before this subscription, in :data:`RANK` order, each as the
+        keyword arguments of :meth:`queue`: the caller queues them after ``initiated``."""
         cfg = {
             "url": url,
             "events": orjson.dumps(events),
@@ -128,7 +147,11 @@ class Outbox:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(notify_cfg_key(call_key), mapping=cfg)
             pipe.expire(notify_cfg_key(call_key), KEEP_S)
-            await pipe.execute()
+            pipe.hgetall(notify_early_key(call_key))
+            pipe.delete(notify_early_key(call_key))
+            early = (await pipe.execute())[2]
+        parked = [{"event": k.decode(), **orjson.loads(v)} for k, v in early.items()]
+        return sorted(parked, key=lambda e: RANK[e["event"]])
 
     async def queue(
         self,
@@ -139,10 +162,19 @@ class Outbox:
         direction: str,
         occurred_at: Any,
         cdr: CdrRecorded | None = None,
+        park: bool = False,
     ) -> bool:
         """Queue ``event`` for ``call_key`` (its body: :func:`body`) if the call subscribed to it and
-        it is neither queued nor delivered already; True when queued."""
+        it is neither queued nor delivered already; True when queued. With ``park``, an event for a
+        call not subscribed (yet) is kept for :meth:`subscribe` (not for ``completed``, whose CDR
+        always follows the dial attempt)."""
         raw = await self.redis.hgetall(notify_cfg_key(call_key))
+        if not raw and park:
+            fields = orjson.dumps({"provider": provider, "direction": direction, "occurred_at": occurred_at})
+            keys = [notify_cfg_key(call_key), notify_early_key(call_key)]
+            if await self._park(keys=keys, args=[event, fields, EARLY_KEEP_S]):
+                return False
+            raw = await self.redis.hgetall(notify_cfg_key(call_key))  # subscribed meanwhile
         if not raw:
             return False
         cfg = {k.decode(): v.decode() for k, v in raw.items()}

@@ -192,7 +192,7 @@ class Dialer:
         (``<provider>:rejected:<call id>``), so its ``completed`` follows."""
         assert request.status_callback is not None
         call_key = attempt.call_key or f"{attempt.provider}:rejected:{request.call_id}"
-        await self.outbox.subscribe(
+        early = await self.outbox.subscribe(
             call_key,
             url=request.status_callback.url,
             events=list(request.status_callback.events),
@@ -209,6 +209,8 @@ class Dialer:
             direction=Direction.OUTBOUND.value,
             occurred_at=attempt.attempted_at,
         )
+        for parked in early:  # the provider's ringing can come before this subscription
+            await self.outbox.queue(call_key, **parked)
 
     @property
     def flows(self) -> FlowRepository:

@@ -17,7 +17,7 @@ from faststream import AckPolicy
 from pydantic import ValidationError
 
 from switchboard import status_callbacks as sc
-from switchboard.events import CallEvent, CallEventType, CdrRecorded, decode
+from switchboard.events import CallEvent, CallEventType, CdrRecorded, Direction, decode
 from switchboard.kafka import make_broker, run_guarded
 from switchboard.logging import configure_logging, get_logger
 from switchboard.redis import make_redis
@@ -36,7 +36,8 @@ LIVE_EVENTS: dict[CallEventType, sc.StatusCallbackEvent] = {
 
 
 async def on_call_event(outbox: sc.Outbox, event: CallEvent) -> None:
-    """Queue ``ringing`` / ``answered`` for a call that asked for them."""
+    """Queue ``ringing`` / ``answered`` for a call that asked for them; an outbound call's event
+    that beat the dialer's subscription is parked for it (:class:`~switchboard.status_callbacks.Outbox`)."""
     if kind := LIVE_EVENTS.get(event.type):
         await outbox.queue(
             event.call_key,
@@ -44,6 +45,7 @@ async def on_call_event(outbox: sc.Outbox, event: CallEvent) -> None:
             provider=event.provider,
             direction=event.direction.value,
             occurred_at=event.received_at,
+            park=event.direction is Direction.OUTBOUND,
         )
 
 
