@@ -69,6 +69,7 @@ def dialer(bus: Bus, redis_server, sim: str, monkeypatch, *, accounts: dict, **s
         "redis_url": redis_server.redis_url,
         "kafka_partitions": 1,  # one consumer per app: two apps share the topic's two partitions
         "consumer_max_retries": 1,
+        "campaign_scheduler": False,  # no PostgreSQL here: no campaigns to take
         "log_level": "WARNING",
         **settings,
     }

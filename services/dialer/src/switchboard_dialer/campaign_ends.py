@@ -3,7 +3,8 @@
 ``dialer-campaign-attempts``, since a refused dial never ends as a session) become the outcome of
 the campaign attempt with the same ``call_id`` (:func:`switchboard.campaigns.outcomes.record_outcome`:
 retry after the rule's delay, or final). Events of calls that are not campaign attempts are
-skipped after one indexed lookup; ones that do not decode are skipped with a warning (the
+skipped before the database is asked (an outage of PostgreSQL holds up campaign outcomes only);
+ones that do not decode are skipped with a warning (the
 cdr-sink dead-letters them: one DLQ record per bad record). A database outage is retried
 (``run_guarded``).
 """
@@ -29,10 +30,21 @@ ENDS_GROUP = "dialer-campaign-ends"
 ATTEMPTS_GROUP = "dialer-campaign-attempts"
 
 
+def is_campaign_end(event: SessionEnded) -> bool:
+    """The end of a campaign attempt (the others are not the campaigns' business)."""
+    return event.campaign_id is not None and event.call_id is not None
+
+
+def is_campaign_refusal(attempt: DialAttempt) -> bool:
+    """A campaign attempt's dial the provider refused (it will never end as a session)."""
+    return not attempt.accepted and attempt.campaign_id is not None
+
+
 async def on_campaign_session_ended(pool: asyncpg.Pool, event: SessionEnded) -> str | None:
     """Record a campaign call's end; the contact's new state, or None for other calls."""
-    if event.campaign_id is None or event.call_id is None:
+    if not is_campaign_end(event):
         return None
+    assert event.call_id is not None
     state = await record_outcome(
         pool,
         call_id=event.call_id,
@@ -48,7 +60,7 @@ async def on_campaign_session_ended(pool: asyncpg.Pool, event: SessionEnded) -> 
 
 async def on_campaign_dial_attempt(pool: asyncpg.Pool, attempt: DialAttempt) -> str | None:
     """A dial the provider refused ends the attempt as ``failed`` (detail: the provider's word)."""
-    if attempt.accepted or attempt.campaign_id is None:
+    if not is_campaign_refusal(attempt):
         return None
     return await record_outcome(
         pool,
@@ -60,14 +72,14 @@ async def on_campaign_dial_attempt(pool: asyncpg.Pool, attempt: DialAttempt) -> 
 
 
 def subscribe(broker: KafkaBroker, settings: DialerSettings, db: Callable[[], Awaitable[asyncpg.Pool]]) -> None:
-    for topic, group, model, handler in (
-        (Topic.SESSIONS_ENDED.value, ENDS_GROUP, SessionEnded, on_campaign_session_ended),
-        (Topic.DIAL_ATTEMPTS.value, ATTEMPTS_GROUP, DialAttempt, on_campaign_dial_attempt),
+    for topic, group, model, relevant, handler in (
+        (Topic.SESSIONS_ENDED.value, ENDS_GROUP, SessionEnded, is_campaign_end, on_campaign_session_ended),
+        (Topic.DIAL_ATTEMPTS.value, ATTEMPTS_GROUP, DialAttempt, is_campaign_refusal, on_campaign_dial_attempt),
     ):
-        _subscribe_one(broker, settings, db, topic, group, model, handler)
+        _subscribe_one(broker, settings, db, topic, group, model, relevant, handler)
 
 
-def _subscribe_one(broker, settings, db, topic, group, model, handler) -> None:
+def _subscribe_one(broker, settings, db, topic, group, model, relevant, handler) -> None:
     @broker.subscriber(
         topic,
         group_id=group,
@@ -82,6 +94,8 @@ def _subscribe_one(broker, settings, db, topic, group, model, handler) -> None:
             event = decode(model, body)
         except ValidationError as exc:  # the cdr-sink dead-letters it; here it is only skipped
             log.warning("record not understood; no campaign outcome", topic=topic, error=str(exc)[:200])
+            return
+        if not relevant(event):
             return
 
         async def handle() -> None:
