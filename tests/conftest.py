@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from switchboard_devstack import infra
 from switchboard_devstack.stack import IB_SIM_KEY, REPO, Stack, StackConfig
 
 
@@ -25,12 +26,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
+def stack(containers: infra.Endpoints | None) -> Iterator[Stack]:
+    """The services on free ports, over local Tansu, Redis and PostgreSQL processes or, where the
+    session runs on containers, over those (``stack.config.external``)."""
     root = Path(tempfile.mkdtemp(prefix="sb-stack-"))
     os.chmod(root, 0o755)
     flows = root / "flows"  # a copy the tests may add to and edit (routes, version pinning)
     shutil.copytree(REPO / "flows", flows)
-    config = StackConfig.ephemeral(root, speed=50.0, partitions=4, flows_dir=flows)
+    config = StackConfig.ephemeral(root, speed=50.0, partitions=4, flows_dir=flows, external=containers)
     config.extra_env.update({"SB_REPLY_TIMEOUT_S": "1.5", "SIM_RING_S": "2", "SB_LOG_LEVEL": "INFO"})
     # tracing on, as an operator with a collector runs it: every service appends its spans here
     config.extra_env.update({"SB_TRACE_EXPORTER": "jsonl", "SB_TRACE_FILE": str(root / "traces.jsonl")})

@@ -35,6 +35,12 @@ def size(bounded: int, full: int) -> list[object]:
     return [pytest.param(bounded, id=f"{bounded}-calls"), pytest.param(full, id=f"{full}-calls", marks=slow)]
 
 
+def needs_local_process(stack: Stack, part: str) -> None:
+    """Skip where ``part`` is a container (``SB_TEST_INFRA``): the fault is sent to its PID."""
+    if stack.config.external is not None:
+        pytest.skip(f"freezes or restarts {part} by its PID: run with SB_TEST_INFRA=local")
+
+
 def report(name: str, figures: dict[str, object]) -> None:
     print(f"\nFAULTS {name}: " + " ".join(f"{k}={v}" for k, v in figures.items()))
 
@@ -75,6 +81,7 @@ async def test_runner_sigkill_loses_no_key_press(stack: Stack, http, calls: int)
 @pytest.mark.parametrize("calls", size(20, 100))
 async def test_frozen_redis_or_broker_never_leaves_dead_air(stack: Stack, http, calls: int, part: str) -> None:
     """SIGSTOP Redis (or the broker) for 10 s during ``calls`` live calls."""
+    needs_local_process(stack, part)
 
     async def freeze() -> dict[str, float]:
         stack.pause(part)
@@ -102,6 +109,7 @@ async def test_frozen_redis_or_broker_never_leaves_dead_air(stack: Stack, http, 
 @pytest.mark.parametrize("calls", size(20, 100))
 async def test_redis_restart_dead_letters_nothing(stack: Stack, http, calls: int) -> None:
     """Redis stopped (its data saved) for 5 s and started again on its port during live calls."""
+    needs_local_process(stack, "redis")
 
     async def restart() -> dict[str, float]:
         t0 = time.monotonic()

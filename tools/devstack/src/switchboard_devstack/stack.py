@@ -32,6 +32,7 @@ import httpx
 import orjson
 
 from switchboard.kafka import create_topics
+from switchboard_devstack.infra import Endpoints
 
 REPO = Path(__file__).resolve().parents[4]
 TS_SIM_KEY = "c2ltLXRlbGVzaWduLWFwaS1rZXktMTIzNDU2Nzg5MA=="  # base64, as Telesign issues keys
@@ -88,7 +89,9 @@ def taken_ports(host: str, ports: dict[str, int]) -> list[tuple[str, int]]:
 
 @dataclass
 class StackConfig:
-    """Where the stack lives and listens. ``speed``: the simulator's time factor."""
+    """Where the stack lives and listens. ``speed``: the simulator's time factor. ``external``:
+    Kafka, Redis and PostgreSQL started elsewhere (containers, :mod:`switchboard_devstack.infra`);
+    the stack then starts only the services, and the ``*_port`` of those three are unused."""
 
     root: Path = field(default_factory=lambda: Path(os.environ.get("SB_STACK_ROOT", REPO / ".stack")))
     host: str = "127.0.0.1"
@@ -106,6 +109,7 @@ class StackConfig:
     speed: float = field(default_factory=lambda: float(os.environ.get("SIM_SPEED", "1")))
     extra_env: dict[str, str] = field(default_factory=dict)
     partitions: int = field(default_factory=lambda: _env_int("SB_STACK_PARTITIONS", 2))
+    external: Endpoints | None = None
     callback_secret: str = field(
         default_factory=lambda: os.environ.get("SB_CALLBACK_SECRET") or secrets.token_urlsafe(24)
     )
@@ -138,14 +142,16 @@ class StackConfig:
 
     @property
     def kafka_bootstrap(self) -> str:
-        return f"{self.host}:{self.kafka_port}"
+        return self.external.kafka_bootstrap if self.external else f"{self.host}:{self.kafka_port}"
 
     @property
     def redis_url(self) -> str:
-        return f"redis://{self.host}:{self.redis_port}/0"
+        return self.external.redis_url if self.external else f"redis://{self.host}:{self.redis_port}/0"
 
     @property
     def database_url(self) -> str:
+        if self.external:
+            return self.external.database_url
         return f"postgresql://switchboard@{self.host}:{self.pg_port}/switchboard"
 
     def url(self, port: int) -> str:
@@ -605,9 +611,12 @@ class Stack:
         self.config.check_ports()
         self.root.mkdir(parents=True, exist_ok=True)
         try:
-            self.start_kafka()
-            self.start_redis()
-            self.start_postgres()
+            if self.config.external is None:
+                self.start_kafka()
+                self.start_redis()
+                self.start_postgres()
+            else:
+                asyncio.run(create_topics(self.config.kafka_bootstrap, partitions=self.config.partitions))
             self.migrate()
             self.mint_local_key()
             self.start_services()
