@@ -81,6 +81,8 @@ SUBSCRIPTION = {
     "to": "+254711000001",
     "from_": "+254200000000",
     "campaign_id": None,
+    "provider": "africastalking",
+    "initiated_at": "2026-12-05T09:59:59Z",
 }
 
 
@@ -100,19 +102,25 @@ async def test_a_ringing_that_beats_the_subscription_is_parked_and_queued_after_
     )
     assert await queued(redis, key) == []
     early = await outbox.subscribe(key, **SUBSCRIPTION)
+    assert await queued(redis, key) == ["initiated"]  # queued with the subscription, in one transaction
     assert [e["event"] for e in early] == ["ringing", "answered"]  # in the call's order
-    assert not await redis.exists(notify_early_key(key))  # handed over once
-    assert await outbox.queue(key, "initiated", provider="africastalking", direction="outbound", occurred_at=at)
     for parked in early:
         assert await outbox.queue(key, **parked)
     assert await queued(redis, key) == ["initiated", "ringing", "answered"]
-    body = orjson.loads(orjson.loads((await redis.zrange(notify_queue_key(key), 1, 1))[0])["b"])
-    assert body["event"] == "ringing" and body["call_id"] == "c-1" and body["provider"] == "africastalking"
-    # after the subscription nothing is parked: the event is queued (once)
+    items = [orjson.loads(orjson.loads(raw)["b"]) for raw in await redis.zrange(notify_queue_key(key), 0, -1)]
+    assert items[0]["occurred_at"].startswith("2026-12-05T09:59:59") and items[0]["from"] == "+254200000000"
+    assert items[1]["event"] == "ringing" and items[1]["call_id"] == "c-1" and items[1]["provider"] == "africastalking"
+    # what was parked stays until it expires: a dialer that died before queuing it can do it again,
+    # and queuing it twice is a no-op
+    assert await redis.exists(notify_early_key(key))
+    for parked in early:
+        assert not await outbox.queue(key, **parked)
+    assert await queued(redis, key) == ["initiated", "ringing", "answered"]
+    # after the subscription nothing more is parked: the event goes to the queue (once)
     assert not await outbox.queue(
         key, "ringing", provider="africastalking", direction="outbound", occurred_at=at, park=True
     )
-    assert not await redis.exists(notify_early_key(key))
+    assert await queued(redis, key) == ["initiated", "ringing", "answered"]
 
 
 async def test_parking_refuses_once_the_call_is_subscribed_and_expires_otherwise(redis: Any) -> None:

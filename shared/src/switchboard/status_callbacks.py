@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from switchboard.events import CdrRecorded, StatusCallbackEvent, StatusCallbackPosted
+from switchboard.events import CdrRecorded, Direction, StatusCallbackEvent, StatusCallbackPosted
 from switchboard.redis import NOTIFY_DUE_KEY, notify_cfg_key, notify_early_key, notify_queue_key, notify_sent_key
 
 TIMESTAMP_HEADER = "X-Switchboard-Timestamp"
@@ -105,14 +105,14 @@ class Outbox:
     r"""Queues a call's callbacks in Redis for the notifier.
 
     The dialer :meth:`subscribe`\ s a call it places with a ``status_callback`` (where to, which
-    events, the call's ids and parties) and queues ``initiated``; the notifier queues ``ringing``
+    events, the call's ids and parties), which queues ``initiated`` with it; the notifier queues ``ringing``
     and ``answered`` (``voice.call-events``) and ``completed`` (``voice.cdrs``) for a subscribed
     call. The provider's first callback can beat the dialer's subscription (the simulated Africa's
     Talking posts ``Ringing`` as it answers the dial request), so the notifier *parks* an outbound
     call's live event that finds no subscription (``park=True``, :data:`EARLY_KEEP_S`) and the
     dialer queues what was parked once it has subscribed (:meth:`subscribe` returns it). Parking
     and subscribing are each atomic, so an event is either parked before the subscription (and
-    returned by it) or queued after it. Raises redis-py's errors."""
+    returned by it) or queued after it, and after ``initiated``. Raises redis-py's errors."""
 
     def __init__(self, redis: Any) -> None:
         self.redis = redis
@@ -130,28 +130,68 @@ class Outbox:
         to: str,
         from_: str,
         campaign_id: str | None,
+        provider: str,
+        initiated_at: Any,
     ) -> list[dict[str, Any]]:
         """Remember where ``call_key``'s callbacks go, and the parties every callback names (``to``
-        the person called, ``from`` the caller ID: the dialer's words, the same on every provider).
-        Returns the events parked before this subscription, in :data:`RANK` order, each as the
-        keyword arguments of :meth:`queue`: the caller queues them after ``initiated``."""
+        the person called, ``from`` the caller ID: the dialer's words, the same on every provider),
+        and queue ``initiated`` (at ``initiated_at``) in the same transaction, so no later event of
+        the call is queued before it. Returns the events parked before this subscription, in
+        :data:`RANK` order, each as the keyword arguments of :meth:`queue`, for the caller to queue.
+        They stay parked until they expire: queuing one twice is a no-op, so a caller that fails
+        before queuing them loses nothing it could not do again."""
         cfg = {
             "url": url,
-            "events": orjson.dumps(events),
+            "events": orjson.dumps(events).decode(),
             "tenant_id": tenant_id,
             "call_id": call_id,
             "to": to,
             "from": from_,
             "campaign_id": campaign_id or "",
         }
+        initiated = self._item(call_key, cfg, "initiated", provider, Direction.OUTBOUND.value, initiated_at, None)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(notify_cfg_key(call_key), mapping=cfg)
             pipe.expire(notify_cfg_key(call_key), KEEP_S)
+            await self._enqueue(
+                keys=self._queue_keys(call_key), args=["initiated", RANK["initiated"], initiated, call_key, KEEP_S],
+                client=pipe,
+            )  # fmt: skip
             pipe.hgetall(notify_early_key(call_key))
-            pipe.delete(notify_early_key(call_key))
-            early = (await pipe.execute())[2]
+            early = (await pipe.execute())[3]
         parked = [{"event": k.decode(), **orjson.loads(v)} for k, v in early.items()]
         return sorted(parked, key=lambda e: RANK[e["event"]])
+
+    @staticmethod
+    def _queue_keys(call_key: str) -> list[str]:
+        return [notify_cfg_key(call_key), notify_queue_key(call_key), notify_sent_key(call_key), NOTIFY_DUE_KEY]
+
+    @staticmethod
+    def _item(
+        call_key: str,
+        cfg: dict[str, str],
+        event: StatusCallbackEvent,
+        provider: str,
+        direction: str,
+        occurred_at: Any,
+        cdr: CdrRecorded | None,
+    ) -> bytes:
+        """The queued item: the event, where it goes, and its body (:func:`body`)."""
+        call = {
+            "call_id": cfg["call_id"],
+            "call_key": call_key,
+            "tenant_id": cfg["tenant_id"],
+            "provider": provider,
+            "direction": direction,
+            "to": cfg["to"],
+            "from": cfg["from"],
+            "campaign_id": cfg["campaign_id"] or None,
+            "occurred_at": occurred_at,
+        }
+        payload = body(event, call, cdr=cdr)
+        return orjson.dumps(
+            {"e": event, "u": cfg["url"], "t": cfg["tenant_id"], "b": payload.decode(), "at": int(time.time() * 1000)}
+        )
 
     async def queue(
         self,
@@ -178,20 +218,7 @@ class Outbox:
         if not raw:
             return False
         cfg = {k.decode(): v.decode() for k, v in raw.items()}
-        call = {
-            "call_id": cfg["call_id"],
-            "call_key": call_key,
-            "tenant_id": cfg["tenant_id"],
-            "provider": provider,
-            "direction": direction,
-            "to": cfg["to"],
-            "from": cfg["from"],
-            "campaign_id": cfg["campaign_id"] or None,
-            "occurred_at": occurred_at,
-        }
-        payload = body(event, call, cdr=cdr)
-        item = orjson.dumps(
-            {"e": event, "u": cfg["url"], "t": cfg["tenant_id"], "b": payload.decode(), "at": int(time.time() * 1000)}
+        item = self._item(call_key, cfg, event, provider, direction, occurred_at, cdr)
+        return bool(
+            await self._enqueue(keys=self._queue_keys(call_key), args=[event, RANK[event], item, call_key, KEEP_S])
         )
-        keys = [notify_cfg_key(call_key), notify_queue_key(call_key), notify_sent_key(call_key), NOTIFY_DUE_KEY]
-        return bool(await self._enqueue(keys=keys, args=[event, RANK[event], item, call_key, KEEP_S]))

@@ -201,13 +201,8 @@ class Dialer:
             to=request.to,
             from_=attempt.caller_id,
             campaign_id=request.campaign_id,
-        )
-        await self.outbox.queue(
-            call_key,
-            "initiated",
             provider=attempt.provider,
-            direction=Direction.OUTBOUND.value,
-            occurred_at=attempt.attempted_at,
+            initiated_at=attempt.attempted_at,
         )
         for parked in early:  # the provider's ringing can come before this subscription
             await self.outbox.queue(call_key, **parked)
