@@ -45,3 +45,35 @@ async def test_every_subscriber_starts_at_once_then_the_publishers(monkeypatch: 
     await broker.start()
     assert most == 3 and broker.running
     assert order[0] == "connect" and sorted(order[1:4]) == ["sub0", "sub1", "sub2"] and order[4:] == ["pub"]
+
+
+async def test_a_subscriber_that_cannot_start_stops_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    broker = make_broker(ServiceSettings(kafka_bootstrap="127.0.0.1:9"), client_id="test")
+    for group in ("a", "b"):
+        broker.subscriber(f"topic-{group}", group_id=group)(lambda: None)
+    cancelled, stopped = [], []
+
+    async def connect() -> None:
+        return None
+
+    async def joining() -> None:
+        try:
+            await asyncio.sleep(30)  # a group still forming
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
+    async def refused() -> None:
+        raise RuntimeError("group authorization failed")
+
+    async def stop(*args: object, **kwargs: object) -> None:
+        stopped.append(True)
+
+    monkeypatch.setattr(broker, "connect", connect)
+    monkeypatch.setattr(broker, "stop", stop)
+    first, second = broker.subscribers
+    monkeypatch.setattr(first, "start", joining)
+    monkeypatch.setattr(second, "start", refused)
+    with pytest.raises(RuntimeError, match="authorization"):
+        await asyncio.wait_for(broker.start(), 5)
+    assert cancelled == [True] and stopped == [True] and not broker.running

@@ -87,8 +87,18 @@ class Broker(KafkaBroker):
     (FastStream's in-memory test broker replaces ``start`` on the instance, so it is unaffected.)"""
 
     async def start(self) -> None:
+        """Connect, start every subscriber at once, then the publishers. When a subscriber's start
+        fails, the others' are cancelled and the broker is stopped before the error is raised."""
         await self.connect()
-        await asyncio.gather(*(sub.start() for sub in self.subscribers))
+        starts = [asyncio.ensure_future(sub.start()) for sub in self.subscribers]
+        try:
+            await asyncio.gather(*starts)
+        except BaseException:
+            for start in starts:
+                start.cancel()
+            await asyncio.gather(*starts, return_exceptions=True)
+            await self.stop()
+            raise
         for pub in self.publishers:
             await pub.start()
         self.running = True
