@@ -28,6 +28,7 @@ from typing import Any, Literal, TypeVar
 
 import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
 
@@ -108,19 +109,31 @@ async def serve(app: FastAPI) -> AsyncIterator[str]:
 
 
 # --- Kafka reads -----------------------------------------------------------------------------------
+async def partitions_of(bootstrap: str, topic: str) -> list[int]:
+    """``topic``'s partition ids from the cluster (the admin client's ``describe_topics``); none
+    when the topic does not exist yet. A consumer of no group knows only the topics it asked
+    about, and Apache Kafka answers a metadata request for no topic with none."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap.split(","))
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sorted(p["partition"] for p in described.get("partitions") or [])
+
+
 async def read_topic(bootstrap: str, topic: str, *, key: bytes | None = None, idle_s: float = 2.0) -> list[Any]:
     """Every record on ``topic`` from the beginning (optionally by ``key``), read until none has
     come for ``idle_s``. Every partition is assigned to a consumer of no group: a group's join
     costs 3 to 5 s on Tansu, per call. A topic that does not exist yet has no records."""
+    partitions = await partitions_of(bootstrap, topic)
+    if not partitions:
+        await asyncio.sleep(idle_s)  # as a group's reader would have waited for its first record
+        return []
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
     records: list[Any] = []
     try:
-        await consumer.topics()  # the cluster's metadata, this topic's partitions with it
-        partitions = consumer.partitions_for_topic(topic) or set()
-        if not partitions:
-            await asyncio.sleep(idle_s)  # as a group's reader would have waited for its first record
-            return records
         consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
         await consumer.seek_to_beginning()
         while True:
