@@ -9,6 +9,7 @@ test needs empty topics of its own, which one shared Kafka does not give."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -38,7 +39,7 @@ def containers() -> Iterator[infra.Endpoints | None]:
 def redis_server(containers: infra.Endpoints | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackConfig]:
     """One Redis for the session (``.redis_url``): a local ``redis-server``, or the container."""
     if containers is not None:
-        yield StackConfig(root=tmp_path_factory.mktemp("redis"), external=containers)
+        yield StackConfig(root=tmp_path_factory.mktemp("redis"), external=infra.for_fixtures(containers))
         return
     with redis_process() as config:
         yield config
@@ -61,7 +62,8 @@ def postgres_server(
     if containers is not None:
         from switchboard_cdr_sink.migrate import upgrade
 
-        config = StackConfig(root=tmp_path_factory.mktemp("postgres"), external=containers)
+        config = StackConfig(root=tmp_path_factory.mktemp("postgres"), external=infra.for_fixtures(containers))
+        asyncio.run(infra.create_database(config.database_url))
         upgrade(config.database_url)
         yield config
         return

@@ -69,3 +69,27 @@ def test_a_stack_over_containers_starts_only_the_services(tmp_path: Path, monkey
     monkeypatch.setattr(stack, "create_topics", topics)
     Stack(config).up()
     assert did == ["topics on 127.0.0.1:32801", "migrate", "mint_local_key", "start_services"]
+
+
+def test_the_fixtures_keep_apart_from_the_stacks_data() -> None:
+    ends = infra.Endpoints(
+        "127.0.0.1:32801", "redis://127.0.0.1:32802/0", "postgresql://u:p@127.0.0.1:32803/switchboard"
+    )
+    mine = infra.for_fixtures(ends)
+    assert mine.redis_url == "redis://127.0.0.1:32802/1"
+    assert mine.database_url == "postgresql://u:p@127.0.0.1:32803/switchboard_fixtures"
+    assert mine.kafka_bootstrap == ends.kafka_bootstrap
+
+
+async def test_the_fixtures_database_is_created_once(postgres_server: StackConfig) -> None:
+    import asyncpg
+
+    server = postgres_server.database_url.rsplit("/", 1)[0]
+    url = f"{server}/sb_fixture_probe"
+    await infra.create_database(url)
+    await infra.create_database(url)  # already there: nothing to do
+    conn = await asyncpg.connect(url)
+    try:
+        assert await conn.fetchval("SELECT current_database()") == "sb_fixture_probe"
+    finally:
+        await conn.close()

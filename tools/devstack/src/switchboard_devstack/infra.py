@@ -100,19 +100,46 @@ def choose(setting: str | None = None, *, engine: Callable[[], str | None] = doc
 @contextlib.contextmanager
 def containers() -> Iterator[Endpoints]:
     """Start Kafka (KRaft), Redis and PostgreSQL (user, password and database ``switchboard``)
-    with testcontainers; yield their endpoints; remove the containers on exit."""
+    with testcontainers; yield their endpoints; remove the containers on exit. Kafka in KRaft mode
+    is given 120 s to start (testcontainers' default, 30 s, is tight for it)."""
     from testcontainers.community.kafka import KafkaContainer
     from testcontainers.community.postgres import PostgresContainer
     from testcontainers.community.redis import RedisContainer
 
-    kafka = KafkaContainer(IMAGES["kafka"]).with_kraft()
-    redis = RedisContainer(IMAGES["redis"])
-    postgres = PostgresContainer(
-        IMAGES["postgres"], username="switchboard", password="switchboard", dbname="switchboard", driver=None
-    )
-    with kafka, redis, postgres:
+    with contextlib.ExitStack() as running:
+        kafka = KafkaContainer(IMAGES["kafka"]).with_kraft().start(timeout=120)
+        running.callback(kafka.stop)
+        redis = RedisContainer(IMAGES["redis"]).start()
+        running.callback(redis.stop)
+        postgres = PostgresContainer(
+            IMAGES["postgres"], username="switchboard", password="switchboard", dbname="switchboard", driver=None
+        ).start()
+        running.callback(postgres.stop)
         yield Endpoints(
             kafka_bootstrap=kafka.get_bootstrap_server(),
             redis_url=f"redis://{redis.get_container_host_ip()}:{redis.get_exposed_port(6379)}/0",
             database_url=postgres.get_connection_url(),
         )
+
+
+def for_fixtures(endpoints: Endpoints) -> Endpoints:
+    """The same containers for the Redis and PostgreSQL fixtures, apart from the stack's data:
+    Redis database 1 (the fixtures empty theirs for every test) and the database
+    ``switchboard_fixtures`` (:func:`create_database` makes it)."""
+    base, _, _ = endpoints.redis_url.rpartition("/")
+    database = endpoints.database_url.rsplit("/", 1)[0] + "/switchboard_fixtures"
+    return Endpoints(endpoints.kafka_bootstrap, f"{base}/1", database)
+
+
+async def create_database(database_url: str) -> None:
+    """Create the database named at the end of ``database_url`` if it is missing (connecting to
+    the server's ``postgres`` database)."""
+    import asyncpg
+
+    server, _, name = database_url.rpartition("/")
+    conn = await asyncpg.connect(f"{server}/postgres")
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
