@@ -140,9 +140,13 @@ def test_deployments_have_probes_resources_non_root_and_a_grace_period(
         assert c["resources"]["requests"] and c["resources"]["limits"]["memory"], name
         assert c["securityContext"]["runAsNonRoot"] and not c["securityContext"]["allowPrivilegeEscalation"], name
         if name in SERVICES:
-            # SIGTERM → requests in flight get up to SB_DRAIN_S (at most 40 s) → consumers commit,
-            # the sink flushes: the grace period covers the longest drain the setting allows
-            assert pod["terminationGracePeriodSeconds"] > max_drain_s(), name
+            # (a Service's pods: preStop pause while the endpoints drop the pod) → SIGTERM →
+            # requests in flight get up to SB_DRAIN_S (at most 40 s) → consumers commit, the sink
+            # flushes: the grace period covers the pause and the longest drain the setting allows
+            pause = c.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds", 0)
+            assert pod["terminationGracePeriodSeconds"] > pause + max_drain_s(), name
+        if name in ("webhook-ingress", "api"):  # behind a Service: new connections until endpoints drop it
+            assert c["lifecycle"]["preStop"]["sleep"]["seconds"] >= 5, name
 
 
 def test_secrets_are_referenced_never_inlined(rendered: tuple[str, list[dict[str, Any]]]) -> None:
