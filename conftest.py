@@ -21,14 +21,14 @@ from switchboard_devstack.testing import Bus, postgres_process, redis_process, t
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return infra.choose().header()
+    return infra.chosen().header()
 
 
 @pytest.fixture(scope="session")
 def containers() -> Iterator[infra.Endpoints | None]:
     """Kafka, Redis and PostgreSQL containers for the session when the choice is ``containers``
     (started on first use), else None."""
-    if infra.choose().kind != "containers":
+    if infra.chosen().kind != "containers":
         yield None
         return
     with infra.containers() as endpoints:

@@ -344,16 +344,31 @@ class OffsetCommitter:
         await self.flush()
 
 
+async def partitions_of(bootstrap: str, topic: str) -> list[int]:
+    """``topic``'s partition ids, from the admin client's ``describe_topics``; none when the topic
+    does not exist yet (Tansu creates it on the question). (A consumer that has subscribed to nothing knows no topic: Apache Kafka
+    answers its start-up metadata request, for no topic, with none; Tansu with all.)"""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap.split(","))
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sorted(p["partition"] for p in described.get("partitions") or [])
+
+
 async def group_lag(bootstrap: str, group: str, topic: str) -> int:
     """Records on ``topic`` not yet committed by consumer group ``group``, summed over its
     partitions (read without joining the group: ``committed()`` needs only the group id). A
     partition the group never committed counts from offset 0."""
     from aiokafka import AIOKafkaConsumer
 
+    tps = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
+    if not tps:
+        return 0
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
-        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
         ends = await consumer.end_offsets(tps)
         lag = 0
         for tp in tps:

@@ -19,6 +19,7 @@ Checked here on the local path only: the development machine and CI have no Dock
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -74,6 +75,12 @@ def docker_engine() -> str | None:
             client.close()
     except Exception:  # no socket, refused, not a Docker engine: all mean "none here"
         return None
+
+
+@functools.cache
+def chosen() -> Choice:
+    """:func:`choose` from the environment, once per process (the engine is pinged once)."""
+    return choose()
 
 
 def choose(setting: str | None = None, *, engine: Callable[[], str | None] = docker_engine) -> Choice:

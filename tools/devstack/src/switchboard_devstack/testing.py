@@ -28,11 +28,10 @@ from typing import Any, Literal, TypeVar
 
 import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
 
-from switchboard.kafka import group_lag
+from switchboard.kafka import group_lag, partitions_of
 from switchboard_devstack.stack import Stack, StackConfig, free_port
 
 T = TypeVar("T")
@@ -109,19 +108,6 @@ async def serve(app: FastAPI) -> AsyncIterator[str]:
 
 
 # --- Kafka reads -----------------------------------------------------------------------------------
-async def partitions_of(bootstrap: str, topic: str) -> list[int]:
-    """``topic``'s partition ids from the cluster (the admin client's ``describe_topics``); none
-    when the topic does not exist yet. A consumer of no group knows only the topics it asked
-    about, and Apache Kafka answers a metadata request for no topic with none."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap.split(","))
-    await admin.start()
-    try:
-        (described,) = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    return sorted(p["partition"] for p in described.get("partitions") or [])
-
-
 async def read_topic(bootstrap: str, topic: str, *, key: bytes | None = None, idle_s: float = 2.0) -> list[Any]:
     """Every record on ``topic`` from the beginning (optionally by ``key``), read until none has
     come for ``idle_s``. Every partition is assigned to a consumer of no group: a group's join
