@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaProducer
 
 from switchboard.events import CampaignPolicy, DialRequest, Direction, SessionEnded, encode
 from switchboard.pacing import Admission, Lease
-from switchboard.redis import lease_call_key, lease_key
+from switchboard.redis import call_id_key, lease_call_key, lease_key
 from switchboard.topics import Topic
 
 from .helpers import wait_for
@@ -59,7 +59,12 @@ async def test_a_replica_killed_mid_run_leaks_nothing(stack):
         async def released() -> bool:
             return await redis.zcard(lease_key("campaign", f"default/{campaign}")) == 0
 
-        await wait_for(released, 60, 0.5)  # every end consumed by the surviving replica
+        try:
+            await wait_for(released, 60, 0.5)  # every end consumed by the surviving replica
+        except AssertionError:  # name the calls still holding a lease, and whether each is linked
+            held = await redis.zrange(lease_key("campaign", f"default/{campaign}"), 0, -1)
+            linked = {m.decode(): await redis.get(call_id_key(m.decode())) for m in held}
+            raise AssertionError(f"campaign leases still held (call id -> call key): {linked}") from None
         held = await redis.zrange(lease_key("account", "africastalking/ke-ops"), 0, -1)
         assert not {r.call_id.encode() for r in requests} & set(held)
         assert not any([await redis.exists(lease_call_key(r.call_id)) for r in requests])
