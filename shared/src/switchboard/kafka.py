@@ -346,8 +346,9 @@ class OffsetCommitter:
 
 async def partitions_of(bootstrap: str, topic: str) -> list[int]:
     """``topic``'s partition ids, from the admin client's ``describe_topics``; none when the topic
-    does not exist yet (Tansu creates it on the question). (A consumer that has subscribed to nothing knows no topic: Apache Kafka
-    answers its start-up metadata request, for no topic, with none; Tansu with all.)"""
+    does not exist yet (Tansu creates it on the question). (A consumer that has subscribed to
+    nothing knows no topic: Apache Kafka answers its start-up metadata request, for no topic, with
+    none; Tansu with all.)"""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap.split(","))
     await admin.start()
     try:
