@@ -44,6 +44,7 @@ from switchboard import metrics, tracing
 from switchboard.errors import InvalidEvent, TransientError
 from switchboard.logging import get_logger
 from switchboard.settings import ServiceSettings
+from switchboard.tasks import cancel_and_wait
 from switchboard.topics import all_topic_names
 
 log = get_logger(__name__)
@@ -337,10 +338,7 @@ class OffsetCommitter:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         await self.flush()
 
 

@@ -45,6 +45,7 @@ from redis.asyncio import Redis
 from switchboard.logging import get_logger
 from switchboard.providers.base import Reply
 from switchboard.redis import as_bytes
+from switchboard.tasks import cancel_and_wait
 
 log = get_logger(__name__)
 
@@ -235,7 +236,4 @@ class ReplyListener:
         # taken for the timeout (get_message answers None) and would be lost; the flag ends the
         # loop within one read timeout (1 s) regardless.
         self._stopping = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)

@@ -11,7 +11,6 @@ as ``problem+json`` (:func:`switchboard.problems.install`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import inspect
 import os
@@ -25,6 +24,7 @@ from faststream.kafka import KafkaBroker
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from switchboard import __version__, metrics, problems, tracing
+from switchboard.tasks import cancel_and_wait
 
 Check = Callable[[], Awaitable[bool]]
 
@@ -134,11 +134,8 @@ class BackgroundTask:
             self._task = asyncio.ensure_future(self.loop())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
 
 def redis_check(redis: Any) -> Check:

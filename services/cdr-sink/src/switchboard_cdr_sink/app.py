@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 import orjson
@@ -18,6 +17,7 @@ from switchboard.events import DialAttempt, SessionEnded, decode
 from switchboard.kafka import KeyedBatches, make_broker, publish_dlq
 from switchboard.logging import configure_logging, get_logger
 from switchboard.service import service_app
+from switchboard.tasks import cancel_and_wait
 from switchboard.topics import Topic
 from switchboard_cdr_sink.partitions import maintain
 from switchboard_cdr_sink.settings import CdrSinkSettings
@@ -163,9 +163,7 @@ def build_app(settings: CdrSinkSettings | None = None) -> FastAPI:
 
     async def stop_partition_loop() -> None:
         for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
 
     async def db_ready() -> bool:
         async with engine.connect() as conn:

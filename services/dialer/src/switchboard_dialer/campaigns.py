@@ -7,7 +7,6 @@ the campaign's hopper) and publishes them to ``voice.dial-requests``, keyed by c
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from faststream.kafka import KafkaBroker
 
@@ -15,6 +14,7 @@ from switchboard.campaigns.scheduling import Scheduler
 from switchboard.campaigns.store import LazyPool
 from switchboard.events import DialRequest, encode
 from switchboard.logging import get_logger
+from switchboard.tasks import cancel_and_wait
 from switchboard.topics import Topic
 from switchboard_dialer.settings import DialerSettings
 
@@ -63,8 +63,5 @@ class CampaignRunner:
             await asyncio.sleep(s.campaign_tick_s)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         await self.db.close()

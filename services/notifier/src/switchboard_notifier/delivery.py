@@ -14,6 +14,7 @@ follows. No call waits on this: the dialer and the flow-runner only write to Red
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import time
 from typing import cast
@@ -30,6 +31,7 @@ from switchboard.kafka import publish_dlq
 from switchboard.logging import get_logger
 from switchboard.redis import NOTIFY_DUE_KEY, notify_queue_key, notify_sent_key, notify_tries_key
 from switchboard.status_callbacks import KEEP_S, headers, tenant_key
+from switchboard.tasks import cancel_and_wait
 from switchboard.topics import Topic
 from switchboard_notifier.settings import NotifierSettings
 
@@ -91,9 +93,8 @@ class Courier:
 
     async def stop(self) -> None:
         """Stop claiming; let the POSTs in flight finish (their calls stay claimed otherwise)."""
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        with contextlib.suppress(Exception):  # the loop's own failure is not the stop's
+            await cancel_and_wait(self._task)
         if self._inflight:
             await asyncio.gather(*self._inflight, return_exceptions=True)
         await self.http.aclose()
