@@ -39,6 +39,9 @@ def stack(containers: infra.Endpoints | None) -> Iterator[Stack]:
     config.extra_env.update({"SB_TRACE_EXPORTER": "jsonl", "SB_TRACE_FILE": str(root / "traces.jsonl")})
     # a late reply: "Please hold.", then the hold tone, for up to 12 s (7 redirects of 1.5 s rounds)
     config.extra_env["SB_FALLBACK_MAX_HOLD_S"] = "12"
+    # a dial a killed dialer left between its claim and the provider's call: its leases end in 15 s
+    # (the simulator rings 2 s at most), not 180, so a test sees them end
+    config.extra_env["SB_DIAL_UNCONFIRMED_LEASE_S"] = "15"
     # status callbacks: short backoff and give-up, so retries and the dead-letter topic show in seconds
     config.extra_env.update(
         {

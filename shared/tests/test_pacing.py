@@ -113,3 +113,17 @@ async def test_an_expired_lease_is_purged_by_the_script(redis):
     assert await admission.live("account", "at/a") == 0
     assert (await admission.admit("next", leases)).granted
     assert await redis.zrange(lease_key("account", "at/a"), 0, -1) == [b"next"]
+
+
+async def test_bound_shortens_every_lease_of_a_call_and_never_lengthens_one(redis):
+    admission = Admission(redis, lease_s=3600)
+    leases = [Lease("account", "at/a", 1), Lease("campaign", "t1/c", 1)]
+    assert (await admission.admit("cut", leases)).granted
+    assert (await admission.admit("other", [Lease("tenant", "t1", None)])).granted
+    assert await admission.bound("cut", 0.3) == 2
+    assert await admission.bound("cut", 60) == 0  # a lease ending sooner keeps its end
+    assert not (await admission.admit("next", leases)).granted  # still held until then
+    await asyncio.sleep(0.4)
+    assert (await admission.admit("next", leases)).granted  # its slots came back without an end
+    assert await admission.live("tenant", "t1") == 1  # another call's lease is untouched
+    assert await admission.bound("never-admitted", 1) == 0

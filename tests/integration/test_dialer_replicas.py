@@ -8,6 +8,7 @@ import os
 import signal
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 
 import httpx
@@ -16,9 +17,11 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 
 from switchboard.events import CampaignPolicy, DialRequest, Direction, SessionEnded, encode
+from switchboard.kafka import group_lag
 from switchboard.pacing import Admission, Lease
-from switchboard.redis import call_id_key, lease_call_key, lease_key
+from switchboard.redis import call_id_key, dial_done_key, lease_key
 from switchboard.topics import Topic
+from switchboard_dialer.app import GROUP_ID as DIAL_GROUP
 
 from .helpers import wait_for
 
@@ -44,30 +47,38 @@ async def test_a_replica_killed_mid_run_leaks_nothing(stack):
         await asyncio.sleep(1.5)  # a few calls placed, most still waiting for their slot
         stack.kill(replica)
 
-        async def dialled() -> dict[str, int] | None:
-            async with httpx.AsyncClient() as http:
-                calls = (await http.get(f"{stack.config.sim_url}/sim/calls")).json()["calls"]
-            counts: dict[str, int] = {}
-            for c in calls:
-                if c["caller_number"] in counts or c["caller_number"] in numbers:
-                    counts[c["caller_number"]] = counts.get(c["caller_number"], 0) + 1
-            return counts if len(counts) == len(numbers) else None
+        async def handled() -> bool:  # the survivor has taken every request (placed or skipped)
+            return await group_lag(stack.config.kafka_bootstrap, DIAL_GROUP, Topic.DIAL_REQUESTS.value) == 0
 
-        counts = await wait_for(dialled, 90, 0.5)
-        assert set(counts.values()) == {1}, {n: c for n, c in counts.items() if c != 1}
+        await wait_for(handled, 90, 0.5)
+        async with httpx.AsyncClient() as http:
+            calls = (await http.get(f"{stack.config.sim_url}/sim/calls")).json()["calls"]
+        counts = Counter(c["caller_number"] for c in calls if c["caller_number"] in numbers)
+        assert set(counts.values()) <= {1}, {n: c for n, c in counts.items() if c != 1}  # never rang twice
+        # Placement is at most once (placing.py): a request the killed replica had claimed but whose
+        # call it never linked may not have rung. Only such a request may be missing, and at most
+        # the one or two in flight at the kill (calls are paced 0.1 s apart).
+        missing = [r for r in requests if r.to not in counts]
+        for r in missing:
+            claim = await redis.get(dial_done_key(r.dedupe_key))
+            assert claim == r.call_id.encode() and not await redis.exists(call_id_key(r.call_id)), r.to
+        assert len(missing) <= 2, [r.to for r in missing]
 
-        async def released() -> bool:
-            return await redis.zcard(lease_key("campaign", f"default/{campaign}")) == 0
+        admission = Admission(redis, lease_s=1)
+
+        async def released() -> bool:  # every end consumed by the surviving replica (or lease bounded)
+            return await admission.live("campaign", f"default/{campaign}") == 0
 
         try:
-            await wait_for(released, 60, 0.5)  # every end consumed by the surviving replica
+            await wait_for(released, 60, 0.5)
         except AssertionError:  # name the calls still holding a lease, and whether each is linked
-            held = await redis.zrange(lease_key("campaign", f"default/{campaign}"), 0, -1)
-            linked = {m.decode(): await redis.get(call_id_key(m.decode())) for m in held}
-            raise AssertionError(f"campaign leases still held (call id -> call key): {linked}") from None
-        held = await redis.zrange(lease_key("account", "africastalking/ke-ops"), 0, -1)
+            held = await redis.zrange(lease_key("campaign", f"default/{campaign}"), 0, -1, withscores=True)
+            linked = {m.decode(): (s, await redis.get(call_id_key(m.decode()))) for m, s in held}
+            raise AssertionError(f"campaign leases still held (call id -> expiry ms, call key): {linked}") from None
+        seconds, micros = await redis.time()
+        now_ms = seconds * 1000 + micros // 1000
+        held = await redis.zrangebyscore(lease_key("account", "africastalking/ke-ops"), now_ms, "+inf")
         assert not {r.call_id.encode() for r in requests} & set(held)
-        assert not any([await redis.exists(lease_call_key(r.call_id)) for r in requests])
     finally:
         await producer.stop()
         await redis.aclose()

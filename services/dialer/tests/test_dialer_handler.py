@@ -7,7 +7,8 @@ import httpx
 import pytest
 
 from switchboard.events import DialAttempt, DialRequest, Direction, decode, encode
-from switchboard.redis import dial_done_key
+from switchboard.pacing import Admission, Lease
+from switchboard.redis import dial_done_key, lease_key
 from switchboard.state import StateStore
 from switchboard.topics import Topic
 from switchboard_devstack.stack import free_port
@@ -54,6 +55,7 @@ def dialer_for(bus: Bus, redis_server, at_base_url: str, monkeypatch) -> object:
         consumer_max_retries=1,
         transient_retry_s=0.5,  # an unreachable provider is retried this long, then dead-lettered
         log_level="WARNING",
+        dial_unconfirmed_lease_s=90,
     )
     return build_app(settings)
 
@@ -114,3 +116,29 @@ async def test_a_provider_out_of_reach_releases_the_request_for_a_retry(memory_b
         assert await memory_bus.published(Topic.DIAL_ATTEMPTS.value) == []
     assert decode(DialRequest, dead.value) == dial and dead.headers["x-error-class"] == "TransientError"
     assert await redis.exists(dial_done_key(dial.dedupe_key)) == 0
+
+
+@pytest.mark.parametrize("linked", [False, True])
+async def test_a_redelivered_claim_without_its_call_gets_its_leases_bounded(
+    memory_bus, redis_server, redis, monkeypatch, linked
+):
+    """A replica claimed the request (``sb:dialed`` names its call id) and died before linking
+    the provider's call: redelivered, the request is not placed again and its leases, which no end
+    will ever release, now end within ``SB_DIAL_UNCONFIRMED_LEASE_S`` (90 s here) instead of the
+    2 h lease. A claim whose call was linked keeps its leases for its end to release."""
+    dial = request(campaign_id="c-bound")
+    scope = f"{dial.tenant_id}/c-bound"
+    admission = Admission(redis, lease_s=7200)
+    assert (await admission.admit(dial.call_id, [Lease("campaign", scope, 5), Lease("tenant", "t", None)])).granted
+    await redis.set(dial_done_key(dial.dedupe_key), dial.call_id)
+    if linked:
+        await StateStore(redis).link_call_id(dial.call_id, "africastalking:ATVId_linked")
+    app = dialer_for(memory_bus, redis_server, f"http://127.0.0.1:{free_port()}", monkeypatch)
+    async with memory_bus.running(app, capture=OUTPUTS):
+        await memory_bus.publish(Topic.DIAL_REQUESTS.value, encode(dial), key=dial.request_id.encode())
+        assert await memory_bus.published(Topic.DIAL_ATTEMPTS.value) == []  # never placed twice
+    seconds, micros = await redis.time()
+    now_ms = seconds * 1000 + micros // 1000
+    for key in (lease_key("campaign", scope), lease_key("tenant", "t")):
+        left_s = (await redis.zscore(key, dial.call_id) - now_ms) / 1000
+        assert (7000 < left_s <= 7200) if linked else (80 < left_s <= 90), (key, left_s)

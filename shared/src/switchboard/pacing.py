@@ -9,7 +9,8 @@ clock (``TIME``), so any number of replicas share one limiter per scope:
   scope or in none: a scope whose set already holds ``cap`` other calls refuses the whole request.
   A call already in a set keeps its slot (taking again is idempotent: a redelivered request, or a
   call the api reserved before the dialer takes its other leases). ``sb:lease:call:<call id>``
-  records which sets hold the call, so :data:`RELEASE` frees them all when the call ends.
+  records which sets hold the call, so :data:`RELEASE` frees them all when the call ends, and
+  :data:`BOUND` shortens them all (a call whose placement a dying replica interrupted).
 - **Pacing** (GCRA, virtual-scheduling form, burst 1): per scope ``sb:pace:<scope>:<id>`` holds the
   theoretical arrival time (TAT, µs). A call is granted the time ``at = max(now, TAT of each
   scope)`` and every scope's TAT becomes ``at + 1/cps``. Calls are therefore spaced by at least
@@ -89,6 +90,22 @@ redis.call('DEL', KEYS[1])
 return freed
 """
 
+BOUND = """
+-- KEYS: [1] call record; ARGV: call id, ms. Every lease the record names that would live longer
+-- than ARGV[2] ms from now (Redis's clock) now ends then; returns how many were shortened.
+local t = redis.call('TIME')
+local until_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2])
+local shortened = 0
+for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local score = redis.call('ZSCORE', key, ARGV[1])
+  if score and tonumber(score) > until_ms then
+    redis.call('ZADD', key, 'XX', until_ms, ARGV[1])
+    shortened = shortened + 1
+  end
+end
+return shortened
+"""
+
 
 @dataclass(frozen=True)
 class Lease:
@@ -134,6 +151,7 @@ class Admission:
         self.max_ahead_us = int(max_ahead_s * 1_000_000)
         self._admit = redis.register_script(ADMIT)
         self._release = redis.register_script(RELEASE)
+        self._bound = redis.register_script(BOUND)
 
     async def admit(self, call_id: str, leases: list[Lease], paces: list[Pace] | None = None) -> Grant:
         """Take every lease in ``leases`` and a slot in every scope of ``paces``, or nothing.
@@ -155,6 +173,13 @@ class Admission:
     async def release(self, call_id: str) -> int:
         """Free every lease ``call_id`` holds (idempotent); returns how many sets held it."""
         return int(await self._release(keys=[lease_call_key(call_id)], args=[call_id]))
+
+    async def bound(self, call_id: str, within_s: float) -> int:
+        """End every lease ``call_id`` holds at most ``within_s`` seconds from now (Redis's clock);
+        a lease ending sooner keeps its end. Returns how many leases were shortened. For a call
+        whose placement was interrupted: it may never ring, or ring and be hung up, but it cannot
+        keep its slots for a whole ``lease_s``. Raises redis-py's errors as they come."""
+        return int(await self._bound(keys=[lease_call_key(call_id)], args=[call_id, int(within_s * 1000)]))
 
     async def live(self, scope: str, scope_id: str) -> int:
         """Unexpired leases of one scope now (Redis's clock)."""

@@ -13,8 +13,11 @@ Idempotency: ``SET NX sb:dialed:<idempotency key>`` right before asking the prov
 redelivered request never rings the same person twice (one already placed is skipped before it
 takes anything). The cost of that choice: if the dialer dies between the ``SET`` and the provider's
 answer, that request is not placed (at most once for placement; the DialAttempt never appears and
-the campaign's accounting shows it). Connection failures where the request surely did not reach the
-provider release the key and are retried.
+the campaign's accounting shows it); if it dies after the provider's answer but before the call is
+linked to its call id, the flow-runner finds no state for the call and ends it with the apology.
+In both cases no end will release the call's leases, so the redelivered request, finding its own
+claim without a linked call, shortens them to ``SB_DIAL_UNCONFIRMED_LEASE_S``. Connection failures
+where the request surely did not reach the provider release the key and are retried.
 """
 
 from __future__ import annotations
@@ -122,7 +125,10 @@ class Dialer:
         """Place ``request`` once it is admitted; None when it was placed before (a redelivery)."""
         bind_call(call_id=request.call_id)
         done = dial_done_key(request.dedupe_key)
-        if await self.redis.exists(done):
+        placed_as = await self.redis.get(done)
+        if placed_as is not None:
+            if placed_as == request.call_id.encode():  # this very request: was its placement finished?
+                await self._bound_if_interrupted(request)
             log.info("dial request already placed; skipped", request_id=request.request_id)
             return None
         account = self.clients.account(request.provider, request.account)
@@ -173,6 +179,23 @@ class Dialer:
             late_ms=round((sent_us - grant.at_us) / 1000, 1) if grant else None,
         )
         return attempt
+
+    async def _bound_if_interrupted(self, request: DialRequest) -> None:
+        """A redelivered request this dialer had claimed (``sb:dialed`` names its call id) but whose
+        call was never linked: the replica placing it died between the claim and the link, so the
+        provider may never have been asked, or may ring a call the flow-runner has no state for
+        (it apologises and hangs up). Either way no end will ever release the call's leases: they
+        now end within ``SB_DIAL_UNCONFIRMED_LEASE_S`` instead of ``SB_CALL_LEASE_S``."""
+        if await self.store.call_key_of(request.call_id) is not None:
+            return  # placed and linked: its end releases the leases
+        shortened = await self.admission.bound(request.call_id, self.settings.dial_unconfirmed_lease_s)
+        if shortened:
+            log.warning(
+                "dial interrupted before the provider's call was recorded; its leases end early",
+                request_id=request.request_id,
+                leases=shortened,
+                within_s=self.settings.dial_unconfirmed_lease_s,
+            )
 
     async def report_live_calls(self) -> None:
         """Set ``switchboard_live_calls`` for every configured account from its lease set, every

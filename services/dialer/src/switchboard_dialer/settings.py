@@ -17,7 +17,11 @@ class DialerSettings(ServiceSettings):
     rate; docs/dialer.md).
     ``SB_PACE_MAX_AHEAD_S``: the furthest ahead a pace slot is reserved. ``SB_DIALER_ADMIT_POLL_S``:
     how often a request waiting for a live-call slot asks again. ``SB_CALL_LEASE_S`` (shared): a
-    lease's life when the call's end is never seen. ``SB_DIALER_CONCURRENCY``: requests in flight at once.
+    lease's life when the call's end is never seen. ``SB_DIAL_UNCONFIRMED_LEASE_S``: how long, from
+    its redelivery, a request whose placement a replica began and never recorded (it died between
+    claiming the request and linking the provider's call) keeps its leases (default 180 s: longer
+    than the longest ring, 120 s, plus the flow-runner's hang-up of a call it has no state for).
+    ``SB_DIALER_CONCURRENCY``: requests in flight at once.
     ``SB_DIALER_SESSION_TIMEOUT_MS``: how soon the consumer groups give a dead replica's partitions
     to the others (6 s, Apache Kafka's default minimum; the client's own default is 10 s): until
     then the calls whose ends sit on its ``voice.sessions-ended`` partitions keep their leases,
@@ -48,6 +52,7 @@ class DialerSettings(ServiceSettings):
     pace_headroom: float = Field(default=0.015, ge=0, le=0.5)
     pace_max_ahead_s: float = Field(default=2.0, gt=0)
     dialer_admit_poll_s: float = Field(default=0.1, gt=0)
+    dial_unconfirmed_lease_s: float = Field(default=180.0, gt=0)
     dialer_session_timeout_ms: int = Field(default=6000, ge=1000)
     dialer_heartbeat_ms: int = Field(default=500, ge=100)
     dialer_broadcast_ends: bool = True
