@@ -49,3 +49,30 @@ async def test_a_loop_that_failed_raises_its_error_and_none_is_nothing():
     with pytest.raises(RuntimeError, match="database away"):
         await cancel_and_wait(task)
     await cancel_and_wait(None)
+
+
+async def test_the_first_cancel_leaves_a_loop_its_clean_up():
+    cleaned: list[str] = []
+
+    async def loop_with_clean_up() -> None:
+        try:
+            await asyncio.sleep(60)
+        finally:
+            await asyncio.sleep(0.3)  # e.g. closing its connection
+            cleaned.append("done")
+
+    task = asyncio.create_task(loop_with_clean_up())
+    await asyncio.sleep(0.01)
+    await cancel_and_wait(task, grace_s=2.0)
+    assert cleaned == ["done"] and task.cancelled()
+
+
+async def test_a_cancelled_caller_still_sees_the_task_end_then_is_cancelled():
+    task = asyncio.create_task(swallowing_loop(2, []))
+    await asyncio.sleep(0.02)
+    stopper = asyncio.create_task(cancel_and_wait(task, grace_s=5.0, every_s=0.05))
+    await asyncio.sleep(0.05)
+    stopper.cancel()  # e.g. the service's own shutdown is cut short
+    with pytest.raises(asyncio.CancelledError):
+        await stopper
+    assert task.cancelled()
