@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from switchboard.pacing import Admission, Lease, Pace
-from switchboard.redis import lease_call_key, lease_key, pace_key
+from switchboard.redis import call_id_key, lease_call_key, lease_key, pace_key
 
 
 def call() -> str:
@@ -120,10 +120,26 @@ async def test_bound_shortens_every_lease_of_a_call_and_never_lengthens_one(redi
     leases = [Lease("account", "at/a", 1), Lease("campaign", "t1/c", 1)]
     assert (await admission.admit("cut", leases)).granted
     assert (await admission.admit("other", [Lease("tenant", "t1", None)])).granted
-    assert await admission.bound("cut", 0.3) == 2
+    assert await admission.bound("cut", 0.5) == 2
     assert await admission.bound("cut", 60) == 0  # a lease ending sooner keeps its end
     assert not (await admission.admit("next", leases)).granted  # still held until then
-    await asyncio.sleep(0.4)
+    await asyncio.sleep(1.0)
     assert (await admission.admit("next", leases)).granted  # its slots came back without an end
     assert await admission.live("tenant", "t1") == 1  # another call's lease is untouched
     assert await admission.bound("never-admitted", 1) == 0
+
+
+async def test_a_linked_call_is_never_bounded_and_confirm_undoes_a_bound(redis):
+    admission = Admission(redis, lease_s=3600)
+    leases = [Lease("account", "at/a", 1), Lease("campaign", "t1/c", 1)]
+    assert (await admission.admit("placing", leases)).granted
+    assert await admission.bound("placing", 1) == 2  # another replica took the request over...
+    await redis.set(call_id_key("placing"), "at:ATVId_1")  # ...while this one was still placing it
+    assert await admission.confirm("placing") == 2
+    assert await admission.bound("placing", 1) == 0  # linked: never bounded again
+    seconds, micros = await redis.time()
+    now_ms = seconds * 1000 + micros // 1000
+    for key in (lease_key("account", "at/a"), lease_key("campaign", "t1/c")):
+        assert await redis.zscore(key, "placing") - now_ms > 3_500_000
+    assert await redis.pttl(lease_call_key("placing")) > 3_500_000  # its end still releases them all
+    assert await admission.release("placing") == 2

@@ -142,3 +142,31 @@ async def test_a_redelivered_claim_without_its_call_gets_its_leases_bounded(
     for key in (lease_key("campaign", scope), lease_key("tenant", "t")):
         left_s = (await redis.zscore(key, dial.call_id) - now_ms) / 1000
         assert (7000 < left_s <= 7200) if linked else (80 < left_s <= 90), (key, left_s)
+
+
+async def test_a_redis_error_while_recording_an_accepted_call_is_retried_in_place(
+    memory_bus, redis_server, redis, sim_url, monkeypatch
+):
+    """The provider accepted the call and the link write fails once: the dialer retries its
+    writes itself (a redelivery would find its claim without a link and bound the leases), so the
+    call is linked, published once and keeps a full lease."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    failures = [RedisConnectionError("Redis went away for a moment")]
+    link = StateStore.link_call_id
+
+    async def flaky_link(self, call_id: str, call_key: str) -> None:  # type: ignore[no-untyped-def]
+        if failures:
+            raise failures.pop()
+        await link(self, call_id, call_key)
+
+    monkeypatch.setattr(StateStore, "link_call_id", flaky_link)
+    dial = request(campaign_id="c-retry")
+    async with memory_bus.running(dialer_for(memory_bus, redis_server, sim_url, monkeypatch), capture=OUTPUTS):
+        await memory_bus.publish(Topic.DIAL_REQUESTS.value, encode(dial), key=dial.request_id.encode())
+        (attempt,) = [decode(DialAttempt, r.value) for r in await memory_bus.published(Topic.DIAL_ATTEMPTS.value)]
+    assert not failures and attempt.accepted
+    assert await StateStore(redis).call_key_of(dial.call_id) == attempt.call_key
+    seconds, _ = await redis.time()
+    left_s = (await redis.zscore(lease_key("campaign", f"{dial.tenant_id}/c-retry"), dial.call_id)) / 1000 - seconds
+    assert left_s > 3600  # the full SB_CALL_LEASE_S (2 h), not the unconfirmed 90 s

@@ -10,7 +10,8 @@ clock (``TIME``), so any number of replicas share one limiter per scope:
   A call already in a set keeps its slot (taking again is idempotent: a redelivered request, or a
   call the api reserved before the dialer takes its other leases). ``sb:lease:call:<call id>``
   records which sets hold the call, so :data:`RELEASE` frees them all when the call ends, and
-  :data:`BOUND` shortens them all (a call whose placement a dying replica interrupted).
+  :data:`BOUND` shortens them all (a call whose placement a dying replica interrupted) unless the
+  call is linked, and :data:`CONFIRM` gives them a full lease again once it is.
 - **Pacing** (GCRA, virtual-scheduling form, burst 1): per scope ``sb:pace:<scope>:<id>`` holds the
   theoretical arrival time (TAT, µs). A call is granted the time ``at = max(now, TAT of each
   scope)`` and every scope's TAT becomes ``at + 1/cps``. Calls are therefore spaced by at least
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from switchboard.redis import lease_call_key, lease_key, pace_key
+from switchboard.redis import call_id_key, lease_call_key, lease_key, pace_key
 
 ADMIT = """
 -- KEYS: [1] call record, [2 .. 1+nl] lease sets, [2+nl .. 1+nl+np] pace keys
@@ -91,8 +92,12 @@ return freed
 """
 
 BOUND = """
--- KEYS: [1] call record; ARGV: call id, ms. Every lease the record names that would live longer
--- than ARGV[2] ms from now (Redis's clock) now ends then; returns how many were shortened.
+-- KEYS: [1] call record, [2] the call id's link to its call key; ARGV: call id, ms.
+-- Unless the call is linked, every lease the record names that would live longer than ARGV[2] ms
+-- from now (Redis's clock) now ends then; returns how many were shortened.
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return 0
+end
 local t = redis.call('TIME')
 local until_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2])
 local shortened = 0
@@ -104,6 +109,21 @@ for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   end
 end
 return shortened
+"""
+
+CONFIRM = """
+-- KEYS: [1] call record; ARGV: call id, lease ms. Every lease the record names (and the record)
+-- lives a full lease from now: a call confirmed placed undoes a BOUND that raced with it.
+local t = redis.call('TIME')
+local until_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2])
+local keys = redis.call('SMEMBERS', KEYS[1])
+for _, key in ipairs(keys) do
+  redis.call('ZADD', key, 'XX', until_ms, ARGV[1])
+end
+if #keys > 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return #keys
 """
 
 
@@ -152,6 +172,7 @@ class Admission:
         self._admit = redis.register_script(ADMIT)
         self._release = redis.register_script(RELEASE)
         self._bound = redis.register_script(BOUND)
+        self._confirm = redis.register_script(CONFIRM)
 
     async def admit(self, call_id: str, leases: list[Lease], paces: list[Pace] | None = None) -> Grant:
         """Take every lease in ``leases`` and a slot in every scope of ``paces``, or nothing.
@@ -175,11 +196,20 @@ class Admission:
         return int(await self._release(keys=[lease_call_key(call_id)], args=[call_id]))
 
     async def bound(self, call_id: str, within_s: float) -> int:
-        """End every lease ``call_id`` holds at most ``within_s`` seconds from now (Redis's clock);
-        a lease ending sooner keeps its end. Returns how many leases were shortened. For a call
-        whose placement was interrupted: it may never ring, or ring and be hung up, but it cannot
-        keep its slots for a whole ``lease_s``. Raises redis-py's errors as they come."""
-        return int(await self._bound(keys=[lease_call_key(call_id)], args=[call_id, int(within_s * 1000)]))
+        """Unless ``call_id`` is linked to a call key (``sb:callid:<id>``, checked in the same
+        script), end every lease it holds at most ``within_s`` seconds from now (Redis's clock); a
+        lease ending sooner keeps its end. Returns how many leases were shortened. For a call whose
+        placement was interrupted: it may never ring, or ring and be hung up, but it cannot keep its
+        slots for a whole ``lease_s``. Raises redis-py's errors as they come."""
+        keys = [lease_call_key(call_id), call_id_key(call_id)]
+        return int(await self._bound(keys=keys, args=[call_id, int(within_s * 1000)]))
+
+    async def confirm(self, call_id: str) -> int:
+        """Give every lease ``call_id`` holds a full ``lease_s`` from now: called once the call is
+        linked, so a :meth:`bound` that ran between the check and the link (another replica took
+        the request over while this one was still placing it) is undone. Returns how many leases
+        the call holds. Raises redis-py's errors as they come."""
+        return int(await self._confirm(keys=[lease_call_key(call_id)], args=[call_id, self.lease_ms]))
 
     async def live(self, scope: str, scope_id: str) -> int:
         """Unexpired leases of one scope now (Redis's clock)."""

@@ -28,6 +28,8 @@ import time
 import orjson
 from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from switchboard import metrics
 from switchboard import status_callbacks as sc
@@ -155,11 +157,7 @@ class Dialer:
             assert attempt.call_key
             state = initial_state(attempt, request)
             state.flow_version = version
-            await self.store.create_if_absent(state)
-            await self.store.mark_live(state)  # ringing calls show on the console's live page too
-            if PROVIDERS[attempt.provider].capabilities.one_message:  # its outcome is a report
-                await self.redis.zadd(awaiting_report_key(attempt.provider), {attempt.call_key: time.time()})
-            await self.store.link_call_id(request.call_id, attempt.call_key)
+            await self._record_placed(request, attempt.call_key, state)
         else:  # refused: the call never went live
             await self.admission.release(request.call_id)
         if request.status_callback is not None:
@@ -180,14 +178,41 @@ class Dialer:
         )
         return attempt
 
+    async def _record_placed(self, request: DialRequest, call_key: str, state: CallState) -> None:
+        """Record an accepted call: its state, its report watch (one-message providers), its link
+        to the call id, its leases confirmed for a full lease, then its place on the console's live
+        page. The writes are idempotent and retried here on a Redis error for up to
+        ``SB_DIAL_RECORD_RETRY_S``: a redelivery instead would find the claim without a link and
+        take the call for an interrupted one (:meth:`_bound_if_interrupted`). Raises redis-py's
+        errors past that."""
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(RedisError),
+            stop=stop_after_delay(self.settings.dial_record_retry_s),
+            wait=wait_exponential(multiplier=0.05, max=2),
+            reraise=True,
+        ):
+            with attempt:
+                await self.store.create_if_absent(state)
+                if PROVIDERS[state.provider].capabilities.one_message:  # its outcome is a report
+                    await self.redis.zadd(awaiting_report_key(state.provider), {call_key: time.time()})
+                await self.store.link_call_id(request.call_id, call_key)
+                await self.admission.confirm(request.call_id)
+        try:
+            await self.store.mark_live(state)  # ringing calls show on the console's live page too
+        except RedisError as exc:  # the page's count, not the call: never worth a redelivery
+            log.warning("call not marked live for the console", error=repr(exc))
+
     async def _bound_if_interrupted(self, request: DialRequest) -> None:
         """A redelivered request this dialer had claimed (``sb:dialed`` names its call id) but whose
         call was never linked: the replica placing it died between the claim and the link, so the
         provider may never have been asked, or may ring a call the flow-runner has no state for
         (it apologises and hangs up). Either way no end will ever release the call's leases: they
-        now end within ``SB_DIAL_UNCONFIRMED_LEASE_S`` instead of ``SB_CALL_LEASE_S``."""
-        if await self.store.call_key_of(request.call_id) is not None:
-            return  # placed and linked: its end releases the leases
+        now end within ``SB_DIAL_UNCONFIRMED_LEASE_S`` instead of ``SB_CALL_LEASE_S``. The link is
+        checked in the same script; a replica still placing the call (the request was taken over,
+        not orphaned) gives the leases a full life again when it links it (``Admission.confirm``).
+        Not for one-message providers, whose end names our call id and may come much later."""
+        if PROVIDERS[request.provider].capabilities.one_message:
+            return  # its end names our call id (Infobip's callbackData); a bulk may ring minutes later
         shortened = await self.admission.bound(request.call_id, self.settings.dial_unconfirmed_lease_s)
         if shortened:
             log.warning(

@@ -21,6 +21,8 @@ class DialerSettings(ServiceSettings):
     its redelivery, a request whose placement a replica began and never recorded (it died between
     claiming the request and linking the provider's call) keeps its leases (default 180 s: longer
     than the longest ring, 120 s, plus the flow-runner's hang-up of a call it has no state for).
+    ``SB_DIAL_RECORD_RETRY_S``: how long the writes that record an accepted call (state, link) are
+    retried on a Redis error before the request is left to a redelivery (default 30 s).
     ``SB_DIALER_CONCURRENCY``: requests in flight at once.
     ``SB_DIALER_SESSION_TIMEOUT_MS``: how soon the consumer groups give a dead replica's partitions
     to the others (6 s, Apache Kafka's default minimum; the client's own default is 10 s): until
@@ -53,6 +55,7 @@ class DialerSettings(ServiceSettings):
     pace_max_ahead_s: float = Field(default=2.0, gt=0)
     dialer_admit_poll_s: float = Field(default=0.1, gt=0)
     dial_unconfirmed_lease_s: float = Field(default=180.0, gt=0)
+    dial_record_retry_s: float = Field(default=30.0, ge=0)
     dialer_session_timeout_ms: int = Field(default=6000, ge=1000)
     dialer_heartbeat_ms: int = Field(default=500, ge=100)
     dialer_broadcast_ends: bool = True
