@@ -62,3 +62,23 @@ def test_the_version_is_the_one_the_runner_gives_the_file() -> None:
     path = Path(__file__).parents[2] / "flows" / "survey.yaml"
     flow = check_text(path.read_text())[0]
     assert flow is not None and flow.version == load_flow(path).version
+
+
+def test_a_character_yaml_refuses_is_a_problem_at_its_line_and_column() -> None:
+    """Found by the api's fuzz test: a C1 control character made ``POST /v1/flows/validate``
+    answer 500 (PyYAML's ReaderError is not a MarkedYAMLError)."""
+    for text, line, column, code in [
+        ("\u00ed\u008c", 1, 2, "008c"),
+        ("name: demo\nactions:\n  - type: SAY\x07", 3, 14, "0007"),
+        ("actions:\n  - \ud800", 2, 5, "d800"),
+    ]:
+        flow, problems = check_text(text)
+        assert flow is None and len(problems) == 1, text
+        assert problems[0].line == line and problems[0].severity == "error"
+        assert f"line {line}, column {column}: character #x{code} is not allowed" in problems[0].message
+
+
+def test_nesting_deeper_than_the_parsers_recursion_is_a_problem_not_a_crash() -> None:
+    for text in ["[" * 5000, "actions: " + "[" * 3000 + "]" * 3000]:
+        flow, problems = check_text(text)
+        assert flow is None and [p.message for p in problems] == ["the document is nested too deeply to read"]

@@ -211,21 +211,31 @@ def _stable(value: Any) -> Any:
 
 
 def parse_text(text: str, *, filename: str = "<flow>") -> Any:
-    """Parse JSON or YAML. Raises :class:`FlowInvalid` with the line and column of a syntax error."""
+    """Parse JSON or YAML. Raises :class:`FlowInvalid` with the line and column of a syntax error,
+    of a character YAML does not allow (a control character, a lone surrogate), or for nesting
+    deeper than the parser's recursion allows."""
     stripped = text.lstrip()
-    if filename.endswith(".json") or stripped.startswith(("{", "[")):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise FlowInvalid(
-                filename, [Problem("", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")]
-            ) from None
     try:
-        return load_yaml(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise FlowInvalid(filename, [Problem("", f"invalid YAML{where}: {exc.problem}")]) from None
+        if filename.endswith(".json") or stripped.startswith(("{", "[")):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise FlowInvalid(
+                    filename, [Problem("", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")]
+                ) from None
+        try:
+            return load_yaml(text)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise FlowInvalid(filename, [Problem("", f"invalid YAML{where}: {exc.problem}")]) from None
+        except yaml.reader.ReaderError as exc:  # a character YAML does not allow, before any token
+            line = text.count("\n", 0, exc.position) + 1
+            column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+            problem = f"invalid YAML at line {line}, column {column}: character #x{exc.character:04x} is not allowed"
+            raise FlowInvalid(filename, [Problem("", problem)]) from None
+    except RecursionError:
+        raise FlowInvalid(filename, [Problem("", "the document is nested too deeply to read")]) from None
 
 
 def build_flow(doc: Any, *, name: str, source: str = "", check: bool = True, provider: str | None = None) -> Flow:
